@@ -1,0 +1,192 @@
+//! The desired-state file: a shared baseline and one entry per tenant.
+//!
+//! Each tenant's effective settings are the baseline deep-merged with the
+//! tenant's own `settings`:
+//! - mappings merge key by key, recursively;
+//! - scalars and lists in the tenant replace the baseline's value whole (a list is
+//!   never concatenated, so a tenant can shorten an inherited list);
+//! - a key the tenant omits keeps the baseline's value; there is no way to
+//!   "unmanage" a baseline field for one tenant except leaving it out of the
+//!   baseline.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::settings::Settings;
+
+/// The only format version this build reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// A desired-state file (format version 1).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schemars(title = "ssprctl desired state")]
+pub struct ConfigFile {
+    /// The file format version: `1`.
+    #[schemars(range(min = 1, max = 1))]
+    pub version: u32,
+    /// Settings shared by every tenant in this file. Each tenant's `settings` are
+    /// deep-merged over them (mappings merge; scalars and lists replace).
+    #[serde(default, skip_serializing_if = "is_empty_settings")]
+    pub baseline: Settings,
+    /// The tenants this file manages.
+    #[schemars(length(min = 1))]
+    pub tenants: Vec<TenantEntry>,
+}
+
+fn is_empty_settings(s: &Settings) -> bool {
+    *s == Settings::default()
+}
+
+/// One tenant.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TenantEntry {
+    /// A short name for plans and logs, unique in the file (e.g. `contoso`).
+    #[schemars(regex(pattern = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"))]
+    pub name: String,
+    /// The directory (tenant) id, a GUID.
+    #[schemars(regex(pattern = crate::GUID_PATTERN))]
+    pub tenant_id: String,
+    /// Where the tenant lives: `local` (the built-in emulator, state under
+    /// `.ssprctl/`), `public` (Microsoft Entra global), `usGovernment`, `china`, or
+    /// the `http://127.0.0.1:PORT` address of an emulator started with
+    /// `ssprctl emulator`.
+    #[schemars(
+        with = "String",
+        regex(
+            pattern = r"^(local|public|usGovernment|china|http://(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\]):\d{1,5})$"
+        )
+    )]
+    pub endpoint: Endpoint,
+    /// This tenant's settings, deep-merged over the baseline.
+    #[serde(default, skip_serializing_if = "is_empty_settings")]
+    pub settings: Settings,
+}
+
+/// Where a tenant's APIs are served.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum Endpoint {
+    /// The emulator, started in-process on loopback with a state file under the
+    /// working directory.
+    Local,
+    /// An already running emulator at this loopback base URL.
+    Emulator(String),
+    /// A Microsoft cloud.
+    Cloud(Cloud),
+}
+
+/// The Microsoft clouds, each with its own sign-in and Graph hosts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Cloud {
+    /// Microsoft Entra global service.
+    Public,
+    /// Microsoft Entra for US Government (GCC High / DoD).
+    UsGovernment,
+    /// Microsoft Entra operated by 21Vianet.
+    China,
+}
+
+impl TryFrom<String> for Endpoint {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.as_str() {
+            "local" => Ok(Endpoint::Local),
+            "public" => Ok(Endpoint::Cloud(Cloud::Public)),
+            "usGovernment" => Ok(Endpoint::Cloud(Cloud::UsGovernment)),
+            "china" => Ok(Endpoint::Cloud(Cloud::China)),
+            other if is_loopback_http(other) => {
+                Ok(Endpoint::Emulator(other.trim_end_matches('/').to_string()))
+            }
+            other => Err(format!(
+                "unknown endpoint `{other}`: expected local, public, usGovernment, china, \
+                 or http://127.0.0.1:PORT (plain http only to loopback)"
+            )),
+        }
+    }
+}
+
+impl From<Endpoint> for String {
+    fn from(e: Endpoint) -> String {
+        match e {
+            Endpoint::Local => "local".into(),
+            Endpoint::Emulator(url) => url,
+            Endpoint::Cloud(Cloud::Public) => "public".into(),
+            Endpoint::Cloud(Cloud::UsGovernment) => "usGovernment".into(),
+            Endpoint::Cloud(Cloud::China) => "china".into(),
+        }
+    }
+}
+
+fn is_loopback_http(s: &str) -> bool {
+    let Some(rest) = s.strip_prefix("http://") else {
+        return false;
+    };
+    let rest = rest.trim_end_matches('/');
+    let host = match rest.rsplit_once(':') {
+        Some((host, port)) if port.parse::<u16>().is_ok() => host,
+        _ => return false,
+    };
+    host == "localhost"
+        || host == "[::1]"
+        || host
+            .parse::<std::net::Ipv4Addr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// Deep-merges `over` onto `base`: mappings merge recursively; anything else in
+/// `over` replaces the value in `base`.
+pub fn deep_merge(base: &mut Value, over: &Value) {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            for (k, v) in o {
+                match b.get_mut(k) {
+                    Some(slot) => deep_merge(slot, v),
+                    None => {
+                        b.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+        }
+        (slot, v) => *slot = v.clone(),
+    }
+}
+
+/// A tenant with its effective (merged) settings.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Tenant {
+    /// The tenant's short name.
+    pub name: String,
+    /// The directory id.
+    pub tenant_id: String,
+    /// Where it is served.
+    pub endpoint: Endpoint,
+    /// Baseline merged with the tenant's own settings.
+    pub settings: Settings,
+    /// Index of the tenant in the file's `tenants` list.
+    pub index: usize,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn tenant_override_merges_maps_and_replaces_lists() {
+        let mut base = json!({"a": {"x": 1, "y": [1, 2]}, "b": true});
+        deep_merge(&mut base, &json!({"a": {"y": [3]}, "c": 2}));
+        assert_eq!(base, json!({"a": {"x": 1, "y": [3]}, "b": true, "c": 2}));
+    }
+
+    #[test]
+    fn only_loopback_is_accepted_over_plain_http() {
+        assert!(Endpoint::try_from("http://127.0.0.1:8080".to_string()).is_ok());
+        assert!(Endpoint::try_from("http://localhost:1".to_string()).is_ok());
+        assert!(Endpoint::try_from("http://10.0.0.1:80".to_string()).is_err());
+        assert!(Endpoint::try_from("http://127.0.0.1".to_string()).is_err());
+        assert!(Endpoint::try_from("https://graph.microsoft.com".to_string()).is_err());
+    }
+}
