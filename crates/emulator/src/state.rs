@@ -1,0 +1,219 @@
+//! The emulator's whole state (every tenant) as one serialisable value, and
+//! its state file: loading with defaults filled in, and atomic persistence.
+//!
+//! The format is documented in the crate documentation (`lib.rs`).
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use crate::Error;
+use crate::defaults;
+
+/// Version written to, and accepted in, the state file's `formatVersion`.
+pub(crate) const FORMAT_VERSION: u32 = 1;
+
+/// Every tenant the emulator knows, keyed by lower-case tenant id.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct State {
+    /// Format of this file; see [`FORMAT_VERSION`].
+    #[serde(default = "format_version")]
+    pub format_version: u32,
+    /// The tenants.
+    #[serde(default)]
+    pub tenants: BTreeMap<String, Tenant>,
+}
+
+fn format_version() -> u32 {
+    FORMAT_VERSION
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State {
+            format_version: FORMAT_VERSION,
+            tenants: BTreeMap::new(),
+        }
+    }
+}
+
+/// One tenant. The JSON objects are stored in their wire shape, minus
+/// `@odata.context` annotations and values the server computes on read
+/// (the organization's `id` and `displayName`, the portal's group name).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Tenant {
+    /// The tenant's display name (served as the organization's `displayName`).
+    pub display_name: String,
+    /// Portal `PasswordReset/PasswordResetPolicies` object.
+    pub password_reset_policies: Map<String, Value>,
+    /// Portal `PasswordReset/OnPremisesPasswordResetPolicies` object.
+    pub on_premises_password_reset_policies: Map<String, Value>,
+    /// Graph `policies/authorizationPolicy`.
+    pub authorization_policy: Map<String, Value>,
+    /// Graph `policies/authenticationMethodsPolicy`, with its
+    /// `authenticationMethodConfigurations` array inline.
+    pub authentication_methods_policy: Map<String, Value>,
+    /// Graph `groupSettings` objects (`{id, displayName, templateId, values}`).
+    pub group_settings: Vec<Value>,
+    /// Graph `organization` object.
+    pub organization: Map<String, Value>,
+    /// Graph `subscribedSkus` items.
+    pub subscribed_skus: Vec<Value>,
+    /// Graph `groups`.
+    pub groups: Vec<Value>,
+    /// App registrations that may use the client-credentials grant.
+    pub apps: Vec<App>,
+    /// Administrators whose refresh tokens the refresh-token grant accepts.
+    pub admins: Vec<Admin>,
+}
+
+/// An app registration with a client secret and granted application permissions.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct App {
+    /// Application (client) id.
+    pub client_id: String,
+    /// Its client secret.
+    pub client_secret: String,
+    /// Granted application permissions, e.g. `Policy.Read.All` (the token's `roles`).
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+/// A directory administrator who signs in with a refresh token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Admin {
+    /// The admin's user principal name (the token's `upn`).
+    pub user_principal_name: String,
+    /// Directory role template ids (the token's `wids`); Global Administrator by default.
+    #[serde(default = "default_admin_roles")]
+    pub role_template_ids: Vec<String>,
+    /// Every refresh token issued to this admin that is still valid.
+    #[serde(default)]
+    pub refresh_tokens: Vec<String>,
+}
+
+fn default_admin_roles() -> Vec<String> {
+    vec![crate::token::GLOBAL_ADMIN_ROLE.to_string()]
+}
+
+/// Loads the state file; a missing file is an empty state. Each tenant
+/// object is laid over a fresh tenant, so a hand-written tenant may give only
+/// the keys it cares about.
+pub(crate) fn load(path: &Path) -> Result<State, Error> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(State::default()),
+        Err(source) => {
+            return Err(Error::StateUnreadable {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    parse(&text).map_err(|source| Error::StateCorrupt {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// The on-disk shape before defaults are filled in.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct RawState {
+    #[serde(default = "format_version")]
+    format_version: u32,
+    #[serde(default)]
+    tenants: BTreeMap<String, Map<String, Value>>,
+}
+
+/// Parses state-file text, filling every omitted tenant key with its default.
+pub(crate) fn parse(text: &str) -> Result<State, serde_json::Error> {
+    let raw: RawState = serde_json::from_str(text)?;
+    let mut tenants = BTreeMap::new();
+    for (id, given) in raw.tenants {
+        let id = id.to_ascii_lowercase();
+        let mut merged = match serde_json::to_value(defaults::fresh_tenant(&id))? {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        for (k, v) in given {
+            merged.insert(k, v);
+        }
+        let tenant: Tenant = serde_json::from_value(Value::Object(merged))?;
+        tenants.insert(id, tenant);
+    }
+    Ok(State {
+        format_version: raw.format_version,
+        tenants,
+    })
+}
+
+/// Writes the state atomically: a temporary file in the same directory,
+/// flushed, then renamed over the target.
+pub(crate) fn persist(path: &Path, state: &State) -> std::io::Result<()> {
+    let bytes = serde_json::to_vec_pretty(state).map_err(std::io::Error::other)?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "state.json".to_string());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut file = std::fs::File::create(&tmp)?;
+        file.write_all(&bytes)?;
+        file.write_all(b"\n")?;
+        file.sync_all()?;
+        drop(file);
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hand_written_tenant_gets_defaults_for_omitted_keys() {
+        let text = r#"{"tenants":{"AAAAAAAA-0000-4000-8000-000000000001":{
+            "displayName":"Fabrikam",
+            "apps":[{"clientId":"c1","clientSecret":"s1"}],
+            "admins":[{"userPrincipalName":"a@fabrikam.example","refreshTokens":["rt"]}]}}}"#;
+        let state = parse(text).expect("valid state");
+        let t = state
+            .tenants
+            .get("aaaaaaaa-0000-4000-8000-000000000001")
+            .expect("tenant id is lower-cased");
+        assert_eq!(t.display_name, "Fabrikam");
+        assert_eq!(t.apps.len(), 1);
+        assert!(t.apps[0].roles.is_empty());
+        assert_eq!(
+            t.admins[0].role_template_ids,
+            vec![crate::token::GLOBAL_ADMIN_ROLE]
+        );
+        assert_eq!(
+            t.password_reset_policies.get("objectId"),
+            Some(&Value::from("default"))
+        );
+        assert!(!t.groups.is_empty());
+    }
+
+    #[test]
+    fn non_object_tenant_is_an_error() {
+        assert!(parse(r#"{"tenants":{"x":[]}}"#).is_err());
+        assert!(parse("not json").is_err());
+    }
+}

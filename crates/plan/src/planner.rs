@@ -1,0 +1,203 @@
+//! The planner: `(desired, observed) -> TenantPlan`, a pure function.
+//!
+//! It compares every managed leaf of the desired settings with the live value at
+//! the same path. Lists compare as sets (the APIs do not keep order). A section
+//! whose surface could not be read yields `Unknown` entries, never changes.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Map, Value};
+use ssprctl_model::{Api, GroupRef, ObservedTenant, Tenant};
+
+use crate::types::{Action, Change, Finding, Plan, Severity, TenantPlan, Unknown};
+
+/// Version of the [`Plan`] structure.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Plans every tenant.
+pub fn plan(tenants: &[(&Tenant, &ObservedTenant)]) -> Plan {
+    Plan {
+        format_version: FORMAT_VERSION,
+        tenants: tenants.iter().map(|(t, o)| plan_tenant(t, o)).collect(),
+    }
+}
+
+const GROUP_PATH: &str = "selfServicePasswordReset.group";
+
+/// Plans one tenant.
+pub fn plan_tenant(tenant: &Tenant, observed: &ObservedTenant) -> TenantPlan {
+    let desired = to_object(&tenant.settings);
+    let live = to_object(&observed.settings);
+    let mut out = TenantPlan {
+        name: tenant.name.clone(),
+        tenant_id: tenant.tenant_id.clone(),
+        changes: Vec::new(),
+        unknown: Vec::new(),
+        findings: Vec::new(),
+        unchanged: 0,
+        unmanaged: 0,
+    };
+
+    for (section, wanted) in &desired {
+        let Some(api) = Api::for_path(section) else {
+            continue;
+        };
+        let mut leaves = BTreeMap::new();
+        flatten(section, wanted, &mut leaves);
+        let Some(have) = live.get(section) else {
+            let reason = observed
+                .unreadable
+                .iter()
+                .find(|u| u.api == api)
+                .map(|u| u.reason.clone())
+                .unwrap_or_else(|| "not read".to_string());
+            out.unknown.push(Unknown {
+                api,
+                paths: leaves.into_keys().collect(),
+                reason,
+            });
+            continue;
+        };
+        let mut live_leaves = BTreeMap::new();
+        flatten(section, have, &mut live_leaves);
+        out.unmanaged += live_leaves.keys().filter(|p| !leaves.contains_key(*p)).count();
+
+        for (path, after) in leaves {
+            let before = live_leaves.get(&path).cloned().unwrap_or(Value::Null);
+            let after = if path == GROUP_PATH {
+                match resolve_group(&after, observed, &mut out.findings) {
+                    Some(v) => v,
+                    None => continue,
+                }
+            } else {
+                after
+            };
+            if same(&path, &before, &after) {
+                out.unchanged += 1;
+            } else {
+                out.changes.push(Change {
+                    path,
+                    api,
+                    action: Action::Update,
+                    before,
+                    after,
+                });
+            }
+        }
+    }
+    // Write order first (the order of Api::ALL), then path.
+    out.changes.sort_by(|a, b| {
+        let rank = |api: Api| Api::ALL.iter().position(|x| *x == api);
+        (rank(a.api), &a.path).cmp(&(rank(b.api), &b.path))
+    });
+    out.unknown.sort_by_key(|u| Api::ALL.iter().position(|x| *x == u.api));
+    out.findings.sort_by(|a, b| (a.severity, &a.path).cmp(&(b.severity, &b.path)));
+    out
+}
+
+fn to_object<T: serde::Serialize>(value: &T) -> Map<String, Value> {
+    match serde_json::to_value(value) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    }
+}
+
+/// Collects the leaves under `prefix`: scalars and lists; mappings recurse,
+/// except the group reference, which is one value.
+fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, Value>) {
+    match value {
+        Value::Object(map) if prefix != GROUP_PATH => {
+            for (k, v) in map {
+                flatten(&format!("{prefix}.{k}"), v, out);
+            }
+        }
+        other => {
+            out.insert(prefix.to_string(), other.clone());
+        }
+    }
+}
+
+/// Whether the live value already is the desired one.
+fn same(path: &str, before: &Value, after: &Value) -> bool {
+    match (before, after) {
+        (Value::Array(a), Value::Array(b)) => {
+            let key = |v: &Value| match v {
+                Value::String(s) => s.to_lowercase(),
+                other => other.to_string(),
+            };
+            let mut a: Vec<String> = a.iter().map(key).collect();
+            let mut b: Vec<String> = b.iter().map(key).collect();
+            a.sort();
+            b.sort();
+            a == b
+        }
+        (b, a) if path == GROUP_PATH => b.get("id") == a.get("id"),
+        (b, a) => b == a,
+    }
+}
+
+/// Resolves the desired group reference to `{id, displayName}` using the groups
+/// the provider looked up; records a finding when it cannot.
+fn resolve_group(
+    wanted: &Value,
+    observed: &ObservedTenant,
+    findings: &mut Vec<Finding>,
+) -> Option<Value> {
+    let wanted: GroupRef = serde_json::from_value(wanted.clone()).ok()?;
+    let mut error = |message: String| {
+        findings.push(Finding {
+            severity: Severity::Error,
+            path: GROUP_PATH.to_string(),
+            message,
+        });
+    };
+    let group = match (&wanted.id, &wanted.display_name) {
+        (Some(id), name) => {
+            let Some(found) = observed.groups_by_id.get(&id.to_lowercase()) else {
+                error(format!("no group with id {id} exists in this tenant"));
+                return None;
+            };
+            if let Some(name) = name {
+                if &found.display_name != name {
+                    error(format!(
+                        "group {id} is named \"{}\", not \"{name}\"",
+                        found.display_name
+                    ));
+                    return None;
+                }
+            }
+            found.clone()
+        }
+        (None, Some(name)) => {
+            let found = observed.groups_by_name.get(name).cloned().unwrap_or_default();
+            match found.as_slice() {
+                [one] => one.clone(),
+                [] => {
+                    error(format!("no group is named \"{name}\""));
+                    return None;
+                }
+                many => {
+                    let ids: Vec<&str> = many.iter().map(|g| g.id.as_str()).collect();
+                    error(format!(
+                        "{} groups are named \"{name}\"; pin the one you mean with `id:` ({})",
+                        many.len(),
+                        ids.join(", ")
+                    ));
+                    return None;
+                }
+            }
+        }
+        (None, None) => return None,
+    };
+    if !group.security_enabled {
+        findings.push(Finding {
+            severity: Severity::Warning,
+            path: GROUP_PATH.to_string(),
+            message: format!(
+                "\"{}\" is not a security group; SSPR scoping expects a security group",
+                group.display_name
+            ),
+        });
+    }
+    Some(serde_json::json!({ "id": group.id, "displayName": group.display_name }))
+}

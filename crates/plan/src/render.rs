@@ -1,0 +1,168 @@
+//! Human rendering of a plan. Layout is for people (not a compatibility
+//! contract); colour only when the caller says so.
+
+use std::fmt::Write;
+
+use anstyle::{AnsiColor, Style};
+use serde_json::Value;
+use ssprctl_model::Api;
+
+use crate::types::{Change, Plan, Severity, TenantPlan};
+
+/// Rendering options.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct RenderOpts {
+    /// Emit ANSI colours.
+    pub color: bool,
+}
+
+struct Paint {
+    on: bool,
+}
+
+impl Paint {
+    fn with(&self, style: Style, text: &str) -> String {
+        if self.on {
+            format!("{}{text}{}", style.render(), style.render_reset())
+        } else {
+            text.to_string()
+        }
+    }
+    fn bold(&self, t: &str) -> String {
+        self.with(Style::new().bold(), t)
+    }
+    fn dim(&self, t: &str) -> String {
+        self.with(Style::new().dimmed(), t)
+    }
+    fn color(&self, c: AnsiColor, t: &str) -> String {
+        self.with(Style::new().fg_color(Some(c.into())), t)
+    }
+}
+
+/// Renders the whole plan for a terminal or a log.
+pub fn human(plan: &Plan, opts: &RenderOpts) -> String {
+    let p = Paint { on: opts.color };
+    let mut out = String::new();
+    for tenant in &plan.tenants {
+        render_tenant(&mut out, tenant, &p);
+        out.push('\n');
+    }
+    out.push_str(&summary(plan, &p));
+    out.push('\n');
+    out
+}
+
+fn render_tenant(out: &mut String, t: &TenantPlan, p: &Paint) {
+    let _ = writeln!(out, "{} {}", p.bold(&format!("Tenant {}", t.name)), p.dim(&format!("({})", t.tenant_id)));
+    if t.changes.is_empty() && t.unknown.is_empty() {
+        let _ = writeln!(out, "  No changes. {} managed setting{} already as desired.", t.unchanged, plural(t.unchanged));
+    }
+    let mut current: Option<Api> = None;
+    for c in &t.changes {
+        if current != Some(c.api) {
+            current = Some(c.api);
+            let note = if c.api.documented() { String::new() } else { format!(" {}", p.color(AnsiColor::Yellow, "(undocumented API)")) };
+            let _ = writeln!(out, "  {}{}", p.dim(&format!("via {}", c.api.label())), note);
+        }
+        render_change(out, c, p);
+    }
+    for u in &t.unknown {
+        let _ = writeln!(out, "  {} {} — {} managed setting{} unknown: {}", p.color(AnsiColor::Magenta, "?"), u.api.label(), u.paths.len(), plural(u.paths.len()), u.reason);
+    }
+    for f in &t.findings {
+        let (label, color) = match f.severity {
+            Severity::Error => ("error", AnsiColor::Red),
+            Severity::Warning => ("warning", AnsiColor::Yellow),
+        };
+        let _ = writeln!(out, "  {}: {}: {}", p.color(color, label), f.path, f.message);
+    }
+    if !t.changes.is_empty() || !t.unknown.is_empty() {
+        let _ = writeln!(
+            out,
+            "  {}",
+            p.dim(&format!("{} to change, {} unchanged, {} unmanaged (left alone)", t.changes.len(), t.unchanged, t.unmanaged))
+        );
+    } else if t.unmanaged > 0 {
+        let _ = writeln!(out, "  {}", p.dim(&format!("{} unmanaged (left alone)", t.unmanaged)));
+    }
+}
+
+fn render_change(out: &mut String, c: &Change, p: &Paint) {
+    let symbol = p.color(AnsiColor::Yellow, c.action.symbol());
+    match (&c.before, &c.after) {
+        (before, Value::Array(after)) if before.is_array() || before.is_null() => {
+            let before: Vec<String> = before.as_array().map(|a| a.iter().map(display).collect()).unwrap_or_default();
+            let after: Vec<String> = after.iter().map(display).collect();
+            let _ = writeln!(out, "    {symbol} {}:", c.path);
+            let mut old = before.clone();
+            let mut new = after.clone();
+            old.sort_by_key(|s| s.to_lowercase());
+            new.sort_by_key(|s| s.to_lowercase());
+            for op in similar::capture_diff_slices(similar::Algorithm::Myers, &old, &new) {
+                for change in op.iter_changes(&old, &new) {
+                    let line = match change.tag() {
+                        similar::ChangeTag::Delete => p.color(AnsiColor::Red, &format!("- {}", change.value())),
+                        similar::ChangeTag::Insert => p.color(AnsiColor::Green, &format!("+ {}", change.value())),
+                        similar::ChangeTag::Equal => p.dim(&format!("  {}", change.value())),
+                    };
+                    let _ = writeln!(out, "        {line}");
+                }
+            }
+        }
+        (before, after) => {
+            let _ = writeln!(
+                out,
+                "    {symbol} {}: {} {} {}",
+                c.path,
+                p.color(AnsiColor::Red, &display(before)),
+                p.dim("->"),
+                p.color(AnsiColor::Green, &display(after))
+            );
+        }
+    }
+}
+
+/// A value as a person reads it.
+fn display(v: &Value) -> String {
+    match v {
+        Value::Null => "(not set)".into(),
+        Value::String(s) if s.is_empty() => "\"\"".into(),
+        Value::String(s) => s.clone(),
+        Value::Object(o) if o.contains_key("id") => {
+            let id = o.get("id").and_then(Value::as_str).unwrap_or_default();
+            match o.get("displayName").and_then(Value::as_str) {
+                Some(name) if !name.is_empty() => format!("\"{name}\" ({id})"),
+                _ => id.to_string(),
+            }
+        }
+        other => other.to_string(),
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// The closing summary line.
+fn summary(plan: &Plan, p_opts: &Paint) -> String {
+    let changes = plan.change_count();
+    let changed_tenants = plan.tenants.iter().filter(|t| !t.changes.is_empty()).count();
+    let unknown: usize = plan.tenants.iter().flat_map(|t| &t.unknown).map(|u| u.paths.len()).sum();
+    let errors = plan.tenants.iter().flat_map(|t| &t.findings).filter(|f| f.severity == Severity::Error).count();
+    let mut line = if changes == 0 {
+        p_opts.bold("No changes.") + " The live settings match the configuration."
+    } else {
+        p_opts.bold(&format!(
+            "Plan: {changes} to change in {changed_tenants} of {} tenant{}.",
+            plan.tenants.len(),
+            plural(plan.tenants.len())
+        ))
+    };
+    if unknown > 0 {
+        line.push_str(&format!(" {unknown} setting{} unknown (could not be read).", plural(unknown)));
+    }
+    if errors > 0 {
+        line.push_str(&format!(" {errors} error{} block apply.", plural(errors)));
+    }
+    line
+}
