@@ -1,1 +1,164 @@
-//! placeholder
+//! ssprctl's applier: executes a [`Plan`] through a [`Provider`].
+//!
+//! For each tenant it writes the planned values surface by surface, in the
+//! plan's order, then reads the tenant back and verifies that every planned
+//! setting now has its planned value. It acts only on the plan's contents: it
+//! makes no choices of its own (STYLE.md §2, rule 3).
+
+use std::time::Duration;
+
+use serde_json::{Map, Value};
+use ssprctl_model::{Api, Tenant};
+use ssprctl_plan::{Change, Plan, TenantPlan};
+use ssprctl_provider::{Provider, ProviderError, wire};
+
+/// What happened to one tenant.
+#[derive(Debug)]
+pub struct TenantOutcome {
+    /// The tenant's name.
+    pub name: String,
+    /// Surfaces written successfully, in order.
+    pub written: Vec<Api>,
+    /// Why the tenant's apply stopped, if it did.
+    pub error: Option<ApplyError>,
+}
+
+/// Why applying to a tenant stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    /// A write failed; later surfaces of this tenant were not written.
+    #[error("writing failed; {} of this tenant's changes were not attempted", .not_attempted)]
+    Write {
+        /// The provider's error.
+        #[source]
+        source: ProviderError,
+        /// Changes left unwritten after the failure.
+        not_attempted: usize,
+    },
+    /// The write was accepted but reading back shows other values.
+    #[error("read-back verification failed: {}", .mismatches.join("; "))]
+    Verify {
+        /// `path: expected X, found Y` for each setting that did not take.
+        mismatches: Vec<String>,
+    },
+    /// The plan names a tenant the configuration does not have.
+    #[error("the plan names tenant {name}, which the configuration does not define")]
+    UnknownTenant {
+        /// The tenant name.
+        name: String,
+    },
+}
+
+/// Read-back attempts before verification gives up (tolerates read-after-write
+/// staleness), and the pause between them.
+const VERIFY_ATTEMPTS: u32 = 5;
+const VERIFY_PAUSE: Duration = Duration::from_millis(500);
+
+/// Applies every tenant's changes. Tenants without changes are skipped.
+pub async fn apply<P: Provider>(
+    plan: &Plan,
+    tenants: &[Tenant],
+    provider: &P,
+) -> Vec<TenantOutcome> {
+    let mut outcomes = Vec::new();
+    for tp in plan.tenants.iter().filter(|t| !t.changes.is_empty()) {
+        let outcome = match tenants.iter().find(|t| t.name == tp.name) {
+            Some(tenant) => apply_tenant(tp, tenant, provider).await,
+            None => TenantOutcome {
+                name: tp.name.clone(),
+                written: Vec::new(),
+                error: Some(ApplyError::UnknownTenant {
+                    name: tp.name.clone(),
+                }),
+            },
+        };
+        outcomes.push(outcome);
+    }
+    outcomes
+}
+
+async fn apply_tenant<P: Provider>(
+    tp: &TenantPlan,
+    tenant: &Tenant,
+    provider: &P,
+) -> TenantOutcome {
+    let mut outcome = TenantOutcome {
+        name: tp.name.clone(),
+        written: Vec::new(),
+        error: None,
+    };
+    let mut done = 0;
+    for (api, changes) in by_surface(&tp.changes) {
+        let partial = partial_section(api, &changes);
+        if let Err(source) = provider.write(tenant, api, &partial).await {
+            outcome.error = Some(ApplyError::Write {
+                source,
+                not_attempted: tp.changes.len() - done - changes.len(),
+            });
+            return outcome;
+        }
+        done += changes.len();
+        outcome.written.push(api);
+    }
+    if let Err(e) = verify(tp, tenant, provider).await {
+        outcome.error = Some(e);
+    }
+    outcome
+}
+
+/// Re-reads the tenant until every planned value is live, or gives up.
+async fn verify<P: Provider>(
+    tp: &TenantPlan,
+    tenant: &Tenant,
+    provider: &P,
+) -> Result<(), ApplyError> {
+    let mut mismatches = Vec::new();
+    for attempt in 1..=VERIFY_ATTEMPTS {
+        let observed = provider.read(tenant).await;
+        let again = ssprctl_plan::plan_tenant(tenant, &observed);
+        mismatches = tp
+            .changes
+            .iter()
+            .filter_map(|c| {
+                if let Some(u) = again.unknown.iter().find(|u| u.paths.contains(&c.path)) {
+                    return Some(format!("{}: could not be read back ({})", c.path, u.reason));
+                }
+                again
+                    .changes
+                    .iter()
+                    .find(|n| n.path == c.path)
+                    .map(|n| format!("{}: expected {}, found {}", c.path, n.after, n.before))
+            })
+            .collect();
+        if mismatches.is_empty() {
+            return Ok(());
+        }
+        if attempt < VERIFY_ATTEMPTS {
+            tokio::time::sleep(VERIFY_PAUSE).await;
+        }
+    }
+    Err(ApplyError::Verify { mismatches })
+}
+
+/// Changes grouped by surface, keeping the plan's order.
+fn by_surface(changes: &[Change]) -> Vec<(Api, Vec<&Change>)> {
+    let mut out: Vec<(Api, Vec<&Change>)> = Vec::new();
+    for c in changes {
+        match out.iter_mut().find(|(api, _)| *api == c.api) {
+            Some((_, list)) => list.push(c),
+            None => out.push((c.api, vec![c])),
+        }
+    }
+    out
+}
+
+/// The model section holding exactly the planned values of these changes.
+fn partial_section(api: Api, changes: &[&Change]) -> Value {
+    let mut partial = Value::Object(Map::new());
+    let prefix = format!("{}.", api.section());
+    for c in changes {
+        let rel = c.path.strip_prefix(&prefix).unwrap_or(&c.path);
+        wire::set_dotted(&mut partial, rel, c.after.clone());
+    }
+    partial
+}

@@ -60,7 +60,10 @@ pub fn plan_tenant(tenant: &Tenant, observed: &ObservedTenant) -> TenantPlan {
         };
         let mut live_leaves = BTreeMap::new();
         flatten(section, have, &mut live_leaves);
-        out.unmanaged += live_leaves.keys().filter(|p| !leaves.contains_key(*p)).count();
+        out.unmanaged += live_leaves
+            .keys()
+            .filter(|p| !leaves.contains_key(*p))
+            .count();
 
         for (path, after) in leaves {
             let before = live_leaves.get(&path).cloned().unwrap_or(Value::Null);
@@ -90,8 +93,10 @@ pub fn plan_tenant(tenant: &Tenant, observed: &ObservedTenant) -> TenantPlan {
         let rank = |api: Api| Api::ALL.iter().position(|x| *x == api);
         (rank(a.api), &a.path).cmp(&(rank(b.api), &b.path))
     });
-    out.unknown.sort_by_key(|u| Api::ALL.iter().position(|x| *x == u.api));
-    out.findings.sort_by(|a, b| (a.severity, &a.path).cmp(&(b.severity, &b.path)));
+    out.unknown
+        .sort_by_key(|u| Api::ALL.iter().position(|x| *x == u.api));
+    out.findings
+        .sort_by(|a, b| (a.severity, &a.path).cmp(&(b.severity, &b.path)));
     out
 }
 
@@ -169,7 +174,11 @@ fn resolve_group(
             found.clone()
         }
         (None, Some(name)) => {
-            let found = observed.groups_by_name.get(name).cloned().unwrap_or_default();
+            let found = observed
+                .groups_by_name
+                .get(name)
+                .cloned()
+                .unwrap_or_default();
             match found.as_slice() {
                 [one] => one.clone(),
                 [] => {

@@ -53,37 +53,79 @@ pub fn human(plan: &Plan, opts: &RenderOpts) -> String {
 }
 
 fn render_tenant(out: &mut String, t: &TenantPlan, p: &Paint) {
-    let _ = writeln!(out, "{} {}", p.bold(&format!("Tenant {}", t.name)), p.dim(&format!("({})", t.tenant_id)));
+    let _ = writeln!(
+        out,
+        "{} {}",
+        p.bold(&format!("Tenant {}", t.name)),
+        p.dim(&format!("({})", t.tenant_id))
+    );
     if t.changes.is_empty() && t.unknown.is_empty() {
-        let _ = writeln!(out, "  No changes. {} managed setting{} already as desired.", t.unchanged, plural(t.unchanged));
+        let _ = writeln!(
+            out,
+            "  No changes. {} managed setting{} already as desired.",
+            t.unchanged,
+            plural(t.unchanged)
+        );
     }
     let mut current: Option<Api> = None;
     for c in &t.changes {
         if current != Some(c.api) {
             current = Some(c.api);
-            let note = if c.api.documented() { String::new() } else { format!(" {}", p.color(AnsiColor::Yellow, "(undocumented API)")) };
-            let _ = writeln!(out, "  {}{}", p.dim(&format!("via {}", c.api.label())), note);
+            let note = if c.api.documented() {
+                String::new()
+            } else {
+                format!(" {}", p.color(AnsiColor::Yellow, "(undocumented API)"))
+            };
+            let _ = writeln!(
+                out,
+                "  {}{}",
+                p.dim(&format!("via {}", c.api.label())),
+                note
+            );
         }
         render_change(out, c, p);
     }
     for u in &t.unknown {
-        let _ = writeln!(out, "  {} {} — {} managed setting{} unknown: {}", p.color(AnsiColor::Magenta, "?"), u.api.label(), u.paths.len(), plural(u.paths.len()), u.reason);
+        let _ = writeln!(
+            out,
+            "  {} {} — {} managed setting{} unknown: {}",
+            p.color(AnsiColor::Magenta, "?"),
+            u.api.label(),
+            u.paths.len(),
+            plural(u.paths.len()),
+            u.reason
+        );
     }
     for f in &t.findings {
         let (label, color) = match f.severity {
             Severity::Error => ("error", AnsiColor::Red),
             Severity::Warning => ("warning", AnsiColor::Yellow),
         };
-        let _ = writeln!(out, "  {}: {}: {}", p.color(color, label), f.path, f.message);
+        let _ = writeln!(
+            out,
+            "  {}: {}: {}",
+            p.color(color, label),
+            f.path,
+            f.message
+        );
     }
     if !t.changes.is_empty() || !t.unknown.is_empty() {
         let _ = writeln!(
             out,
             "  {}",
-            p.dim(&format!("{} to change, {} unchanged, {} unmanaged (left alone)", t.changes.len(), t.unchanged, t.unmanaged))
+            p.dim(&format!(
+                "{} to change, {} unchanged, {} unmanaged (left alone)",
+                t.changes.len(),
+                t.unchanged,
+                t.unmanaged
+            ))
         );
     } else if t.unmanaged > 0 {
-        let _ = writeln!(out, "  {}", p.dim(&format!("{} unmanaged (left alone)", t.unmanaged)));
+        let _ = writeln!(
+            out,
+            "  {}",
+            p.dim(&format!("{} unmanaged (left alone)", t.unmanaged))
+        );
     }
 }
 
@@ -91,7 +133,10 @@ fn render_change(out: &mut String, c: &Change, p: &Paint) {
     let symbol = p.color(AnsiColor::Yellow, c.action.symbol());
     match (&c.before, &c.after) {
         (before, Value::Array(after)) if before.is_array() || before.is_null() => {
-            let before: Vec<String> = before.as_array().map(|a| a.iter().map(display).collect()).unwrap_or_default();
+            let before: Vec<String> = before
+                .as_array()
+                .map(|a| a.iter().map(display).collect())
+                .unwrap_or_default();
             let after: Vec<String> = after.iter().map(display).collect();
             let _ = writeln!(out, "    {symbol} {}:", c.path);
             let mut old = before.clone();
@@ -101,8 +146,12 @@ fn render_change(out: &mut String, c: &Change, p: &Paint) {
             for op in similar::capture_diff_slices(similar::Algorithm::Myers, &old, &new) {
                 for change in op.iter_changes(&old, &new) {
                     let line = match change.tag() {
-                        similar::ChangeTag::Delete => p.color(AnsiColor::Red, &format!("- {}", change.value())),
-                        similar::ChangeTag::Insert => p.color(AnsiColor::Green, &format!("+ {}", change.value())),
+                        similar::ChangeTag::Delete => {
+                            p.color(AnsiColor::Red, &format!("- {}", change.value()))
+                        }
+                        similar::ChangeTag::Insert => {
+                            p.color(AnsiColor::Green, &format!("+ {}", change.value()))
+                        }
                         similar::ChangeTag::Equal => p.dim(&format!("  {}", change.value())),
                     };
                     let _ = writeln!(out, "        {line}");
@@ -146,9 +195,23 @@ fn plural(n: usize) -> &'static str {
 /// The closing summary line.
 fn summary(plan: &Plan, p_opts: &Paint) -> String {
     let changes = plan.change_count();
-    let changed_tenants = plan.tenants.iter().filter(|t| !t.changes.is_empty()).count();
-    let unknown: usize = plan.tenants.iter().flat_map(|t| &t.unknown).map(|u| u.paths.len()).sum();
-    let errors = plan.tenants.iter().flat_map(|t| &t.findings).filter(|f| f.severity == Severity::Error).count();
+    let changed_tenants = plan
+        .tenants
+        .iter()
+        .filter(|t| !t.changes.is_empty())
+        .count();
+    let unknown: usize = plan
+        .tenants
+        .iter()
+        .flat_map(|t| &t.unknown)
+        .map(|u| u.paths.len())
+        .sum();
+    let errors = plan
+        .tenants
+        .iter()
+        .flat_map(|t| &t.findings)
+        .filter(|f| f.severity == Severity::Error)
+        .count();
     let mut line = if changes == 0 {
         p_opts.bold("No changes.") + " The live settings match the configuration."
     } else {
@@ -159,7 +222,10 @@ fn summary(plan: &Plan, p_opts: &Paint) -> String {
         ))
     };
     if unknown > 0 {
-        line.push_str(&format!(" {unknown} setting{} unknown (could not be read).", plural(unknown)));
+        line.push_str(&format!(
+            " {unknown} setting{} unknown (could not be read).",
+            plural(unknown)
+        ));
     }
     if errors > 0 {
         line.push_str(&format!(" {errors} error{} block apply.", plural(errors)));

@@ -1,2 +1,39 @@
-//! placeholder
+//! ssprctl's provider: the `Provider` trait, the Microsoft Graph / Entra portal
+//! HTTP client, and the one mapping between model names and wire names.
+//!
+//! - [`wire`]: model <-> wire, table-driven; the only place wire names appear.
+//! - [`client`]: tokens, `$batch` reads, portal reads in parallel, writes by each
+//!   API's rules, bounded retries honouring Retry-After.
+//! - [`clouds`]: hosts per Microsoft cloud.
+//!
+//! The provider never decides policy: it reads, maps and writes what it is told.
+
+use std::future::Future;
+
+use serde_json::Value;
+use ssprctl_model::{Api, ObservedTenant, Tenant};
+
+pub mod client;
+pub mod clouds;
+pub mod error;
 pub mod wire;
+
+pub use client::{AppCredential, Connection, HttpProvider, PortalCredential, Secret};
+pub use clouds::Hosts;
+pub use error::ProviderError;
+
+/// Reads and writes a tenant's settings.
+pub trait Provider: Sync {
+    /// Reads every surface the tenant's desired settings manage. A surface that
+    /// cannot be read is listed in `unreadable`, never guessed.
+    fn read(&self, tenant: &Tenant) -> impl Future<Output = ObservedTenant> + Send;
+
+    /// Writes one surface: `partial` is the model section (e.g. the value of
+    /// `selfServicePasswordReset`) holding only the fields to change.
+    fn write(
+        &self,
+        tenant: &Tenant,
+        api: Api,
+        partial: &Value,
+    ) -> impl Future<Output = Result<(), ProviderError>> + Send;
+}

@@ -9,7 +9,7 @@
 //! Misspellings are the real wire names (`registrationReconfirmIntevalInDays`).
 //! UNCONFIRMED facts of reference/api-surface.md are marked where they are used.
 
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use ssprctl_model::Api;
 
 /// How a value converts between model and wire.
@@ -54,29 +54,85 @@ const fn f(model: &'static str, wire: &'static str, conv: Conv) -> Field {
 const PASSWORD_RESET: &[Field] = &[
     f("enabledFor", "/enablementType", Conv::EnablementType),
     f("group", "/passwordResetEnabledGroupIds", Conv::SsprGroup),
-    f("methodsRequired", "/numberOfAuthenticationMethodsRequired", Conv::Plain),
+    f(
+        "methodsRequired",
+        "/numberOfAuthenticationMethodsRequired",
+        Conv::Plain,
+    ),
     f("methods.email", "/emailOptionEnabled", Conv::Plain),
-    f("methods.mobilePhone", "/mobilePhoneOptionEnabled", Conv::Plain),
-    f("methods.officePhone", "/officePhoneOptionEnabled", Conv::Plain),
-    f("methods.securityQuestions", "/securityQuestionsOptionEnabled", Conv::Plain),
-    f("methods.authenticatorNotification", "/mobileAppNotificationEnabled", Conv::Plain),
-    f("methods.authenticatorCode", "/mobileAppCodeEnabled", Conv::Plain),
-    f("securityQuestions.numberToRegister", "/numberOfQuestionsToRegister", Conv::Plain),
-    f("securityQuestions.numberToReset", "/numberOfQuestionsToReset", Conv::Plain),
+    f(
+        "methods.mobilePhone",
+        "/mobilePhoneOptionEnabled",
+        Conv::Plain,
+    ),
+    f(
+        "methods.officePhone",
+        "/officePhoneOptionEnabled",
+        Conv::Plain,
+    ),
+    f(
+        "methods.securityQuestions",
+        "/securityQuestionsOptionEnabled",
+        Conv::Plain,
+    ),
+    f(
+        "methods.authenticatorNotification",
+        "/mobileAppNotificationEnabled",
+        Conv::Plain,
+    ),
+    f(
+        "methods.authenticatorCode",
+        "/mobileAppCodeEnabled",
+        Conv::Plain,
+    ),
+    f(
+        "securityQuestions.numberToRegister",
+        "/numberOfQuestionsToRegister",
+        Conv::Plain,
+    ),
+    f(
+        "securityQuestions.numberToReset",
+        "/numberOfQuestionsToReset",
+        Conv::Plain,
+    ),
     // UNCONFIRMED: only `questionText` is known of a question item.
-    f("securityQuestions.questions", "/securityQuestions", Conv::QuestionTexts),
-    f("registration.requireOnSignIn", "/registrationRequiredOnSignIn", Conv::Plain),
+    f(
+        "securityQuestions.questions",
+        "/securityQuestions",
+        Conv::QuestionTexts,
+    ),
+    f(
+        "registration.requireOnSignIn",
+        "/registrationRequiredOnSignIn",
+        Conv::Plain,
+    ),
     // sic: the real wire name is misspelled "Inteval".
-    f("registration.reconfirmAfterDays", "/registrationReconfirmIntevalInDays", Conv::Plain),
-    f("notifications.notifyUsersOnReset", "/notifyUsersOnPasswordReset", Conv::Plain),
-    f("notifications.notifyAdminsOnAdminReset", "/notifyOnAdminPasswordReset", Conv::Plain),
+    f(
+        "registration.reconfirmAfterDays",
+        "/registrationReconfirmIntevalInDays",
+        Conv::Plain,
+    ),
+    f(
+        "notifications.notifyUsersOnReset",
+        "/notifyUsersOnPasswordReset",
+        Conv::Plain,
+    ),
+    f(
+        "notifications.notifyAdminsOnAdminReset",
+        "/notifyOnAdminPasswordReset",
+        Conv::Plain,
+    ),
     f("helpdesk.customLink", "/customizeHelpdeskLink", Conv::Plain),
     f("helpdesk.contact", "/customHelpdeskEmailOrUrl", Conv::Plain),
 ];
 
 /// Portal `PasswordReset/OnPremisesPasswordResetPolicies` (api-surface §1b).
 const ON_PREMISES: &[Field] = &[
-    f("passwordWriteback", "/passwordWritebackSupported", Conv::Plain),
+    f(
+        "passwordWriteback",
+        "/passwordWritebackSupported",
+        Conv::Plain,
+    ),
     f("unlockWithoutReset", "/accountUnlockEnabled", Conv::Plain),
 ];
 
@@ -86,11 +142,33 @@ const AUTHORIZATION: &[Field] = &[f("enabled", "/allowedToUseSSPR", Conv::Plain)
 /// Graph `policies/authenticationMethodsPolicy`, policy level (api-surface §3).
 const METHODS_POLICY: &[Field] = &[
     f("migrationState", "/policyMigrationState", Conv::Plain),
-    f("registrationCampaign.state", "/registrationEnforcement/authenticationMethodsRegistrationCampaign/state", Conv::Plain),
-    f("registrationCampaign.snoozeDays", "/registrationEnforcement/authenticationMethodsRegistrationCampaign/snoozeDurationInDays", Conv::Plain),
-    f("registrationCampaign.enforceAfterSnoozes", "/registrationEnforcement/authenticationMethodsRegistrationCampaign/enforceRegistrationAfterAllowedSnoozes", Conv::Plain),
-    f("registrationCampaign.include", "/registrationEnforcement/authenticationMethodsRegistrationCampaign/includeTargets", Conv::Targets(r#"{"targetType":"group","targetedAuthenticationMethod":"microsoftAuthenticator"}"#)),
-    f("registrationCampaign.exclude", "/registrationEnforcement/authenticationMethodsRegistrationCampaign/excludeTargets", Conv::Targets(r#"{"targetType":"group"}"#)),
+    f(
+        "registrationCampaign.state",
+        "/registrationEnforcement/authenticationMethodsRegistrationCampaign/state",
+        Conv::Plain,
+    ),
+    f(
+        "registrationCampaign.snoozeDays",
+        "/registrationEnforcement/authenticationMethodsRegistrationCampaign/snoozeDurationInDays",
+        Conv::Plain,
+    ),
+    f(
+        "registrationCampaign.enforceAfterSnoozes",
+        "/registrationEnforcement/authenticationMethodsRegistrationCampaign/enforceRegistrationAfterAllowedSnoozes",
+        Conv::Plain,
+    ),
+    f(
+        "registrationCampaign.include",
+        "/registrationEnforcement/authenticationMethodsRegistrationCampaign/includeTargets",
+        Conv::Targets(
+            r#"{"targetType":"group","targetedAuthenticationMethod":"microsoftAuthenticator"}"#,
+        ),
+    ),
+    f(
+        "registrationCampaign.exclude",
+        "/registrationEnforcement/authenticationMethodsRegistrationCampaign/excludeTargets",
+        Conv::Targets(r#"{"targetType":"group"}"#),
+    ),
 ];
 
 const INCLUDE_DEFAULT: &str = r#"{"targetType":"group","isRegistrationRequired":false}"#;
@@ -120,25 +198,61 @@ macro_rules! common {
 
 const COMMON: [Field; 3] = common!(INCLUDE_DEFAULT);
 const AUTHENTICATOR_FIELDS: [Field; 6] = {
-    let c = common!(r#"{"targetType":"group","isRegistrationRequired":false,"authenticationMode":"any"}"#);
+    let c = common!(
+        r#"{"targetType":"group","isRegistrationRequired":false,"authenticationMode":"any"}"#
+    );
     [
         c[0],
         c[1],
         c[2],
         f("softwareOathAllowed", "/isSoftwareOathEnabled", Conv::Plain),
-        f("showApplicationName", "/featureSettings/displayAppInformationRequiredState/state", Conv::Plain),
-        f("showLocation", "/featureSettings/displayLocationInformationRequiredState/state", Conv::Plain),
+        f(
+            "showApplicationName",
+            "/featureSettings/displayAppInformationRequiredState/state",
+            Conv::Plain,
+        ),
+        f(
+            "showLocation",
+            "/featureSettings/displayLocationInformationRequiredState/state",
+            Conv::Plain,
+        ),
     ]
 };
-const EMAIL_FIELDS: [Field; 4] = [COMMON[0], COMMON[1], COMMON[2], f("externalUsersOtp", "/allowExternalIdToUseEmailOtp", Conv::Plain)];
-const VOICE_FIELDS: [Field; 4] = [COMMON[0], COMMON[1], COMMON[2], f("officePhoneAllowed", "/isOfficePhoneAllowed", Conv::Plain)];
+const EMAIL_FIELDS: [Field; 4] = [
+    COMMON[0],
+    COMMON[1],
+    COMMON[2],
+    f(
+        "externalUsersOtp",
+        "/allowExternalIdToUseEmailOtp",
+        Conv::Plain,
+    ),
+];
+const VOICE_FIELDS: [Field; 4] = [
+    COMMON[0],
+    COMMON[1],
+    COMMON[2],
+    f("officePhoneAllowed", "/isOfficePhoneAllowed", Conv::Plain),
+];
 const TAP_FIELDS: [Field; 8] = [
     COMMON[0],
     COMMON[1],
     COMMON[2],
-    f("defaultLifetimeMinutes", "/defaultLifetimeInMinutes", Conv::Plain),
-    f("minimumLifetimeMinutes", "/minimumLifetimeInMinutes", Conv::Plain),
-    f("maximumLifetimeMinutes", "/maximumLifetimeInMinutes", Conv::Plain),
+    f(
+        "defaultLifetimeMinutes",
+        "/defaultLifetimeInMinutes",
+        Conv::Plain,
+    ),
+    f(
+        "minimumLifetimeMinutes",
+        "/minimumLifetimeInMinutes",
+        Conv::Plain,
+    ),
+    f(
+        "maximumLifetimeMinutes",
+        "/maximumLifetimeInMinutes",
+        Conv::Plain,
+    ),
     f("length", "/defaultLength", Conv::Plain),
     f("oneTimeUse", "/isUsableOnce", Conv::Plain),
 ];
@@ -146,21 +260,70 @@ const FIDO2_FIELDS: [Field; 5] = [
     COMMON[0],
     COMMON[1],
     COMMON[2],
-    f("selfServiceRegistration", "/isSelfServiceRegistrationAllowed", Conv::Plain),
+    f(
+        "selfServiceRegistration",
+        "/isSelfServiceRegistrationAllowed",
+        Conv::Plain,
+    ),
     f("enforceAttestation", "/isAttestationEnforced", Conv::Plain),
 ];
 
 /// Every method configuration ssprctl manages.
 pub const METHODS: &[MethodConfig] = &[
-    MethodConfig { model: "email", id: "Email", odata_type: "#microsoft.graph.emailAuthenticationMethodConfiguration", fields: &EMAIL_FIELDS },
-    MethodConfig { model: "sms", id: "Sms", odata_type: "#microsoft.graph.smsAuthenticationMethodConfiguration", fields: &COMMON },
-    MethodConfig { model: "voice", id: "Voice", odata_type: "#microsoft.graph.voiceAuthenticationMethodConfiguration", fields: &VOICE_FIELDS },
-    MethodConfig { model: "microsoftAuthenticator", id: "MicrosoftAuthenticator", odata_type: "#microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration", fields: &AUTHENTICATOR_FIELDS },
-    MethodConfig { model: "softwareOath", id: "SoftwareOath", odata_type: "#microsoft.graph.softwareOathAuthenticationMethodConfiguration", fields: &COMMON },
-    MethodConfig { model: "hardwareOath", id: "HardwareOath", odata_type: "#microsoft.graph.hardwareOathAuthenticationMethodConfiguration", fields: &COMMON },
-    MethodConfig { model: "temporaryAccessPass", id: "TemporaryAccessPass", odata_type: "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration", fields: &TAP_FIELDS },
-    MethodConfig { model: "fido2", id: "Fido2", odata_type: "#microsoft.graph.fido2AuthenticationMethodConfiguration", fields: &FIDO2_FIELDS },
-    MethodConfig { model: "x509Certificate", id: "X509Certificate", odata_type: "#microsoft.graph.x509CertificateAuthenticationMethodConfiguration", fields: &COMMON },
+    MethodConfig {
+        model: "email",
+        id: "Email",
+        odata_type: "#microsoft.graph.emailAuthenticationMethodConfiguration",
+        fields: &EMAIL_FIELDS,
+    },
+    MethodConfig {
+        model: "sms",
+        id: "Sms",
+        odata_type: "#microsoft.graph.smsAuthenticationMethodConfiguration",
+        fields: &COMMON,
+    },
+    MethodConfig {
+        model: "voice",
+        id: "Voice",
+        odata_type: "#microsoft.graph.voiceAuthenticationMethodConfiguration",
+        fields: &VOICE_FIELDS,
+    },
+    MethodConfig {
+        model: "microsoftAuthenticator",
+        id: "MicrosoftAuthenticator",
+        odata_type: "#microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration",
+        fields: &AUTHENTICATOR_FIELDS,
+    },
+    MethodConfig {
+        model: "softwareOath",
+        id: "SoftwareOath",
+        odata_type: "#microsoft.graph.softwareOathAuthenticationMethodConfiguration",
+        fields: &COMMON,
+    },
+    MethodConfig {
+        model: "hardwareOath",
+        id: "HardwareOath",
+        odata_type: "#microsoft.graph.hardwareOathAuthenticationMethodConfiguration",
+        fields: &COMMON,
+    },
+    MethodConfig {
+        model: "temporaryAccessPass",
+        id: "TemporaryAccessPass",
+        odata_type: "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration",
+        fields: &TAP_FIELDS,
+    },
+    MethodConfig {
+        model: "fido2",
+        id: "Fido2",
+        odata_type: "#microsoft.graph.fido2AuthenticationMethodConfiguration",
+        fields: &FIDO2_FIELDS,
+    },
+    MethodConfig {
+        model: "x509Certificate",
+        id: "X509Certificate",
+        odata_type: "#microsoft.graph.x509CertificateAuthenticationMethodConfiguration",
+        fields: &COMMON,
+    },
 ];
 
 /// The "Password Rule Settings" directory-setting template (api-surface §5).
@@ -169,12 +332,28 @@ pub const PASSWORD_RULE_TEMPLATE_ID: &str = "5cf42378-d67d-4f36-ba46-e8b86229381
 /// Directory setting values, read as a flat `{name: value}` object.
 const PASSWORD_RULES: &[Field] = &[
     f("lockoutThreshold", "/LockoutThreshold", Conv::IntString),
-    f("lockoutDurationSeconds", "/LockoutDurationInSeconds", Conv::IntString),
-    f("enforceBannedPasswords", "/EnableBannedPasswordCheck", Conv::BoolString),
+    f(
+        "lockoutDurationSeconds",
+        "/LockoutDurationInSeconds",
+        Conv::IntString,
+    ),
+    f(
+        "enforceBannedPasswords",
+        "/EnableBannedPasswordCheck",
+        Conv::BoolString,
+    ),
     f("bannedPasswords", "/BannedPasswordList", Conv::TabList),
-    f("onPremisesEnabled", "/EnableBannedPasswordCheckOnPremises", Conv::BoolString),
+    f(
+        "onPremisesEnabled",
+        "/EnableBannedPasswordCheckOnPremises",
+        Conv::BoolString,
+    ),
     // "Enforce", not Microsoft365DSC's old "Enforced".
-    f("onPremisesMode", "/BannedPasswordCheckOnPremisesMode", Conv::ModeString),
+    f(
+        "onPremisesMode",
+        "/BannedPasswordCheckOnPremisesMode",
+        Conv::ModeString,
+    ),
 ];
 
 /// The portal's `enablementType` values (api-surface §1a).
@@ -254,11 +433,20 @@ fn read_fields(fields: &[Field], wire: &Value, section: &mut Value, prefix: &str
                     items
                         .iter()
                         .filter_map(|t| t.get("id").and_then(Value::as_str))
-                        .map(|id| json!(if id == ALL_USERS_WIRE { ALL_USERS_MODEL.to_string() } else { id.to_lowercase() }))
+                        .map(|id| {
+                            json!(if id == ALL_USERS_WIRE {
+                                ALL_USERS_MODEL.to_string()
+                            } else {
+                                id.to_lowercase()
+                            })
+                        })
                         .collect(),
                 )
             }),
-            Conv::IntString => raw.as_str().and_then(|s| s.trim().parse::<u64>().ok()).map(|n| json!(n)),
+            Conv::IntString => raw
+                .as_str()
+                .and_then(|s| s.trim().parse::<u64>().ok())
+                .map(|n| json!(n)),
             Conv::BoolString => raw.as_str().and_then(|s| {
                 if s.eq_ignore_ascii_case("true") {
                     Some(json!(true))
@@ -269,12 +457,21 @@ fn read_fields(fields: &[Field], wire: &Value, section: &mut Value, prefix: &str
                 }
             }),
             Conv::TabList => raw.as_str().map(|s| {
-                Value::Array(s.split('\t').filter(|t| !t.is_empty()).map(|t| json!(t)).collect())
+                Value::Array(
+                    s.split('\t')
+                        .filter(|t| !t.is_empty())
+                        .map(|t| json!(t))
+                        .collect(),
+                )
             }),
             Conv::ModeString => raw.as_str().map(|s| json!(s.to_lowercase())),
         };
         if let Some(v) = value {
-            let path = if prefix.is_empty() { field.model.to_string() } else { format!("{prefix}.{}", field.model) };
+            let path = if prefix.is_empty() {
+                field.model.to_string()
+            } else {
+                format!("{prefix}.{}", field.model)
+            };
             set_dotted(section, &path, v);
         }
     }
@@ -294,8 +491,15 @@ pub fn setting_values(values: &Value) -> Value {
 /// A template's defaults as a flat `{name: value}` object.
 pub fn template_defaults(template: &Value) -> Value {
     let mut flat = Map::new();
-    for v in template.get("values").and_then(Value::as_array).into_iter().flatten() {
-        if let (Some(name), Some(value)) = (v.get("name").and_then(Value::as_str), v.get("defaultValue")) {
+    for v in template
+        .get("values")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        if let (Some(name), Some(value)) =
+            (v.get("name").and_then(Value::as_str), v.get("defaultValue"))
+        {
             flat.insert(name.to_string(), value.clone());
         }
     }
@@ -314,7 +518,9 @@ pub fn setting_values_array(flat: &Value) -> Value {
 }
 
 fn id_matches(cfg: &Value, id: &str) -> bool {
-    cfg.get("id").and_then(Value::as_str).is_some_and(|c| c.eq_ignore_ascii_case(id))
+    cfg.get("id")
+        .and_then(Value::as_str)
+        .is_some_and(|c| c.eq_ignore_ascii_case(id))
 }
 
 // ---------------------------------------------------------------- writing
@@ -339,7 +545,11 @@ pub fn method_patches(partial: &Value, policy: &Value) -> Vec<(&'static str, Val
         let Some(section) = partial.get(m.model) else {
             continue;
         };
-        let current = configs.iter().find(|c| id_matches(c, m.id)).cloned().unwrap_or(Value::Null);
+        let current = configs
+            .iter()
+            .find(|c| id_matches(c, m.id))
+            .cloned()
+            .unwrap_or(Value::Null);
         let mut body = json!({ "@odata.type": m.odata_type });
         if write_fields(m.fields, section, &current, &mut body) {
             out.push((m.id, body));
@@ -369,14 +579,20 @@ fn write_fields(fields: &[Field], partial: &Value, current: &Value, body: &mut V
             }
             Conv::SsprGroup => {
                 let id = v.get("id").and_then(Value::as_str).unwrap_or_default();
-                let name = v.get("displayName").and_then(Value::as_str).unwrap_or_default();
+                let name = v
+                    .get("displayName")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
                 if let Some(obj) = body.as_object_mut() {
                     obj.insert("passwordResetEnabledGroupName".into(), json!(name));
                 }
                 json!([id])
             }
             Conv::QuestionTexts => {
-                let old = existing.and_then(Value::as_array).cloned().unwrap_or_default();
+                let old = existing
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
                 Value::Array(
                     v.as_array()
                         .into_iter()
@@ -391,19 +607,31 @@ fn write_fields(fields: &[Field], partial: &Value, current: &Value, body: &mut V
                 )
             }
             Conv::Targets(default) => {
-                let old = existing.and_then(Value::as_array).cloned().unwrap_or_default();
+                let old = existing
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default();
                 Value::Array(
                     v.as_array()
                         .into_iter()
                         .flatten()
                         .filter_map(Value::as_str)
                         .map(|id| {
-                            let wire_id = if id == ALL_USERS_MODEL { ALL_USERS_WIRE } else { id };
+                            let wire_id = if id == ALL_USERS_MODEL {
+                                ALL_USERS_WIRE
+                            } else {
+                                id
+                            };
                             old.iter()
-                                .find(|t| t.get("id").and_then(Value::as_str).is_some_and(|o| o.eq_ignore_ascii_case(wire_id)))
+                                .find(|t| {
+                                    t.get("id")
+                                        .and_then(Value::as_str)
+                                        .is_some_and(|o| o.eq_ignore_ascii_case(wire_id))
+                                })
                                 .cloned()
                                 .unwrap_or_else(|| {
-                                    let mut t: Value = serde_json::from_str(default).unwrap_or_else(|_| json!({}));
+                                    let mut t: Value =
+                                        serde_json::from_str(default).unwrap_or_else(|_| json!({}));
                                     t["id"] = json!(wire_id);
                                     t
                                 })
@@ -412,14 +640,19 @@ fn write_fields(fields: &[Field], partial: &Value, current: &Value, body: &mut V
                 )
             }
             Conv::IntString => json!(v.as_u64().map(|n| n.to_string()).unwrap_or_default()),
-            Conv::BoolString => json!(if v.as_bool() == Some(true) { "True" } else { "False" }),
-            Conv::TabList => json!(v
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join("\t")),
+            Conv::BoolString => json!(if v.as_bool() == Some(true) {
+                "True"
+            } else {
+                "False"
+            }),
+            Conv::TabList => json!(
+                v.as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .collect::<Vec<_>>()
+                    .join("\t")
+            ),
             Conv::ModeString => match v.as_str() {
                 Some("enforce") => json!("Enforce"),
                 _ => json!("Audit"),
@@ -438,7 +671,8 @@ fn set_pointer(body: &mut Value, current: &Value, pointer: &str, value: Value) {
     let parts: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
     if parts.len() > 1 {
         if let (Some(obj), Some(top)) = (body.as_object_mut(), current.get(parts[0])) {
-            obj.entry(parts[0].to_string()).or_insert_with(|| top.clone());
+            obj.entry(parts[0].to_string())
+                .or_insert_with(|| top.clone());
         }
     }
     let mut cur = body;
@@ -451,7 +685,9 @@ fn set_pointer(body: &mut Value, current: &Value, pointer: &str, value: Value) {
             obj.insert((*part).to_string(), value);
             return;
         }
-        cur = obj.entry((*part).to_string()).or_insert_with(|| Value::Object(Map::new()));
+        cur = obj
+            .entry((*part).to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
     }
 }
 
@@ -473,7 +709,9 @@ pub fn set_dotted(v: &mut Value, path: &str, value: Value) {
             obj.insert((*part).to_string(), value);
             return;
         }
-        cur = obj.entry((*part).to_string()).or_insert_with(|| Value::Object(Map::new()));
+        cur = obj
+            .entry((*part).to_string())
+            .or_insert_with(|| Value::Object(Map::new()));
     }
 }
 
@@ -494,18 +732,32 @@ mod tests {
         });
         let section = observe(Api::PortalPasswordReset, &wire);
         assert_eq!(section["enabledFor"], "selected");
-        assert_eq!(section["group"], json!({"id": "b6cdb9c3-d660-4558-bcfd-82c14a986b56", "displayName": "SSPR Pilot"}));
+        assert_eq!(
+            section["group"],
+            json!({"id": "b6cdb9c3-d660-4558-bcfd-82c14a986b56", "displayName": "SSPR Pilot"})
+        );
         assert_eq!(section["registration"]["reconfirmAfterDays"], 180);
         assert_eq!(section["securityQuestions"]["questions"], json!(["Q1"]));
 
         let partial = json!({"enabledFor": "all", "registration": {"reconfirmAfterDays": 90},
                              "securityQuestions": {"questions": ["Q1", "Q2"]}});
         let mut body = wire.clone();
-        assert!(overlay(Api::PortalPasswordReset, &partial, &wire, &mut body));
+        assert!(overlay(
+            Api::PortalPasswordReset,
+            &partial,
+            &wire,
+            &mut body
+        ));
         assert_eq!(body["enablementType"], 2);
         assert_eq!(body["registrationReconfirmIntevalInDays"], 90);
-        assert_eq!(body["securityQuestions"], json!([{"questionText": "Q1", "id": "x"}, {"questionText": "Q2"}]));
-        assert_eq!(body["emailOptionAllowed"], true, "unmanaged fields round-trip");
+        assert_eq!(
+            body["securityQuestions"],
+            json!([{"questionText": "Q1", "id": "x"}, {"questionText": "Q2"}])
+        );
+        assert_eq!(
+            body["emailOptionAllowed"], true,
+            "unmanaged fields round-trip"
+        );
     }
 
     #[test]
@@ -521,11 +773,23 @@ mod tests {
         assert_eq!(patches.len(), 1);
         let (id, body) = &patches[0];
         assert_eq!(*id, "MicrosoftAuthenticator");
-        assert_eq!(body["@odata.type"], "#microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration");
+        assert_eq!(
+            body["@odata.type"],
+            "#microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration"
+        );
         assert_eq!(body["includeTargets"][0]["authenticationMode"], "push");
-        assert_eq!(body["includeTargets"][1]["id"], "b6cdb9c3-d660-4558-bcfd-82c14a986b56");
-        assert_eq!(body["featureSettings"]["displayLocationInformationRequiredState"]["state"], "enabled");
-        assert_eq!(body["featureSettings"]["displayAppInformationRequiredState"]["state"], "default", "sibling complex members are sent unchanged");
+        assert_eq!(
+            body["includeTargets"][1]["id"],
+            "b6cdb9c3-d660-4558-bcfd-82c14a986b56"
+        );
+        assert_eq!(
+            body["featureSettings"]["displayLocationInformationRequiredState"]["state"],
+            "enabled"
+        );
+        assert_eq!(
+            body["featureSettings"]["displayAppInformationRequiredState"]["state"], "default",
+            "sibling complex members are sent unchanged"
+        );
         assert!(body.get("state").is_none(), "unchanged fields are not sent");
     }
 
@@ -533,9 +797,17 @@ mod tests {
     fn directory_setting_values_are_strings_on_the_wire() {
         let flat = json!({"LockoutThreshold": "10", "EnableBannedPasswordCheck": "true", "BannedPasswordList": "a1b2\tc3d4", "BannedPasswordCheckOnPremisesMode": "Audit"});
         let section = observe(Api::GraphPasswordRuleSettings, &flat);
-        assert_eq!(section, json!({"lockoutThreshold": 10, "enforceBannedPasswords": true, "bannedPasswords": ["a1b2", "c3d4"], "onPremisesMode": "audit"}));
+        assert_eq!(
+            section,
+            json!({"lockoutThreshold": 10, "enforceBannedPasswords": true, "bannedPasswords": ["a1b2", "c3d4"], "onPremisesMode": "audit"})
+        );
         let mut body = flat.clone();
-        overlay(Api::GraphPasswordRuleSettings, &json!({"lockoutThreshold": 5, "onPremisesMode": "enforce", "enforceBannedPasswords": true}), &flat, &mut body);
+        overlay(
+            Api::GraphPasswordRuleSettings,
+            &json!({"lockoutThreshold": 5, "onPremisesMode": "enforce", "enforceBannedPasswords": true}),
+            &flat,
+            &mut body,
+        );
         assert_eq!(body["LockoutThreshold"], "5");
         assert_eq!(body["BannedPasswordCheckOnPremisesMode"], "Enforce");
         assert_eq!(body["EnableBannedPasswordCheck"], "True");

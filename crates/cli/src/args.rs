@@ -1,0 +1,126 @@
+//! Command-line arguments (clap derive): one struct per subcommand.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Self-service password reset and password writeback of Microsoft Entra ID, as code.
+///
+/// A YAML file says how each tenant should be set; `plan` shows what differs
+/// from the live tenant, `apply` makes it so, and a scheduled
+/// `plan --detailed-exitcode` detects drift.
+///
+/// Exit codes: 0 success / no changes, 1 error, 2 changes present (with
+/// --detailed-exitcode), 3 a live read failed (unknown, never reported as drift),
+/// 4 refused by a safety gate.
+#[derive(Debug, Parser)]
+#[command(name = "ssprctl", version, about, long_about)]
+pub struct Cli {
+    /// When to colour output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    pub color: ColorChoice,
+    /// Log level for diagnostics on stderr (error, warn, info, debug, trace).
+    /// RUST_LOG overrides it.
+    #[arg(long, global = true, default_value = "warn")]
+    pub log_level: String,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Colour choice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when writing to a terminal and NO_COLOR is unset.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check a desired-state file offline: schema and semantic rules, every
+    /// problem with file:line:column.
+    Validate(ConfigArgs),
+    /// Read the live tenants and show what would change.
+    Plan(PlanArgs),
+    /// Plan, confirm, write what changed, then read back and verify.
+    Apply(ApplyArgs),
+    /// Print the JSON Schema of the desired-state file.
+    Schema,
+    /// Run the local emulator of the Entra ID endpoints until stopped.
+    Emulator(EmulatorArgs),
+}
+
+/// The desired-state file.
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// The desired-state YAML file.
+    #[arg(short, long, value_name = "FILE")]
+    pub config: PathBuf,
+}
+
+/// Options that decide where tenants are read from.
+#[derive(Debug, Args)]
+pub struct TargetArgs {
+    /// Run every tenant against the built-in emulator (as if `endpoint: local`).
+    #[arg(long)]
+    pub local: bool,
+    /// The built-in emulator's state file for `endpoint: local` tenants.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = ".ssprctl/emulator-state.json"
+    )]
+    pub local_state: PathBuf,
+}
+
+/// `plan` options.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Exit 0 when nothing changes, 2 when something would change, 3 when
+    /// nothing changes but a setting could not be read.
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+}
+
+/// `apply` options.
+#[derive(Debug, Args)]
+pub struct ApplyArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Apply without asking (for CI). Without it, apply asks for "yes" on a
+    /// terminal and refuses when there is none.
+    #[arg(long)]
+    pub auto_approve: bool,
+}
+
+/// `emulator` options.
+#[derive(Debug, Args)]
+pub struct EmulatorArgs {
+    /// Address to listen on (loopback only; port 0 picks a free port).
+    #[arg(long, default_value = "127.0.0.1:8400")]
+    pub listen: SocketAddr,
+    /// State file: tenants, their settings, app registrations and admins.
+    /// Created on first write.
+    #[arg(
+        long,
+        value_name = "FILE",
+        default_value = ".ssprctl/emulator-state.json"
+    )]
+    pub state: PathBuf,
+    /// Answer unknown tenant ids with an error instead of creating them with
+    /// realistic defaults.
+    #[arg(long)]
+    pub no_auto_tenants: bool,
+}
