@@ -1,1 +1,15 @@
-mod placeholder {}
+//! End-to-end tests: the real `ssprctl` binary against the emulator over HTTP.
+//!
+//! One test binary (compile time), one module per area:
+//! - `support`: the harness (an emulator on 127.0.0.1:0 with a temporary state
+//!   file, running the binary, reading the emulator's request log);
+//! - `cycle`: plan -> apply -> plan converges, for each example;
+//! - `write_rules`: each API's write rule, asserted from the request log;
+//! - `validation`: `validate` errors with their file:line:column;
+//! - `commands`: `schema`, `emulator`, exit codes and safety gates.
+
+mod commands;
+mod cycle;
+mod support;
+mod validation;
+mod write_rules;

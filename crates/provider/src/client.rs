@@ -123,7 +123,6 @@ impl HttpProvider {
     /// A provider for these tenants, keyed by tenant name.
     pub fn new(connections: HashMap<String, Connection>) -> Result<HttpProvider, reqwest::Error> {
         let _ = rustls::crypto::ring::default_provider().install_default();
-        #[allow(clippy::disallowed_methods)]
         let http = reqwest::Client::builder()
             .user_agent(concat!("ssprctl/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(10))

@@ -1,0 +1,93 @@
+//! `validate`: every problem with file:line:column, all in one run.
+
+use crate::support::{run_in, Env};
+
+#[test]
+fn every_example_validates() {
+    for ex in ["quickstart.yaml", "pilot-rollout.yaml", "hybrid-writeback.yaml", "msp-baseline.yaml"] {
+        let run = run_in(&crate::support::repo(), &["validate", "--config", &format!("examples/{ex}")]);
+        assert_eq!(run.code, 0, "{ex}: {}", run.transcript());
+        assert!(run.stdout.contains("is valid"), "{}", run.stdout);
+    }
+}
+
+#[test]
+fn schema_errors_are_all_reported_with_positions_and_suggestions() {
+    let env = Env::new();
+    env.config(
+        "bad.yaml",
+        "version: 1
+baseline:
+  selfServicePasswordReset:
+    enabledFor: everyone
+    methodsRequird: 2
+    registration:
+      reconfirmAfterDays: 900
+tenants:
+  - name: contoso
+    tenantId: not-a-guid
+    endpoint: http://10.0.0.1:80
+    settings:
+      passwordProtection:
+        bannedPasswords: [abc, okayterm]
+        lockoutThreshold: ten
+",
+    );
+    let run = env.run(&["validate", "--config", "bad.yaml"]);
+    assert_eq!(run.code, 1);
+    assert_eq!(run.stderr.matches("error: bad.yaml:").count(), 7, "{}", run.stderr);
+    insta::assert_snapshot!("validate_schema_errors", run.transcript());
+}
+
+#[test]
+fn semantic_errors_point_at_the_value_that_breaks_the_rule() {
+    let env = Env::new();
+    env.config(
+        "sem.yaml",
+        "version: 1
+baseline:
+  selfServicePasswordReset:
+    enabledFor: selected
+    methodsRequired: 2
+    methods: { email: true, mobilePhone: false, officePhone: false, securityQuestions: false, authenticatorNotification: false, authenticatorCode: false }
+tenants:
+  - name: contoso
+    tenantId: 6f1c9a2e-3b4d-4e5f-8a7b-9c0d1e2f3a4b
+    endpoint: local
+    settings:
+      selfServicePasswordReset:
+        helpdesk: { customLink: true, contact: \"ftp://help\" }
+        securityQuestions: { numberToRegister: 3, numberToReset: 4 }
+      authenticationMethods:
+        temporaryAccessPass: { minimumLifetimeMinutes: 60, maximumLifetimeMinutes: 30 }
+        fido2: { exclude: [allUsers] }
+      passwordProtection:
+        bannedPasswords: [okayterm, OKAYTERM]
+  - name: contoso
+    tenantId: 6f1c9a2e-3b4d-4e5f-8a7b-9c0d1e2f3a4b
+    endpoint: local
+",
+    );
+    let run = env.run(&["validate", "--config", "sem.yaml"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("error: sem.yaml:4:17: baseline.selfServicePasswordReset.enabledFor:"), "{}", run.stderr);
+    insta::assert_snapshot!("validate_semantic_errors", run.transcript());
+}
+
+#[test]
+fn yaml_syntax_error_has_a_position() {
+    let env = Env::new();
+    env.config("syntax.yaml", "version: 1\ntenants:\n  - name: [unclosed\n");
+    let run = env.run(&["validate", "--config", "syntax.yaml"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("error: syntax.yaml:"), "{}", run.stderr);
+    assert!(run.stderr.contains("invalid YAML"), "{}", run.stderr);
+}
+
+#[test]
+fn a_missing_file_says_so() {
+    let env = Env::new();
+    let run = env.run(&["validate", "--config", "nope.yaml"]);
+    assert_eq!(run.code, 1);
+    assert!(run.stderr.contains("cannot read nope.yaml"), "{}", run.stderr);
+}
