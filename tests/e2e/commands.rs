@@ -3,13 +3,14 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-use crate::support::{repo, Env, CONTOSO};
+use crate::support::{CONTOSO, Env, repo};
 
 #[test]
 fn schema_prints_the_checked_in_schema() {
     let run = crate::support::run_in(&repo(), &["schema"]);
     assert_eq!(run.code, 0);
-    let checked_in = std::fs::read_to_string(repo().join("schemas/ssprctl.schema.json")).expect("schema");
+    let checked_in =
+        std::fs::read_to_string(repo().join("schemas/ssprctl.schema.json")).expect("schema");
     assert_eq!(run.stdout, checked_in);
 }
 
@@ -28,17 +29,30 @@ fn apply_without_a_terminal_or_auto_approve_is_refused() {
 fn unreachable_tenant_is_unknown_not_drift() {
     let env = Env::new();
     // A loopback port nothing listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
     let path = env.dir.path().join("down.yaml");
     std::fs::write(
         &path,
         format!("version: 1\ntenants:\n  - name: contoso\n    tenantId: {CONTOSO}\n    endpoint: http://127.0.0.1:{port}\n    settings:\n      administratorPasswordReset:\n        enabled: false\n"),
     )
     .expect("write");
-    let run = env.run(&["plan", "--config", path.to_str().expect("utf-8"), "--detailed-exitcode"]);
+    let run = env.run(&[
+        "plan",
+        "--config",
+        path.to_str().expect("utf-8"),
+        "--detailed-exitcode",
+    ]);
     assert_eq!(run.code, 3, "{}", run.transcript());
     assert!(run.stdout.contains("unknown"), "{}", run.stdout);
-    assert!(!run.stdout.contains("Plan:"), "a failed read is never a change: {}", run.stdout);
+    assert!(
+        !run.stdout.contains("Plan:"),
+        "a failed read is never a change: {}",
+        run.stdout
+    );
 }
 
 #[test]
@@ -46,26 +60,44 @@ fn standalone_emulator_serves_until_stopped() {
     let dir = tempfile::tempdir().expect("temp dir");
     let state = dir.path().join("state.json");
     let mut child = Command::new(env!("CARGO_BIN_EXE_ssprctl"))
-        .args(["emulator", "--listen", "127.0.0.1:0", "--state", state.to_str().expect("utf-8")])
+        .args([
+            "emulator",
+            "--listen",
+            "127.0.0.1:0",
+            "--state",
+            state.to_str().expect("utf-8"),
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .expect("start emulator");
     let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line).expect("read address");
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("read address");
     let url = line.trim().rsplit(' ').next().expect("address").to_string();
     assert!(url.starts_with("http://127.0.0.1:"), "{line}");
 
     let cfg = dir.path().join("q.yaml");
     let text = std::fs::read_to_string(repo().join("examples/quickstart.yaml")).expect("example");
-    std::fs::write(&cfg, text.replace("endpoint: local", &format!("endpoint: {url}"))).expect("write");
+    std::fs::write(
+        &cfg,
+        text.replace("endpoint: local", &format!("endpoint: {url}")),
+    )
+    .expect("write");
     let cfg = cfg.to_str().expect("utf-8");
     let apply = crate::support::run_in(dir.path(), &["apply", "--config", cfg, "--auto-approve"]);
     assert_eq!(apply.code, 0, "{}", apply.transcript());
-    let plan = crate::support::run_in(dir.path(), &["plan", "--config", cfg, "--detailed-exitcode"]);
+    let plan = crate::support::run_in(
+        dir.path(),
+        &["plan", "--config", cfg, "--detailed-exitcode"],
+    );
     assert_eq!(plan.code, 0, "{}", plan.transcript());
     child.kill().expect("stop emulator");
     let _ = child.wait();
     assert!(state.exists(), "state persisted");
-    assert!(!dir.path().join(".ssprctl").exists(), "no in-process emulator was started");
+    assert!(
+        !dir.path().join(".ssprctl").exists(),
+        "no in-process emulator was started"
+    );
 }

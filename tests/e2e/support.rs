@@ -32,12 +32,18 @@ impl Env {
             }))
             .expect("emulator starts");
         let url = handle.base_url();
-        Env { rt, emulator: Some(handle), url, dir }
+        Env {
+            rt,
+            emulator: Some(handle),
+            url,
+            dir,
+        }
     }
 
     /// Copies an example into the work dir, pointing its tenants at this emulator.
     pub fn example(&self, name: &str) -> PathBuf {
-        let text = std::fs::read_to_string(repo().join("examples").join(name)).expect("example exists");
+        let text =
+            std::fs::read_to_string(repo().join("examples").join(name)).expect("example exists");
         self.config(name, &text)
     }
 
@@ -58,14 +64,23 @@ impl Env {
     pub fn requests(&self) -> Vec<Value> {
         let url = format!("{}/_emulator/requests", self.url);
         self.rt.block_on(async {
-            reqwest::get(&url).await.expect("log").json::<Vec<Value>>().await.expect("log json")
+            reqwest::get(&url)
+                .await
+                .expect("log")
+                .json::<Vec<Value>>()
+                .await
+                .expect("log json")
         })
     }
 
     pub fn clear_requests(&self) {
         let url = format!("{}/_emulator/requests", self.url);
         self.rt.block_on(async {
-            reqwest::Client::new().delete(&url).send().await.expect("clear log");
+            reqwest::Client::new()
+                .delete(&url)
+                .send()
+                .await
+                .expect("clear log");
         });
     }
 
@@ -82,7 +97,13 @@ impl Env {
     }
 
     /// A request to the emulator as the tenant's admin (portal) or app (Graph).
-    pub fn call(&self, tenant: &str, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub fn call(
+        &self,
+        tenant: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let portal = path.starts_with("/api/");
         let url = self.url.clone();
         self.rt.block_on(async move {
@@ -92,7 +113,10 @@ impl Env {
                     ("grant_type", "refresh_token"),
                     ("client_id", "1950a258-227b-4e31-a9cf-717495945fc2"),
                     ("refresh_token", ssprctl_emulator::LOCAL_ADMIN_REFRESH_TOKEN),
-                    ("scope", "74658136-14ec-4630-ad9b-26e160ff0fc6/.default offline_access"),
+                    (
+                        "scope",
+                        "74658136-14ec-4630-ad9b-26e160ff0fc6/.default offline_access",
+                    ),
                 ]
             } else {
                 vec![
@@ -111,9 +135,14 @@ impl Env {
                 .json()
                 .await
                 .expect("token json");
-            let token = tok["access_token"].as_str().expect("access token").to_string();
+            let token = tok["access_token"]
+                .as_str()
+                .expect("access token")
+                .to_string();
             let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-            let mut req = http.request(method, format!("{url}{path}")).bearer_auth(token);
+            let mut req = http
+                .request(method, format!("{url}{path}"))
+                .bearer_auth(token);
             if let Some(b) = body {
                 req = req.json(&b);
             }
@@ -146,7 +175,10 @@ pub struct Run {
 impl Run {
     /// Exit code, stdout and stderr together, for snapshots.
     pub fn transcript(&self) -> String {
-        format!("exit: {}\n--- stdout\n{}--- stderr\n{}", self.code, self.stdout, self.stderr)
+        format!(
+            "exit: {}\n--- stdout\n{}--- stderr\n{}",
+            self.code, self.stdout, self.stderr
+        )
     }
 }
 

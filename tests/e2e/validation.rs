@@ -1,11 +1,19 @@
 //! `validate`: every problem with file:line:column, all in one run.
 
-use crate::support::{run_in, Env};
+use crate::support::{Env, run_in};
 
 #[test]
 fn every_example_validates() {
-    for ex in ["quickstart.yaml", "pilot-rollout.yaml", "hybrid-writeback.yaml", "msp-baseline.yaml"] {
-        let run = run_in(&crate::support::repo(), &["validate", "--config", &format!("examples/{ex}")]);
+    for ex in [
+        "quickstart.yaml",
+        "pilot-rollout.yaml",
+        "hybrid-writeback.yaml",
+        "msp-baseline.yaml",
+    ] {
+        let run = run_in(
+            &crate::support::repo(),
+            &["validate", "--config", &format!("examples/{ex}")],
+        );
         assert_eq!(run.code, 0, "{ex}: {}", run.transcript());
         assert!(run.stdout.contains("is valid"), "{}", run.stdout);
     }
@@ -35,7 +43,12 @@ tenants:
     );
     let run = env.run(&["validate", "--config", "bad.yaml"]);
     assert_eq!(run.code, 1);
-    assert_eq!(run.stderr.matches("error: bad.yaml:").count(), 7, "{}", run.stderr);
+    assert_eq!(
+        run.stderr.matches("error: bad.yaml:").count(),
+        7,
+        "{}",
+        run.stderr
+    );
     insta::assert_snapshot!("validate_schema_errors", run.transcript());
 }
 
@@ -70,7 +83,12 @@ tenants:
     );
     let run = env.run(&["validate", "--config", "sem.yaml"]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("error: sem.yaml:4:17: baseline.selfServicePasswordReset.enabledFor:"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("error: sem.yaml:4:17: baseline.selfServicePasswordReset.enabledFor:"),
+        "{}",
+        run.stderr
+    );
     insta::assert_snapshot!("validate_semantic_errors", run.transcript());
 }
 
@@ -89,5 +107,9 @@ fn a_missing_file_says_so() {
     let env = Env::new();
     let run = env.run(&["validate", "--config", "nope.yaml"]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("cannot read nope.yaml"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("cannot read nope.yaml"),
+        "{}",
+        run.stderr
+    );
 }

@@ -1,14 +1,22 @@
 //! Each API's write rule, asserted from the emulator's request log.
 
-use crate::support::{Env, CONTOSO};
+use crate::support::{CONTOSO, Env};
 
 fn apply(env: &Env, cfg: &std::path::Path) {
-    let run = env.run(&["apply", "--config", cfg.to_str().expect("utf-8"), "--auto-approve"]);
+    let run = env.run(&[
+        "apply",
+        "--config",
+        cfg.to_str().expect("utf-8"),
+        "--auto-approve",
+    ]);
     assert_eq!(run.code, 0, "{}", run.transcript());
 }
 
 fn count(writes: &[(String, String)], method: &str, path_start: &str) -> usize {
-    writes.iter().filter(|(m, p)| m == method && p.starts_with(path_start)).count()
+    writes
+        .iter()
+        .filter(|(m, p)| m == method && p.starts_with(path_start))
+        .count()
 }
 
 #[test]
@@ -18,7 +26,13 @@ fn portal_policy_is_one_full_object_put() {
     env.clear_requests();
     apply(&env, &cfg);
     let writes = env.writes();
-    assert_eq!(writes, vec![("PUT".to_string(), "/api/PasswordReset/PasswordResetPolicies".to_string())]);
+    assert_eq!(
+        writes,
+        vec![(
+            "PUT".to_string(),
+            "/api/PasswordReset/PasswordResetPolicies".to_string()
+        )]
+    );
 }
 
 #[test]
@@ -30,8 +44,20 @@ fn on_premises_flags_are_one_put_each() {
     );
     env.clear_requests();
     apply(&env, &cfg);
-    assert_eq!(count(&env.writes(), "PUT", "/api/PasswordReset/OnPremisesPasswordResetPolicies"), 2);
-    let (_, live) = env.call(CONTOSO, "GET", "/api/PasswordReset/OnPremisesPasswordResetPolicies", None);
+    assert_eq!(
+        count(
+            &env.writes(),
+            "PUT",
+            "/api/PasswordReset/OnPremisesPasswordResetPolicies"
+        ),
+        2
+    );
+    let (_, live) = env.call(
+        CONTOSO,
+        "GET",
+        "/api/PasswordReset/OnPremisesPasswordResetPolicies",
+        None,
+    );
     assert_eq!(live["passwordWritebackSupported"], true);
     assert_eq!(live["accountUnlockEnabled"], true);
 }
@@ -43,10 +69,19 @@ fn graph_policies_are_patched_with_changed_fields_only() {
     env.clear_requests();
     apply(&env, &cfg);
     let writes = env.writes();
-    assert_eq!(count(&writes, "PATCH", "/v1.0/policies/authorizationPolicy"), 1);
+    assert_eq!(
+        count(&writes, "PATCH", "/v1.0/policies/authorizationPolicy"),
+        1
+    );
     for method in ["MicrosoftAuthenticator", "Sms", "TemporaryAccessPass"] {
         assert_eq!(
-            count(&writes, "PATCH", &format!("/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{method}")),
+            count(
+                &writes,
+                "PATCH",
+                &format!(
+                    "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{method}"
+                )
+            ),
             1,
             "{method}: {writes:?}"
         );
@@ -63,23 +98,55 @@ fn graph_policies_are_patched_with_changed_fields_only() {
 fn password_rule_setting_is_created_with_all_values_then_patched() {
     let env = Env::new();
     let yaml = |threshold: u32| {
-        format!("version: 1\ntenants:\n  - name: contoso\n    tenantId: {CONTOSO}\n    endpoint: local\n    settings:\n      passwordProtection:\n        lockoutThreshold: {threshold}\n        bannedPasswords: [contoso, fabrikam]\n")
+        format!(
+            "version: 1\ntenants:\n  - name: contoso\n    tenantId: {CONTOSO}\n    endpoint: local\n    settings:\n      passwordProtection:\n        lockoutThreshold: {threshold}\n        bannedPasswords: [contoso, fabrikam]\n"
+        )
     };
     env.clear_requests();
     apply(&env, &env.config("pp.yaml", &yaml(5)));
-    assert_eq!(count(&env.writes(), "POST", "/v1.0/groupSettings"), 1, "{:?}", env.writes());
+    assert_eq!(
+        count(&env.writes(), "POST", "/v1.0/groupSettings"),
+        1,
+        "{:?}",
+        env.writes()
+    );
     let (_, list) = env.call(CONTOSO, "GET", "/v1.0/groupSettings", None);
-    let values = list["value"][0]["values"].as_array().expect("values").clone();
-    assert_eq!(values.len(), 6, "create sends every template value: {values:?}");
-    assert!(values.iter().any(|v| v["name"] == "BannedPasswordList" && v["value"] == "contoso\tfabrikam"));
+    let values = list["value"][0]["values"]
+        .as_array()
+        .expect("values")
+        .clone();
+    assert_eq!(
+        values.len(),
+        6,
+        "create sends every template value: {values:?}"
+    );
+    assert!(
+        values
+            .iter()
+            .any(|v| v["name"] == "BannedPasswordList" && v["value"] == "contoso\tfabrikam")
+    );
 
     env.clear_requests();
     apply(&env, &env.config("pp.yaml", &yaml(7)));
     let writes = env.writes();
-    assert_eq!(count(&writes, "POST", "/v1.0/groupSettings"), 0, "{writes:?}");
-    assert_eq!(count(&writes, "PATCH", "/v1.0/groupSettings/"), 1, "{writes:?}");
+    assert_eq!(
+        count(&writes, "POST", "/v1.0/groupSettings"),
+        0,
+        "{writes:?}"
+    );
+    assert_eq!(
+        count(&writes, "PATCH", "/v1.0/groupSettings/"),
+        1,
+        "{writes:?}"
+    );
     let (_, list) = env.call(CONTOSO, "GET", "/v1.0/groupSettings", None);
-    assert!(list["value"][0]["values"].as_array().expect("values").iter().any(|v| v["name"] == "LockoutThreshold" && v["value"] == "7"));
+    assert!(
+        list["value"][0]["values"]
+            .as_array()
+            .expect("values")
+            .iter()
+            .any(|v| v["name"] == "LockoutThreshold" && v["value"] == "7")
+    );
 }
 
 #[test]
@@ -90,8 +157,18 @@ fn a_plan_reads_graph_in_one_batch_and_the_portal_in_parallel() {
     let run = env.run(&["plan", "--config", cfg.to_str().expect("utf-8")]);
     assert_eq!(run.code, 0, "{}", run.transcript());
     let log = env.requests();
-    let non_token: Vec<_> = log.iter().filter(|r| !r["path"].as_str().unwrap_or_default().contains("oauth2")).collect();
-    let paths: Vec<&str> = non_token.iter().filter_map(|r| r["path"].as_str()).collect();
-    assert_eq!(paths.iter().filter(|p| p.contains("$batch")).count(), 1, "{paths:?}");
+    let non_token: Vec<_> = log
+        .iter()
+        .filter(|r| !r["path"].as_str().unwrap_or_default().contains("oauth2"))
+        .collect();
+    let paths: Vec<&str> = non_token
+        .iter()
+        .filter_map(|r| r["path"].as_str())
+        .collect();
+    assert_eq!(
+        paths.iter().filter(|p| p.contains("$batch")).count(),
+        1,
+        "{paths:?}"
+    );
     assert_eq!(paths.len(), 2, "one $batch + one portal read: {paths:?}");
 }

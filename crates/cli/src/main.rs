@@ -238,9 +238,11 @@ async fn emulator(args: &EmulatorArgs) -> Result<Exit> {
         auto_create_tenants: !args.no_auto_tenants,
     })
     .await?;
-    println!("ssprctl emulator listening on {}", handle.base_url());
-    println!("state file: {}", args.state.display());
-    std::io::stdout().flush()?;
+    // A reader that goes away must not stop the emulator: ignore write errors.
+    let mut out = std::io::stdout();
+    let _ = writeln!(out, "ssprctl emulator listening on {}", handle.base_url());
+    let _ = writeln!(out, "state file: {}", args.state.display());
+    let _ = out.flush();
     tokio::signal::ctrl_c().await?;
     handle.shutdown().await;
     Ok(Exit::Ok)

@@ -240,7 +240,8 @@ pub(crate) fn authorization_policy() -> Map<String, Value> {
 
 /// Fresh authentication methods policy: the learn.microsoft.com v1.0 GET
 /// example (revision 2025-12) with every group target replaced by
-/// `all_users`, no exclusions and no external method.
+/// `all_users`, no exclusions and no external method; method states from
+/// [`quirks::FRESH_METHOD_STATES`].
 pub(crate) fn authentication_methods_policy() -> Map<String, Value> {
     let configs: Vec<Value> = METHOD_IDS
         .iter()
@@ -351,7 +352,7 @@ pub(crate) fn method_configuration(id: &str) -> Option<Value> {
             "state": state,
             "excludeTargets": [],
             "includeTargets": [
-                {"targetType": "group", "id": "all_users", "isRegistrationRequired": false, "isUsableForSignIn": false}
+                {"targetType": "group", "id": "all_users", "isRegistrationRequired": false, "isUsableForSignIn": true}
             ]
         }),
         "TemporaryAccessPass" => json!({
@@ -396,7 +397,7 @@ pub(crate) fn method_configuration(id: &str) -> Option<Value> {
             "state": state,
             "allowExternalIdToUseEmailOtp": "default",
             "excludeTargets": [],
-            "includeTargets": [all_users_target()]
+            "includeTargets": if quirks::FRESH_EMAIL_TARGETS_ALL_USERS { vec![all_users_target()] } else { Vec::new() }
         }),
         "X509Certificate" => json!({
             "@odata.type": "#microsoft.graph.x509CertificateAuthenticationMethodConfiguration",
@@ -475,9 +476,7 @@ pub(crate) fn organization(domain: &str) -> Map<String, Value> {
 /// Fresh licences: one Entra ID P2 SKU with 25 seats.
 pub(crate) fn subscribed_skus(tid: &str) -> Vec<Value> {
     let sku = quirks::ENTRA_ID_P2_SKU_ID;
-    let plan = |id: &str, name: &str| {
-        json!({"servicePlanId": id, "servicePlanName": name, "provisioningStatus": "Success", "appliesTo": "User"})
-    };
+    let plan = |id: &str, name: &str| json!({"servicePlanId": id, "servicePlanName": name, "provisioningStatus": "Success", "appliesTo": "User"});
     vec![json!({
         "accountName": "Emulator",
         "accountId": tid,
@@ -628,7 +627,11 @@ mod tests {
         assert_eq!(configs.len(), METHOD_IDS.len());
         for (c, id) in configs.iter().zip(METHOD_IDS) {
             assert_eq!(c["id"], id);
-            assert!(c["@odata.type"].as_str().is_some_and(|t| t.starts_with("#microsoft.graph.")));
+            assert!(
+                c["@odata.type"]
+                    .as_str()
+                    .is_some_and(|t| t.starts_with("#microsoft.graph."))
+            );
         }
     }
 

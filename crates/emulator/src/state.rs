@@ -17,7 +17,7 @@ use crate::defaults;
 pub(crate) const FORMAT_VERSION: u32 = 1;
 
 /// Every tenant the emulator knows, keyed by lower-case tenant id.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct State {
     /// Format of this file; see [`FORMAT_VERSION`].
@@ -44,7 +44,7 @@ impl Default for State {
 /// One tenant. The JSON objects are stored in their wire shape, minus
 /// `@odata.context` annotations and values the server computes on read
 /// (the organization's `id` and `displayName`, the portal's group name).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Tenant {
     /// The tenant's display name (served as the organization's `displayName`).
@@ -73,7 +73,7 @@ pub(crate) struct Tenant {
 }
 
 /// An app registration with a client secret and granted application permissions.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct App {
     /// Application (client) id.
@@ -86,7 +86,7 @@ pub(crate) struct App {
 }
 
 /// A directory administrator who signs in with a refresh token.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Admin {
     /// The admin's user principal name (the token's `upn`).

@@ -40,7 +40,10 @@ impl Req {
             .filter(|s| !s.is_empty())
             .map(|s| percent_decode(s, false))
             .collect();
-        let query = raw_query.as_deref().map(parse_urlencoded).unwrap_or_default();
+        let query = raw_query
+            .as_deref()
+            .map(parse_urlencoded)
+            .unwrap_or_default();
         let headers = headers
             .into_iter()
             .map(|(k, v)| (k.to_ascii_lowercase(), v))
@@ -243,6 +246,7 @@ impl Clock {
     }
 
     /// `2024-04-26T12:44:42Z`.
+    #[cfg(test)]
     pub fn rfc3339(&self) -> String {
         let (y, m, d, hh, mm, ss) = self.civil();
         format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")

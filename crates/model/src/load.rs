@@ -560,11 +560,11 @@ fn schema_at(at: &[Seg]) -> Option<Value> {
     let resolve = |mut node: Value| -> Value {
         for _ in 0..8 {
             // schemars wraps a `$ref` that has siblings in a one-item `allOf`.
-            if let Some(Value::Array(all)) = node.get("allOf") {
-                if let [only] = all.as_slice() {
-                    node = only.clone();
-                    continue;
-                }
+            if let Some(Value::Array(all)) = node.get("allOf")
+                && let [only] = all.as_slice()
+            {
+                node = only.clone();
+                continue;
             }
             let Some(r) = node.get("$ref").and_then(Value::as_str) else {
                 break;

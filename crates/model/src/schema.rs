@@ -30,12 +30,6 @@ pub fn config_schema_value() -> Value {
                 .into_root_schema_for::<ConfigFile>();
             let mut value = schema.to_value();
             strip_null(&mut value);
-            if let Some(obj) = value.as_object_mut() {
-                obj.insert(
-                    "$id".into(),
-                    Value::String("https://ssprctl.dev/schemas/ssprctl.schema.json".into()),
-                );
-            }
             value
         })
         .clone()

@@ -96,16 +96,13 @@ pub fn settings(s: &Settings) -> Vec<Issue> {
             let path = format!("{p}.temporaryAccessPass");
             if let (Some(min), Some(max)) =
                 (tap.minimum_lifetime_minutes, tap.maximum_lifetime_minutes)
+                && min > max
             {
-                if min > max {
-                    out.push(issue(
-                        &format!("{path}.minimumLifetimeMinutes"),
-                        format!(
-                            "minimum lifetime {min} is greater than the maximum lifetime {max}"
-                        ),
-                        None,
-                    ));
-                }
+                out.push(issue(
+                    &format!("{path}.minimumLifetimeMinutes"),
+                    format!("minimum lifetime {min} is greater than the maximum lifetime {max}"),
+                    None,
+                ));
             }
             if let Some(d) = tap.default_lifetime_minutes {
                 let below = tap.minimum_lifetime_minutes.filter(|min| d < *min);
@@ -127,31 +124,29 @@ pub fn settings(s: &Settings) -> Vec<Issue> {
             }
         }
     }
-    if let Some(pp) = &s.password_protection {
-        if let Some(terms) = &pp.banned_passwords {
-            let mut seen = std::collections::BTreeMap::new();
-            for (i, t) in terms.iter().enumerate() {
-                let chars = t.chars().count();
-                let path = format!("passwordProtection.bannedPasswords.{i}");
-                if !(4..=16).contains(&chars) {
-                    out.push(issue(
-                        &path,
-                        format!(
-                            "banned term `{t}` has {chars} characters; each term needs 4 to 16"
-                        ),
-                        None,
-                    ));
-                }
-                if t.contains('\t') {
-                    out.push(issue(&path, "a banned term cannot contain a tab", None));
-                }
-                if let Some(first) = seen.insert(t.to_lowercase(), i) {
-                    out.push(issue(
-                        &path,
-                        format!("banned term `{t}` is already listed at position {first}"),
-                        Some("the list is case-insensitive; remove the duplicate"),
-                    ));
-                }
+    if let Some(pp) = &s.password_protection
+        && let Some(terms) = &pp.banned_passwords
+    {
+        let mut seen = std::collections::BTreeMap::new();
+        for (i, t) in terms.iter().enumerate() {
+            let chars = t.chars().count();
+            let path = format!("passwordProtection.bannedPasswords.{i}");
+            if !(4..=16).contains(&chars) {
+                out.push(issue(
+                    &path,
+                    format!("banned term `{t}` has {chars} characters; each term needs 4 to 16"),
+                    None,
+                ));
+            }
+            if t.contains('\t') {
+                out.push(issue(&path, "a banned term cannot contain a tab", None));
+            }
+            if let Some(first) = seen.insert(t.to_lowercase(), i) {
+                out.push(issue(
+                    &path,
+                    format!("banned term `{t}` is already listed at position {first}"),
+                    Some("the list is case-insensitive; remove the duplicate"),
+                ));
             }
         }
     }
@@ -178,14 +173,15 @@ fn sspr_rules(sspr: &crate::settings::SelfServicePasswordReset, out: &mut Vec<Is
         )),
         _ => {}
     }
-    if let Some(g) = &sspr.group {
-        if g.id.is_none() && g.display_name.is_none() {
-            out.push(issue(
-                &format!("{p}.group"),
-                "the group needs an `id` or a `displayName`",
-                None,
-            ));
-        }
+    if let Some(g) = &sspr.group
+        && g.id.is_none()
+        && g.display_name.is_none()
+    {
+        out.push(issue(
+            &format!("{p}.group"),
+            "the group needs an `id` or a `displayName`",
+            None,
+        ));
     }
     if let (Some(required), Some(m)) = (sspr.methods_required, &sspr.methods) {
         let toggles = [
@@ -209,37 +205,38 @@ fn sspr_rules(sspr: &crate::settings::SelfServicePasswordReset, out: &mut Vec<Is
             ));
         }
     }
-    if let Some(m) = &sspr.methods {
-        if m.authenticator_notification == Some(true) && sspr.methods_required == Some(1) {
-            out.push(issue(
-                &format!("{p}.methods.authenticatorNotification"),
-                "the Authenticator notification can be used only when 2 methods are required",
-                Some("set `methodsRequired: 2`, or use `authenticatorCode`"),
-            ));
-        }
+    if let Some(m) = &sspr.methods
+        && m.authenticator_notification == Some(true)
+        && sspr.methods_required == Some(1)
+    {
+        out.push(issue(
+            &format!("{p}.methods.authenticatorNotification"),
+            "the Authenticator notification can be used only when 2 methods are required",
+            Some("set `methodsRequired: 2`, or use `authenticatorCode`"),
+        ));
     }
     if let Some(q) = &sspr.security_questions {
         let qp = format!("{p}.securityQuestions");
-        if let (Some(reg), Some(reset)) = (q.number_to_register, q.number_to_reset) {
-            if reset > reg {
-                out.push(issue(
-                    &format!("{qp}.numberToReset"),
-                    format!("{reset} questions to reset is more than the {reg} a user registers"),
-                    Some("numberToReset must be at most numberToRegister"),
-                ));
-            }
+        if let (Some(reg), Some(reset)) = (q.number_to_register, q.number_to_reset)
+            && reset > reg
+        {
+            out.push(issue(
+                &format!("{qp}.numberToReset"),
+                format!("{reset} questions to reset is more than the {reg} a user registers"),
+                Some("numberToReset must be at most numberToRegister"),
+            ));
         }
-        if let (Some(reg), Some(list)) = (q.number_to_register, &q.questions) {
-            if list.len() < usize::from(reg) {
-                out.push(issue(
-                    &format!("{qp}.questions"),
-                    format!(
-                        "users must register {reg} questions but only {} are offered",
-                        list.len()
-                    ),
-                    None,
-                ));
-            }
+        if let (Some(reg), Some(list)) = (q.number_to_register, &q.questions)
+            && list.len() < usize::from(reg)
+        {
+            out.push(issue(
+                &format!("{qp}.questions"),
+                format!(
+                    "users must register {reg} questions but only {} are offered",
+                    list.len()
+                ),
+                None,
+            ));
         }
         if let Some(list) = &q.questions {
             for (i, text) in list.iter().enumerate() {
@@ -293,14 +290,15 @@ fn targets(
             ));
         }
     }
-    if let Some(inc) = include {
-        if inc.len() > 1 && inc.iter().any(|t| t == "allUsers") {
-            out.push(issue(
-                &format!("{path}.include"),
-                "`allUsers` already includes every group",
-                Some("list `allUsers` alone"),
-            ));
-        }
+    if let Some(inc) = include
+        && inc.len() > 1
+        && inc.iter().any(|t| t == "allUsers")
+    {
+        out.push(issue(
+            &format!("{path}.include"),
+            "`allUsers` already includes every group",
+            Some("list `allUsers` alone"),
+        ));
     }
     for (i, t) in exclude.unwrap_or_default().iter().enumerate() {
         if t == "allUsers" {

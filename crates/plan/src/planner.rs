@@ -162,14 +162,14 @@ fn resolve_group(
                 error(format!("no group with id {id} exists in this tenant"));
                 return None;
             };
-            if let Some(name) = name {
-                if &found.display_name != name {
-                    error(format!(
-                        "group {id} is named \"{}\", not \"{name}\"",
-                        found.display_name
-                    ));
-                    return None;
-                }
+            if let Some(name) = name
+                && &found.display_name != name
+            {
+                error(format!(
+                    "group {id} is named \"{}\", not \"{name}\"",
+                    found.display_name
+                ));
+                return None;
             }
             found.clone()
         }

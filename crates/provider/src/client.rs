@@ -11,7 +11,7 @@ use tokio::sync::Mutex;
 
 use crate::Provider;
 use crate::clouds::{Hosts, PORTAL_CLIENT_ID, PORTAL_RESOURCE};
-use crate::error::ProviderError;
+use crate::error::{ProviderError, one_line};
 use crate::wire;
 
 /// A secret string: never printed, never serialised.
@@ -153,10 +153,10 @@ impl HttpProvider {
         api: Api,
     ) -> Result<Secret, ProviderError> {
         let key = (conn.tenant_id.clone(), audience);
-        if let Some(t) = self.tokens.lock().await.get(&key) {
-            if Instant::now() < t.refresh_at {
-                return Ok(t.access.clone());
-            }
+        if let Some(t) = self.tokens.lock().await.get(&key)
+            && Instant::now() < t.refresh_at
+        {
+            return Ok(t.access.clone());
         }
         let url = format!("{}/{}/oauth2/v2.0/token", conn.hosts.login, conn.tenant_id);
         let mut form: Vec<(&str, String)> = Vec::new();
@@ -346,13 +346,13 @@ impl HttpProvider {
         let token = match self.token(conn, Audience::Graph, first_api).await {
             Ok(t) => t,
             Err(e) => {
-                let msg = e.to_string();
+                let reason = strip_api_prefix(&one_line(&e));
                 for (id, api, _) in requests {
                     out.insert(
                         id.clone(),
-                        Err(ProviderError::NoCredential {
+                        Err(ProviderError::Unavailable {
                             api: *api,
-                            hint: strip_api_prefix(&msg),
+                            reason: reason.clone(),
                         }),
                     );
                 }
@@ -396,13 +396,13 @@ impl HttpProvider {
                     }
                 }
                 Err(e) => {
-                    let msg = e.to_string();
+                    let reason = format!("$batch failed: {}", strip_api_prefix(&one_line(&e)));
                     for (id, api, _) in chunk {
                         out.insert(
                             id.clone(),
-                            Err(ProviderError::Unexpected {
+                            Err(ProviderError::Unavailable {
                                 api: *api,
-                                detail: format!("$batch failed: {}", strip_api_prefix(&msg)),
+                                reason: reason.clone(),
                             }),
                         );
                     }
@@ -462,7 +462,7 @@ impl HttpProvider {
                 for api in needed {
                     observed.unreadable.push(Unreadable {
                         api,
-                        reason: strip_api_prefix(&e.to_string()),
+                        reason: strip_api_prefix(&one_line(&e)),
                     });
                 }
                 return observed;
@@ -548,7 +548,7 @@ impl HttpProvider {
             }
             Err(e) => observed.unreadable.push(Unreadable {
                 api,
-                reason: strip_api_prefix(&e.to_string()),
+                reason: strip_api_prefix(&one_line(&e)),
             }),
         };
         if let Some(r) = reset {
@@ -597,10 +597,10 @@ impl HttpProvider {
                 &mut observed,
             );
         }
-        if let Some(Ok(g)) = graph.remove("group-id") {
-            if let Some(info) = group_info(&g) {
-                observed.groups_by_id.insert(info.id.clone(), info);
-            }
+        if let Some(Ok(g)) = graph.remove("group-id")
+            && let Some(info) = group_info(&g)
+        {
+            observed.groups_by_id.insert(info.id.clone(), info);
         }
         if let (Some(Ok(list)), Some(name)) = (
             graph.remove("group-name"),

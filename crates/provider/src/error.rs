@@ -51,6 +51,15 @@ pub enum ProviderError {
         #[source]
         source: reqwest::Error,
     },
+    /// The surface could not be reached because an earlier step failed (for
+    /// example its token); `reason` says which.
+    #[error("{api}: {reason}")]
+    Unavailable {
+        /// Which surface.
+        api: Api,
+        /// The earlier failure, in one line.
+        reason: String,
+    },
     /// The answer was not what the API documents.
     #[error("{api}: unexpected response: {detail}")]
     Unexpected {
@@ -59,4 +68,19 @@ pub enum ProviderError {
         /// What was wrong with it.
         detail: String,
     },
+}
+
+/// An error and its causes in one line: `outer: cause: root cause`.
+pub fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !out.contains(&text) {
+            out.push_str(": ");
+            out.push_str(&text);
+        }
+        source = cause.source();
+    }
+    out
 }

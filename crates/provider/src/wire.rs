@@ -669,11 +669,11 @@ fn write_fields(fields: &[Field], partial: &Value, current: &Value, body: &mut V
 /// complex property entirely, so its other members must be sent unchanged.
 fn set_pointer(body: &mut Value, current: &Value, pointer: &str, value: Value) {
     let parts: Vec<&str> = pointer.trim_start_matches('/').split('/').collect();
-    if parts.len() > 1 {
-        if let (Some(obj), Some(top)) = (body.as_object_mut(), current.get(parts[0])) {
-            obj.entry(parts[0].to_string())
-                .or_insert_with(|| top.clone());
-        }
+    if parts.len() > 1
+        && let (Some(obj), Some(top)) = (body.as_object_mut(), current.get(parts[0]))
+    {
+        obj.entry(parts[0].to_string())
+            .or_insert_with(|| top.clone());
     }
     let mut cur = body;
     for (i, part) in parts.iter().enumerate() {
