@@ -420,6 +420,20 @@ impl HttpProvider {
             .map(|(_, v)| v)
     }
 
+    async fn portal_put(
+        &self,
+        conn: &Connection,
+        api: Api,
+        body: &Value,
+    ) -> Result<(), ProviderError> {
+        let token = self.token(conn, Audience::Portal, api).await?;
+        tracing::info!(api = %api, "write");
+        let url = portal_url(conn, api, false);
+        self.call(api, &token, Method::PUT, &url, Some(body))
+            .await
+            .map(|_| ())
+    }
+
     async fn graph_get(
         &self,
         conn: &Connection,
@@ -650,34 +664,16 @@ impl HttpProvider {
                 let current = self.portal_get(conn, api).await?;
                 let mut body = current.clone();
                 wire::overlay(api, partial, &current, &mut body);
-                let token = self.token(conn, Audience::Portal, api).await?;
-                tracing::info!(api = %api, "write");
-                self.call(
-                    api,
-                    &token,
-                    Method::PUT,
-                    &portal_url(conn, api, false),
-                    Some(&body),
-                )
-                .await?;
+                self.portal_put(conn, api, &body).await?;
             }
             Api::PortalOnPremises => {
                 // One PUT per flag (api-surface §1b: a combined PUT is not picked up).
                 let current = self.portal_get(conn, api).await?;
-                let token = self.token(conn, Audience::Portal, api).await?;
-                for key in ["passwordWriteback", "unlockWithoutReset"] {
+                for key in wire::model_fields(api) {
                     let Some(v) = partial.get(key) else { continue };
                     let mut body = json!({});
                     wire::overlay(api, &json!({ key: v }), &current, &mut body);
-                    tracing::info!(api = %api, flag = key, "write");
-                    self.call(
-                        api,
-                        &token,
-                        Method::PUT,
-                        &portal_url(conn, api, false),
-                        Some(&body),
-                    )
-                    .await?;
+                    self.portal_put(conn, api, &body).await?;
                 }
             }
             Api::GraphAuthorizationPolicy => {

@@ -374,6 +374,11 @@ fn table(api: Api) -> &'static [Field] {
     }
 }
 
+/// The model fields of a surface's policy-level table, in table order.
+pub fn model_fields(api: Api) -> impl Iterator<Item = &'static str> {
+    table(api).iter().map(|f| f.model)
+}
+
 // ---------------------------------------------------------------- reading
 
 /// Reads a surface's wire object into its model section (a JSON object in model
