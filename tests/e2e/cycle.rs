@@ -2,8 +2,13 @@
 
 use crate::support::{CONTOSO, Env, run_in};
 
+const FABRIKAM: &str = "0b7e4f1a-8c2d-4a6b-9e3f-5d1c7a9b2e40";
+
 fn converges(example: &str) -> Env {
-    let env = Env::new();
+    converges_in(Env::new(), example)
+}
+
+fn converges_in(env: Env, example: &str) -> Env {
     let cfg = env.example(example);
     let cfg = cfg.to_str().expect("utf-8 path");
 
@@ -61,7 +66,8 @@ fn pilot_rollout_resolves_the_group_by_name_and_converges() {
 
 #[test]
 fn hybrid_writeback_converges() {
-    converges("hybrid-writeback.yaml");
+    let env = Env::with_state(Some(crate::support::hybrid_state(FABRIKAM)));
+    converges_in(env, "hybrid-writeback.yaml");
 }
 
 #[test]

@@ -6,10 +6,14 @@
 //! - `cycle`: plan -> apply -> plan converges, for each example;
 //! - `write_rules`: each API's write rule, asserted from the request log;
 //! - `validation`: `validate` errors with their file:line:column;
-//! - `commands`: `schema`, `emulator`, exit codes and safety gates.
+//! - `commands`: `schema`, `emulator`, exit codes and safety gates;
+//! - `gitops`: saved plans, the stale-plan guard, risk gates, JSON and Markdown;
+//! - `preflight`: each preflight finding from an emulator state that triggers it.
 
 mod commands;
 mod cycle;
+mod gitops;
+mod preflight;
 mod support;
 mod validation;
 mod write_rules;

@@ -17,8 +17,17 @@ pub struct Env {
 
 impl Env {
     pub fn new() -> Env {
+        Env::with_state(None)
+    }
+
+    /// An emulator whose state file starts as `state` (see docs/emulator.md).
+    pub fn with_state(state: Option<Value>) -> Env {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let dir = tempfile::tempdir().expect("temp dir");
+        if let Some(state) = state {
+            std::fs::write(dir.path().join("emulator-state.json"), state.to_string())
+                .expect("seed state");
+        }
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -199,4 +208,21 @@ pub fn run_in(dir: &Path, args: &[&str]) -> Run {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// Emulator state of a synchronised tenant with a registered writeback client.
+pub fn hybrid_state(tenant_id: &str) -> Value {
+    serde_json::json!({
+        "formatVersion": 1,
+        "tenants": { tenant_id: {
+            "onPremisesPasswordResetPolicies": {
+                "objectId": null,
+                "passwordWritebackSupported": false,
+                "accountUnlockSupported": true,
+                "accountUnlockEnabled": false,
+                "enablementForTenant": true,
+                "cloudProvisioningEnablementForTenant": false
+            }
+        }}
+    })
 }

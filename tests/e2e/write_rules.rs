@@ -37,7 +37,7 @@ fn portal_policy_is_one_full_object_put() {
 
 #[test]
 fn on_premises_flags_are_one_put_each() {
-    let env = Env::new();
+    let env = Env::with_state(Some(crate::support::hybrid_state(CONTOSO)));
     let cfg = env.config(
         "onprem.yaml",
         &format!("version: 1\ntenants:\n  - name: contoso\n    tenantId: {CONTOSO}\n    endpoint: local\n    settings:\n      onPremisesIntegration:\n        passwordWriteback: true\n        unlockWithoutReset: true\n"),
@@ -103,7 +103,7 @@ fn password_rule_setting_is_created_with_all_values_then_patched() {
         )
     };
     env.clear_requests();
-    apply(&env, &env.config("pp.yaml", &yaml(5)));
+    apply(&env, &env.config("pp.yaml", &yaml(7)));
     assert_eq!(
         count(&env.writes(), "POST", "/v1.0/groupSettings"),
         1,
@@ -127,7 +127,7 @@ fn password_rule_setting_is_created_with_all_values_then_patched() {
     );
 
     env.clear_requests();
-    apply(&env, &env.config("pp.yaml", &yaml(7)));
+    apply(&env, &env.config("pp.yaml", &yaml(5)));
     let writes = env.writes();
     assert_eq!(
         count(&writes, "POST", "/v1.0/groupSettings"),
@@ -145,7 +145,7 @@ fn password_rule_setting_is_created_with_all_values_then_patched() {
             .as_array()
             .expect("values")
             .iter()
-            .any(|v| v["name"] == "LockoutThreshold" && v["value"] == "7")
+            .any(|v| v["name"] == "LockoutThreshold" && v["value"] == "5")
     );
 }
 

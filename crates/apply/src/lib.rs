@@ -49,6 +49,75 @@ pub enum ApplyError {
     },
 }
 
+/// A saved plan that no longer matches the live tenants.
+#[derive(Debug, thiserror::Error)]
+#[error("the plan is stale: the live settings moved since it was made")]
+pub struct Stale {
+    /// One line per moved object or setting, naming tenant, API and path.
+    pub moved: Vec<String>,
+}
+
+/// The stale-plan guard: re-reads every tenant the plan changes and refuses if
+/// any live object it read has moved since (its digest differs), naming what
+/// moved.
+pub async fn check_fresh<P: Provider>(
+    plan: &Plan,
+    tenants: &[Tenant],
+    provider: &P,
+) -> Result<(), Stale> {
+    let mut moved = Vec::new();
+    for tp in plan.tenants.iter().filter(|t| !t.changes.is_empty()) {
+        let Some(tenant) = tenants.iter().find(|t| t.name == tp.name) else {
+            moved.push(format!("{}: not in the configuration any more", tp.name));
+            continue;
+        };
+        let observed = provider.read(tenant).await;
+        let again = ssprctl_plan::plan_tenant(tenant, &observed);
+        for (api, digest) in &tp.prior {
+            match observed.digests.get(api) {
+                None => moved.push(format!(
+                    "{}: {} could not be read again",
+                    tp.name,
+                    api.label()
+                )),
+                Some(now) if now != digest => {
+                    let mut what = Vec::new();
+                    for c in tp.changes.iter().filter(|c| c.api == *api) {
+                        let live = ssprctl_plan::observed_value(&observed, &c.path);
+                        if live != c.before {
+                            what.push(format!(
+                                "{} was {} when planned, is now {}",
+                                c.path, c.before, live
+                            ));
+                        }
+                    }
+                    for n in again.changes.iter().filter(|n| n.api == *api) {
+                        if !tp.changes.iter().any(|c| c.path == n.path) {
+                            what.push(format!("{} now differs too (live {})", n.path, n.before));
+                        }
+                    }
+                    let detail = if what.is_empty() {
+                        "in settings ssprctl does not manage".to_string()
+                    } else {
+                        what.join(", ")
+                    };
+                    moved.push(format!(
+                        "{}: {} changed since the plan was made: {detail}",
+                        tp.name,
+                        api.label()
+                    ));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    if moved.is_empty() {
+        Ok(())
+    } else {
+        Err(Stale { moved })
+    }
+}
+
 /// Read-back attempts before verification gives up (tolerates read-after-write
 /// staleness), and the pause between them.
 const VERIFY_ATTEMPTS: u32 = 5;

@@ -48,10 +48,14 @@ pub enum Command {
     Validate(ConfigArgs),
     /// Read the live tenants and show what would change.
     Plan(PlanArgs),
-    /// Plan, confirm, write what changed, then read back and verify.
+    /// Apply a saved plan (refusing a stale one), or plan, confirm, write what
+    /// changed, then read back and verify.
     Apply(ApplyArgs),
-    /// Print the JSON Schema of the desired-state file.
-    Schema,
+    /// Render a saved plan file.
+    Show(ShowArgs),
+    /// Print the JSON Schema of the desired-state file (or, with --plan, of the
+    /// plan format).
+    Schema(SchemaArgs),
     /// Run the local emulator of the Entra ID endpoints until stopped.
     Emulator(EmulatorArgs),
 }
@@ -79,6 +83,18 @@ pub struct TargetArgs {
     pub local_state: PathBuf,
 }
 
+/// How to print a plan.
+#[derive(Debug, Args)]
+pub struct FormatArgs {
+    /// Print the plan as JSON (the versioned format of docs/plan-format.md).
+    #[arg(long, conflicts_with = "markdown")]
+    pub json: bool,
+    /// Print the plan as Markdown for a pull-request comment. On GitHub Actions
+    /// it is also added to the job summary.
+    #[arg(long)]
+    pub markdown: bool,
+}
+
 /// `plan` options.
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -86,6 +102,11 @@ pub struct PlanArgs {
     pub config: ConfigArgs,
     #[command(flatten)]
     pub target: TargetArgs,
+    #[command(flatten)]
+    pub format: FormatArgs,
+    /// Save the plan to FILE (owner-readable only) for `ssprctl apply FILE`.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
     /// Exit 0 when nothing changes, 2 when something would change, 3 when
     /// nothing changes but a setting could not be read.
     #[arg(long)]
@@ -95,14 +116,32 @@ pub struct PlanArgs {
 /// `apply` options.
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    #[command(flatten)]
-    pub config: ConfigArgs,
+    /// A plan saved with `plan --out`. It is applied exactly, after checking
+    /// that nothing moved since it was made; no other change is made.
+    #[arg(value_name = "PLANFILE")]
+    pub plan: Option<PathBuf>,
+    /// The desired-state file (default with PLANFILE: the file the plan was made from).
+    #[arg(short, long, value_name = "FILE", required_unless_present = "plan")]
+    pub config: Option<PathBuf>,
     #[command(flatten)]
     pub target: TargetArgs,
     /// Apply without asking (for CI). Without it, apply asks for "yes" on a
-    /// terminal and refuses when there is none.
+    /// terminal and refuses when there is none. A saved plan is not asked again.
     #[arg(long)]
     pub auto_approve: bool,
+    /// Allow changes that weaken security (marked "weakening" in the plan).
+    #[arg(long)]
+    pub allow_weakening: bool,
+}
+
+/// `show` options.
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// A plan saved with `plan --out`.
+    #[arg(value_name = "PLANFILE")]
+    pub plan: PathBuf,
+    #[command(flatten)]
+    pub format: FormatArgs,
 }
 
 /// `emulator` options.
@@ -123,4 +162,12 @@ pub struct EmulatorArgs {
     /// realistic defaults.
     #[arg(long)]
     pub no_auto_tenants: bool,
+}
+
+/// `schema` options.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Print the schema of the plan format (`plan --json`, `plan --out`) instead.
+    #[arg(long)]
+    pub plan: bool,
 }

@@ -6,15 +6,18 @@ mod args;
 mod targets;
 
 use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
 use ssprctl_model::{Config, LoadError};
-use ssprctl_plan::Plan;
 use ssprctl_plan::render::{self, RenderOpts};
+use ssprctl_plan::{Plan, PlanMeta};
 use ssprctl_provider::{HttpProvider, Provider};
 
-use args::{ApplyArgs, Cli, ColorChoice, Command, ConfigArgs, EmulatorArgs, PlanArgs};
+use args::{
+    ApplyArgs, Cli, ColorChoice, Command, ConfigArgs, EmulatorArgs, FormatArgs, PlanArgs, ShowArgs,
+};
 
 /// The exit codes (DESIGN.md), defined once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,8 +56,13 @@ fn main() -> ExitCode {
             Command::Validate(a) => validate(&a),
             Command::Plan(a) => plan(&a, color).await,
             Command::Apply(a) => apply(&a, color).await,
-            Command::Schema => {
-                print!("{}", ssprctl_model::schema::config_schema_json());
+            Command::Show(a) => show(&a, color),
+            Command::Schema(a) => {
+                if a.plan {
+                    print!("{}", ssprctl_plan::plan_schema_json());
+                } else {
+                    print!("{}", ssprctl_model::schema::config_schema_json());
+                }
                 Ok(Exit::Ok)
             }
             Command::Emulator(a) => emulator(&a).await,
@@ -94,12 +102,8 @@ fn report(err: &(dyn std::error::Error + 'static)) {
 
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
-fn load(args: &ConfigArgs) -> std::result::Result<Config, LoadError> {
-    ssprctl_model::load_file(&args.config)
-}
-
 fn validate(args: &ConfigArgs) -> Result<Exit> {
-    let config = load(args)?;
+    let config = ssprctl_model::load_file(&args.config)?;
     println!(
         "{} is valid: {} tenant{}.",
         args.config.display(),
@@ -109,21 +113,56 @@ fn validate(args: &ConfigArgs) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-async fn make_plan(config: &Config, provider: &HttpProvider) -> Plan {
+/// Reads every tenant and plans. Tenants are read one after another for now.
+async fn make_plan(config: &Config, config_path: &Path, provider: &HttpProvider) -> Plan {
     let mut observed = Vec::new();
     for tenant in &config.tenants {
         observed.push(provider.read(tenant).await);
     }
     let pairs: Vec<_> = config.tenants.iter().zip(observed.iter()).collect();
-    ssprctl_plan::plan(&pairs)
+    let meta = PlanMeta {
+        tool_version: env!("CARGO_PKG_VERSION").to_string(),
+        config_digest: config.digest.clone(),
+        config_path: config_path.display().to_string(),
+        created_at: jiff::Timestamp::now().to_string(),
+    };
+    ssprctl_plan::plan(&pairs, &meta)
+}
+
+/// Prints a plan in the chosen format.
+fn print_plan(plan: &Plan, format: &FormatArgs, color: bool) -> Result<()> {
+    if format.json {
+        println!("{}", serde_json::to_string_pretty(plan)?);
+    } else if format.markdown {
+        let md = ssprctl_plan::markdown::markdown(plan);
+        print!("{md}");
+        if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(summary)?;
+            f.write_all(md.as_bytes())?;
+        }
+    } else {
+        print!("{}", render::human(plan, &RenderOpts { color }));
+    }
+    Ok(())
 }
 
 async fn plan(args: &PlanArgs, color: bool) -> Result<Exit> {
-    let config = load(&args.config)?;
+    let config = ssprctl_model::load_file(&args.config.config)?;
     let session = targets::Session::start(&config, &args.target).await?;
-    let plan = make_plan(&config, &session.provider).await;
-    print!("{}", render::human(&plan, &RenderOpts { color }));
+    let plan = make_plan(&config, &args.config.config, &session.provider).await;
     session.stop().await;
+    print_plan(&plan, &args.format, color)?;
+    if let Some(out) = &args.out {
+        write_private(out, &serde_json::to_vec_pretty(&plan)?)?;
+        eprintln!(
+            "Saved the plan to {}; apply exactly this plan with: ssprctl apply {}",
+            out.display(),
+            out.display()
+        );
+    }
     Ok(if args.detailed_exitcode && plan.change_count() > 0 {
         Exit::Changes
     } else if plan.has_unknown() {
@@ -133,21 +172,125 @@ async fn plan(args: &PlanArgs, color: bool) -> Result<Exit> {
     })
 }
 
+/// Writes a file readable by its owner only (plans name tenants and settings).
+fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut f = options.open(path)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
+    f.write_all(bytes)?;
+    Ok(())
+}
+
+fn read_plan(path: &Path) -> Result<Plan> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read plan {}: {e}", path.display()))?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{} is not a plan file: {e}", path.display()))?;
+    let version = value
+        .get("format_version")
+        .and_then(|v| v.as_str())
+        .unwrap_or("?");
+    let major = |v: &str| v.split('.').next().unwrap_or_default().to_string();
+    if major(version) != major(ssprctl_plan::FORMAT_VERSION) {
+        return Err(format!(
+            "{} has plan format {version}; this ssprctl reads {}",
+            path.display(),
+            ssprctl_plan::FORMAT_VERSION
+        )
+        .into());
+    }
+    Ok(serde_json::from_value(value)
+        .map_err(|e| format!("{} is not a valid plan: {e}", path.display()))?)
+}
+
+fn show(args: &ShowArgs, color: bool) -> Result<Exit> {
+    let plan = read_plan(&args.plan)?;
+    print_plan(&plan, &args.format, color)?;
+    Ok(Exit::Ok)
+}
+
 async fn apply(args: &ApplyArgs, color: bool) -> Result<Exit> {
-    let config = load(&args.config)?;
+    let saved = args.plan.as_deref().map(read_plan).transpose()?;
+    let config_path: PathBuf = match (&args.config, &saved) {
+        (Some(c), _) => c.clone(),
+        (None, Some(p)) => PathBuf::from(&p.config_path),
+        (None, None) => return Err("apply needs --config FILE or a saved plan".into()),
+    };
+    let config = ssprctl_model::load_file(&config_path)?;
+    if let Some(plan) = &saved
+        && let Some(reason) = saved_plan_mismatch(plan, &config)
+    {
+        eprintln!(
+            "error: refusing to apply {}: {reason}",
+            args.plan.as_deref().unwrap_or(Path::new("")).display()
+        );
+        return Ok(Exit::Refused);
+    }
     let session = targets::Session::start(&config, &args.target).await?;
-    let exit = apply_with(args, color, &config, &session.provider).await;
+    let exit = apply_with(args, color, &config, &config_path, saved, &session.provider).await;
     session.stop().await;
     exit
+}
+
+/// Why a saved plan does not belong to this tool and configuration, if it does not.
+fn saved_plan_mismatch(plan: &Plan, config: &Config) -> Option<String> {
+    if plan.tool_version != env!("CARGO_PKG_VERSION") {
+        return Some(format!(
+            "it was made by ssprctl {}, this is {}; plan again",
+            plan.tool_version,
+            env!("CARGO_PKG_VERSION")
+        ));
+    }
+    if plan.config_digest != config.digest {
+        return Some("the desired-state file changed since the plan was made; plan again".into());
+    }
+    for tp in &plan.tenants {
+        match config.tenants.iter().find(|t| t.name == tp.name) {
+            Some(t) if t.tenant_id == tp.tenant_id => {}
+            _ => {
+                return Some(format!(
+                    "tenant {} ({}) is not in the desired-state file",
+                    tp.name, tp.tenant_id
+                ));
+            }
+        }
+    }
+    None
 }
 
 async fn apply_with(
     args: &ApplyArgs,
     color: bool,
     config: &Config,
+    config_path: &Path,
+    saved: Option<Plan>,
     provider: &HttpProvider,
 ) -> Result<Exit> {
-    let plan = make_plan(config, provider).await;
+    let from_file = saved.is_some();
+    let plan = match saved {
+        Some(plan) => {
+            if let Err(stale) = ssprctl_apply::check_fresh(&plan, &config.tenants, provider).await {
+                eprintln!("error: refusing to apply: {stale}");
+                for m in &stale.moved {
+                    eprintln!("  - {m}");
+                }
+                eprintln!("  Plan again, review, and apply the new plan.");
+                return Ok(Exit::Refused);
+            }
+            plan
+        }
+        None => make_plan(config, config_path, provider).await,
+    };
     print!("{}", render::human(&plan, &RenderOpts { color }));
     if plan.has_blocking_findings() {
         eprintln!("error: the plan has errors (above); nothing was applied.");
@@ -160,7 +303,15 @@ async fn apply_with(
             Exit::Ok
         });
     }
-    if !args.auto_approve {
+    let weakening = plan.weakening_count();
+    if weakening > 0 && !args.allow_weakening {
+        eprintln!(
+            "error: the plan has {weakening} weakening change{} (marked above); nothing was applied. Pass --allow-weakening to apply them.",
+            if weakening == 1 { "" } else { "s" }
+        );
+        return Ok(Exit::Refused);
+    }
+    if !args.auto_approve && !from_file {
         if !std::io::stdin().is_terminal() {
             eprintln!(
                 "error: apply needs confirmation: run it on a terminal, or pass --auto-approve."

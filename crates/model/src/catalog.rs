@@ -1,10 +1,13 @@
 //! Which API serves each setting. The plan shows it beside every change, so a
 //! reviewer knows when a change goes through an undocumented surface.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// One API surface ssprctl reads and writes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum Api {
     /// Entra portal `PasswordReset/PasswordResetPolicies` (undocumented; full-object PUT).

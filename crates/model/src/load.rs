@@ -28,6 +28,8 @@ pub struct Config {
     pub tenants: Vec<Tenant>,
     /// The exact file text, as read.
     pub text: String,
+    /// SHA-256 of the file text (hex): saved plans record it.
+    pub digest: String,
 }
 
 /// One problem in a desired-state file.
@@ -174,6 +176,7 @@ pub fn load_str(file: &str, text: &str) -> Result<Config, LoadError> {
         file: parsed,
         tenants,
         text: text.to_string(),
+        digest: sha256_hex(text.as_bytes()),
     })
 }
 
@@ -656,4 +659,13 @@ pub(crate) fn did_you_mean(got: &str, known: &[String]) -> Option<String> {
         .filter(|(score, _)| *score > 0.8)
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, k)| k.clone())
+}
+
+/// SHA-256 of `bytes`, lower-case hex.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

@@ -21,6 +21,37 @@ pub struct ObservedTenant {
     pub groups_by_name: BTreeMap<String, Vec<GroupInfo>>,
     /// Groups found for each group id the desired or live state refers to.
     pub groups_by_id: BTreeMap<String, GroupInfo>,
+    /// A digest of each live object read, for the stale-plan guard.
+    pub digests: BTreeMap<Api, String>,
+    /// Read-only facts the preflight checks use.
+    pub facts: Facts,
+}
+
+/// Read-only facts about a tenant; `None` means "not read" (or the read failed).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Facts {
+    /// Entra ID premium licences present (from `subscribedSkus`).
+    pub licences: Option<Licences>,
+    /// Whether directory synchronisation from on-premises is enabled.
+    pub directory_sync: Option<bool>,
+    /// Whether a password-writeback client (Entra Connect or Cloud Sync) is registered.
+    pub writeback_client: Option<bool>,
+    /// The authentication-methods policy migration state.
+    pub migration_state: Option<crate::settings::MigrationState>,
+    /// The SSPR methods the tenant offers at all (the portal's `*OptionAllowed`
+    /// flags), in model names such as `email` or `authenticatorCode`.
+    pub reset_methods_allowed: Option<Vec<String>>,
+}
+
+/// Entra ID premium licences.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Licences {
+    /// Entra ID P1 (or a plan that includes it).
+    pub p1: bool,
+    /// Entra ID P2.
+    pub p2: bool,
 }
 
 /// A surface whose read failed.

@@ -1,16 +1,33 @@
 //! ssprctl's planner: `(desired, observed) -> Plan`.
 //!
-//! - [`types`]: the plan, a serialisable value.
+//! - [`types`]: the plan, a serialisable, versioned value (also the JSON format).
 //! - [`planner`]: the pure, deterministic diff.
-//! - [`render`]: the human rendering.
+//! - [`risk`]: weakening / strengthening / neutral, with reasons and controls.
+//! - [`preflight`]: named checks producing findings.
+//! - [`render`] and [`markdown`]: the human and pull-request renderings.
 //!
 //! This crate performs no I/O, reads no clock and depends only on the model: the
 //! same inputs give a byte-identical plan (DESIGN.md).
 #![deny(missing_docs)]
 
+pub mod markdown;
 pub mod planner;
+pub mod preflight;
 pub mod render;
+pub mod risk;
 pub mod types;
 
-pub use planner::{plan, plan_tenant};
-pub use types::{Action, Change, Finding, Plan, Severity, TenantPlan, Unknown};
+pub use planner::{PlanMeta, observed_value, plan, plan_tenant};
+pub use types::{
+    Action, Change, FORMAT_VERSION, Finding, Plan, Risk, Severity, TenantPlan, Unknown,
+};
+
+/// The JSON Schema of the plan format, as checked in at `schemas/plan.schema.json`.
+pub fn plan_schema_json() -> String {
+    let schema = schemars::generate::SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<Plan>();
+    let mut text = serde_json::to_string_pretty(&schema).expect("a schema always serialises");
+    text.push('\n');
+    text
+}

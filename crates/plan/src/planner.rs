@@ -9,15 +9,32 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 use ssprctl_model::{Api, GroupRef, ObservedTenant, Tenant};
 
-use crate::types::{Action, Change, Finding, Plan, Severity, TenantPlan, Unknown};
+use crate::preflight;
+use crate::risk;
+use crate::types::{Action, Change, FORMAT_VERSION, Finding, Plan, Severity, TenantPlan, Unknown};
 
-/// Version of the [`Plan`] structure.
-pub const FORMAT_VERSION: u32 = 1;
+/// What the caller knows that the planner must not find out for itself (no
+/// clock, no file system): recorded in the plan as is.
+#[derive(Clone, Debug, Default)]
+pub struct PlanMeta {
+    /// The ssprctl version.
+    pub tool_version: String,
+    /// SHA-256 of the desired-state file.
+    pub config_digest: String,
+    /// The desired-state file as named by the user.
+    pub config_path: String,
+    /// RFC 3339 creation time.
+    pub created_at: String,
+}
 
 /// Plans every tenant.
-pub fn plan(tenants: &[(&Tenant, &ObservedTenant)]) -> Plan {
+pub fn plan(tenants: &[(&Tenant, &ObservedTenant)], meta: &PlanMeta) -> Plan {
     Plan {
-        format_version: FORMAT_VERSION,
+        format_version: FORMAT_VERSION.to_string(),
+        tool_version: meta.tool_version.clone(),
+        config_digest: meta.config_digest.clone(),
+        config_path: meta.config_path.clone(),
+        created_at: meta.created_at.clone(),
         tenants: tenants.iter().map(|(t, o)| plan_tenant(t, o)).collect(),
     }
 }
@@ -34,8 +51,10 @@ pub fn plan_tenant(tenant: &Tenant, observed: &ObservedTenant) -> TenantPlan {
         changes: Vec::new(),
         unknown: Vec::new(),
         findings: Vec::new(),
+        readiness: Vec::new(),
         unchanged: 0,
         unmanaged: 0,
+        prior: observed.digests.clone(),
     };
 
     for (section, wanted) in &desired {
@@ -78,16 +97,21 @@ pub fn plan_tenant(tenant: &Tenant, observed: &ObservedTenant) -> TenantPlan {
             if same(&path, &before, &after) {
                 out.unchanged += 1;
             } else {
+                let class = risk::classify(&path, &before, &after);
                 out.changes.push(Change {
                     path,
                     api,
                     action: Action::Update,
                     before,
                     after,
+                    risk: class.risk,
+                    reason: class.reason,
+                    control: class.control.map(str::to_string),
                 });
             }
         }
     }
+    preflight::run(tenant, observed, &mut out.findings);
     // Write order first (the order of Api::ALL), then path.
     out.changes.sort_by(|a, b| {
         let rank = |api: Api| Api::ALL.iter().position(|x| *x == api);
@@ -98,6 +122,13 @@ pub fn plan_tenant(tenant: &Tenant, observed: &ObservedTenant) -> TenantPlan {
     out.findings
         .sort_by(|a, b| (a.severity, &a.path).cmp(&(b.severity, &b.path)));
     out
+}
+
+/// The live value of a setting path in what was observed (`null` if absent).
+pub fn observed_value(observed: &ObservedTenant, path: &str) -> Value {
+    let live = Value::Object(to_object(&observed.settings));
+    let pointer = format!("/{}", path.replace('.', "/"));
+    live.pointer(&pointer).cloned().unwrap_or(Value::Null)
 }
 
 fn to_object<T: serde::Serialize>(value: &T) -> Map<String, Value> {
@@ -152,6 +183,7 @@ fn resolve_group(
     let mut error = |message: String| {
         findings.push(Finding {
             severity: Severity::Error,
+            check: "group".to_string(),
             path: GROUP_PATH.to_string(),
             message,
         });
@@ -201,6 +233,7 @@ fn resolve_group(
     if !group.security_enabled {
         findings.push(Finding {
             severity: Severity::Warning,
+            check: "group".to_string(),
             path: GROUP_PATH.to_string(),
             message: format!(
                 "\"{}\" is not a security group; SSPR scoping expects a security group",

@@ -7,7 +7,7 @@ use anstyle::{AnsiColor, Style};
 use serde_json::Value;
 use ssprctl_model::Api;
 
-use crate::types::{Change, Plan, Severity, TenantPlan};
+use crate::types::{Change, Plan, Risk, Severity, TenantPlan};
 
 /// Rendering options.
 #[derive(Clone, Copy, Debug, Default)]
@@ -96,6 +96,9 @@ fn render_tenant(out: &mut String, t: &TenantPlan, p: &Paint) {
             u.reason
         );
     }
+    for line in &t.readiness {
+        let _ = writeln!(out, "  {} {line}", p.color(AnsiColor::Cyan, "readiness:"));
+    }
     for f in &t.findings {
         let (label, color) = match f.severity {
             Severity::Error => ("error", AnsiColor::Red),
@@ -130,6 +133,27 @@ fn render_tenant(out: &mut String, t: &TenantPlan, p: &Paint) {
 }
 
 fn render_change(out: &mut String, c: &Change, p: &Paint) {
+    render_value_change(out, c, p);
+    let (label, color) = match c.risk {
+        Risk::Weakening => ("weakening", AnsiColor::Red),
+        Risk::Strengthening => ("strengthening", AnsiColor::Green),
+        Risk::Neutral => return,
+    };
+    let control = c
+        .control
+        .as_deref()
+        .map(|k| format!(" [{k}]"))
+        .unwrap_or_default();
+    let _ = writeln!(
+        out,
+        "        {}: {}{}",
+        p.color(color, label),
+        c.reason,
+        p.dim(&control)
+    );
+}
+
+fn render_value_change(out: &mut String, c: &Change, p: &Paint) {
     let symbol = p.color(AnsiColor::Yellow, c.action.symbol());
     match (&c.before, &c.after) {
         (before, Value::Array(after)) if before.is_array() || before.is_null() => {
@@ -172,7 +196,7 @@ fn render_change(out: &mut String, c: &Change, p: &Paint) {
 }
 
 /// A value as a person reads it.
-fn display(v: &Value) -> String {
+pub(crate) fn display(v: &Value) -> String {
     match v {
         Value::Null => "(not set)".into(),
         Value::String(s) if s.is_empty() => "\"\"".into(),
@@ -188,7 +212,7 @@ fn display(v: &Value) -> String {
     }
 }
 
-fn plural(n: usize) -> &'static str {
+pub(crate) fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
@@ -212,11 +236,17 @@ fn summary(plan: &Plan, p_opts: &Paint) -> String {
         .flat_map(|t| &t.findings)
         .filter(|f| f.severity == Severity::Error)
         .count();
+    let weakening = plan.weakening_count();
     let mut line = if changes == 0 {
         p_opts.bold("No changes.") + " The live settings match the configuration."
     } else {
+        let weak = if weakening > 0 {
+            format!(" ({weakening} weakening)")
+        } else {
+            String::new()
+        };
         p_opts.bold(&format!(
-            "Plan: {changes} to change in {changed_tenants} of {} tenant{}.",
+            "Plan: {changes} to change{weak} in {changed_tenants} of {} tenant{}.",
             plan.tenants.len(),
             plural(plan.tenants.len())
         ))

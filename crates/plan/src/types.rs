@@ -1,14 +1,36 @@
-//! The plan: a value, computed once, reviewed, then executed as is.
+//! The plan: a value, computed once, reviewed, saved, then executed as is.
+//!
+//! This is also the documented, versioned JSON format of `plan --json`, of
+//! `plan --out FILE` and of `show --json` (docs/plan-format.md, JSON Schema at
+//! schemas/plan.schema.json). Additive changes bump the minor version of
+//! [`FORMAT_VERSION`]; breaking changes bump the major version.
 
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use ssprctl_model::Api;
 
+/// Version of the plan format.
+pub const FORMAT_VERSION: &str = "1.0";
+
 /// What ssprctl would change, per tenant.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(title = "ssprctl plan")]
 pub struct Plan {
-    /// Version of this structure (bumped on breaking changes).
-    pub format_version: u32,
+    /// Version of this format, `MAJOR.MINOR`.
+    pub format_version: String,
+    /// The ssprctl version that made the plan. `apply` refuses a plan made by
+    /// another version.
+    pub tool_version: String,
+    /// SHA-256 of the desired-state file the plan was made from. `apply` refuses
+    /// a plan whose file has changed since.
+    pub config_digest: String,
+    /// The desired-state file, as named when the plan was made.
+    pub config_path: String,
+    /// When the plan was made (RFC 3339). Informational: it must not influence apply.
+    pub created_at: String,
     /// One entry per tenant, in file order.
     pub tenants: Vec<TenantPlan>,
 }
@@ -17,6 +39,14 @@ impl Plan {
     /// Number of changes across all tenants.
     pub fn change_count(&self) -> usize {
         self.tenants.iter().map(|t| t.changes.len()).sum()
+    }
+    /// Number of weakening changes across all tenants.
+    pub fn weakening_count(&self) -> usize {
+        self.tenants
+            .iter()
+            .flat_map(|t| &t.changes)
+            .filter(|c| c.risk == Risk::Weakening)
+            .count()
     }
     /// Whether any setting could not be read.
     pub fn has_unknown(&self) -> bool {
@@ -32,7 +62,7 @@ impl Plan {
 }
 
 /// The plan of one tenant.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TenantPlan {
     /// The tenant's short name from the file.
     pub name: String,
@@ -42,16 +72,23 @@ pub struct TenantPlan {
     pub changes: Vec<Change>,
     /// Managed settings whose live value could not be read: unknown, not drift.
     pub unknown: Vec<Unknown>,
-    /// Checks that found something worth saying.
+    /// What the preflight checks found.
     pub findings: Vec<Finding>,
+    /// The effect of the changes on people, when the plan changes who may reset
+    /// or how many methods they need.
+    #[serde(default)]
+    pub readiness: Vec<String>,
     /// Managed settings that already have their desired value.
     pub unchanged: usize,
     /// Live settings read but not managed by the file (left alone).
     pub unmanaged: usize,
+    /// SHA-256 of each live object read, by API. `apply` re-reads and refuses
+    /// when any of them moved (the stale-plan guard).
+    pub prior: BTreeMap<Api, String>,
 }
 
 /// One setting to change.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Change {
     /// Dotted model path, e.g. `selfServicePasswordReset.methodsRequired`.
     pub path: String,
@@ -64,10 +101,17 @@ pub struct Change {
     /// The desired value, exactly as it will be written (group references
     /// resolved to object ids at plan time).
     pub after: Value,
+    /// Effect on security.
+    pub risk: Risk,
+    /// Why, in one line.
+    pub reason: String,
+    /// The CIS or CISA SCuBA control the setting touches, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub control: Option<String>,
 }
 
 /// What happens to a setting.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum Action {
     /// The setting exists and gets a new value.
@@ -83,8 +127,22 @@ impl Action {
     }
 }
 
+/// A change's effect on security.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "camelCase")]
+pub enum Risk {
+    /// Lowers the tenant's security; needs `--allow-weakening` at apply.
+    Weakening,
+    /// Raises it.
+    Strengthening,
+    /// Neither.
+    Neutral,
+}
+
 /// Managed settings of one surface that could not be read.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Unknown {
     /// The surface.
     pub api: Api,
@@ -95,7 +153,9 @@ pub struct Unknown {
 }
 
 /// How much a finding matters.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "camelCase")]
 pub enum Severity {
     /// Blocks apply.
@@ -104,11 +164,13 @@ pub enum Severity {
     Warning,
 }
 
-/// Something a plan-time check found.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// Something a preflight check found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Finding {
     /// How much it matters.
     pub severity: Severity,
+    /// Which check found it (stable identifier, e.g. `licence`, `group`).
+    pub check: String,
     /// The setting it is about.
     pub path: String,
     /// What was found and what to do.

@@ -104,6 +104,18 @@ struct CachedToken {
     refresh_at: Instant,
 }
 
+/// The GET sub-requests of one read, each with an id and the surface it serves.
+#[derive(Default)]
+struct ReadBatch {
+    requests: Vec<(String, Api, String)>,
+}
+
+impl ReadBatch {
+    fn add(&mut self, id: &str, api: Api, url: &str) {
+        self.requests.push((id.to_string(), api, url.to_string()));
+    }
+}
+
 /// Retry policy for throttling and transient failures.
 const MAX_ATTEMPTS: u32 = 4;
 const BASE_BACKOFF: Duration = Duration::from_millis(400);
@@ -474,142 +486,134 @@ impl HttpProvider {
             Ok(c) => c,
             Err(e) => {
                 for api in needed {
-                    observed.unreadable.push(Unreadable {
-                        api,
-                        reason: strip_api_prefix(&one_line(&e)),
-                    });
+                    let reason = strip_api_prefix(&one_line(&e));
+                    observed.unreadable.push(Unreadable { api, reason });
                 }
                 return observed;
             }
         };
 
-        // Graph: one $batch for everything (groups included).
-        let mut batch: Vec<(String, Api, String)> = Vec::new();
+        // Graph: one $batch for everything, groups and preflight facts included.
+        let mut batch = ReadBatch::default();
         if needed.contains(&Api::GraphAuthorizationPolicy) {
-            batch.push((
-                "authz".into(),
+            batch.add(
+                "authz",
                 Api::GraphAuthorizationPolicy,
-                "/policies/authorizationPolicy".into(),
-            ));
+                "/policies/authorizationPolicy",
+            );
         }
-        if needed.contains(&Api::GraphAuthenticationMethods) {
-            batch.push((
-                "methods".into(),
+        let legacy_methods_managed = wanted
+            .pointer("/selfServicePasswordReset/methods")
+            .is_some();
+        if needed.contains(&Api::GraphAuthenticationMethods) || legacy_methods_managed {
+            // Also read for the migration state when legacy toggles are managed.
+            batch.add(
+                "methods",
                 Api::GraphAuthenticationMethods,
-                "/policies/authenticationMethodsPolicy".into(),
-            ));
+                "/policies/authenticationMethodsPolicy",
+            );
         }
         if needed.contains(&Api::GraphPasswordRuleSettings) {
-            batch.push((
-                "settings".into(),
-                Api::GraphPasswordRuleSettings,
-                "/groupSettings".into(),
-            ));
-            batch.push((
-                "template".into(),
-                Api::GraphPasswordRuleSettings,
-                format!("/groupSettingTemplates/{}", wire::PASSWORD_RULE_TEMPLATE_ID),
-            ));
+            batch.add("settings", Api::GraphPasswordRuleSettings, "/groupSettings");
+            let template = format!("/groupSettingTemplates/{}", wire::PASSWORD_RULE_TEMPLATE_ID);
+            batch.add("template", Api::GraphPasswordRuleSettings, &template);
+        }
+        if !needed.is_empty() {
+            batch.add(
+                "organization",
+                Api::GraphAuthorizationPolicy,
+                "/organization?$select=id,onPremisesSyncEnabled,onPremisesLastSyncDateTime",
+            );
+            batch.add(
+                "skus",
+                Api::GraphAuthorizationPolicy,
+                "/subscribedSkus?$select=skuId,skuPartNumber,capabilityStatus,servicePlans",
+            );
         }
         let group = tenant
             .settings
             .self_service_password_reset
             .as_ref()
             .and_then(|s| s.group.clone());
-        if let Some(g) = &group {
-            if let Some(id) = &g.id {
-                batch.push((
-                    "group-id".into(),
-                    Api::PortalPasswordReset,
-                    format!("/groups/{id}?$select=id,displayName,securityEnabled"),
-                ));
-            } else if let Some(name) = &g.display_name {
+        let select = "$select=id,displayName,securityEnabled";
+        match group.as_ref().map(|g| (&g.id, &g.display_name)) {
+            Some((Some(id), _)) => batch.add(
+                "group-id",
+                Api::PortalPasswordReset,
+                &format!("/groups/{id}?{select}"),
+            ),
+            Some((None, Some(name))) => {
                 let filter = format!("displayName eq '{}'", name.replace('\'', "''"));
-                batch.push((
-                    "group-name".into(),
+                batch.add(
+                    "group-name",
                     Api::PortalPasswordReset,
-                    format!(
-                        "/groups?$filter={}&$select=id,displayName,securityEnabled",
-                        encode(&filter)
-                    ),
-                ));
+                    &format!("/groups?$filter={}&{select}", encode(&filter)),
+                );
             }
+            _ => {}
         }
 
-        let portal_reset = async {
-            if needed.contains(&Api::PortalPasswordReset) {
-                Some(self.portal_get(conn, Api::PortalPasswordReset).await)
+        let needed_ref = &needed;
+        let portal_read = |api: Api| async move {
+            if needed_ref.contains(&api) {
+                Some(self.portal_get(conn, api).await)
             } else {
                 None
             }
         };
-        let portal_onprem = async {
-            if needed.contains(&Api::PortalOnPremises) {
-                Some(self.portal_get(conn, Api::PortalOnPremises).await)
-            } else {
-                None
-            }
-        };
-        let (mut graph, reset, onprem) =
-            tokio::join!(self.graph_batch(conn, &batch), portal_reset, portal_onprem);
+        let (mut graph, reset, onprem) = tokio::join!(
+            self.graph_batch(conn, &batch.requests),
+            portal_read(Api::PortalPasswordReset),
+            portal_read(Api::PortalOnPremises)
+        );
 
-        let mut sections = serde_json::Map::new();
-        let mut record = |api: Api,
-                          result: Result<Value, ProviderError>,
-                          observed: &mut ObservedTenant| match result {
-            Ok(section) => {
-                sections.insert(api.section().to_string(), section);
-            }
-            Err(e) => observed.unreadable.push(Unreadable {
-                api,
-                reason: strip_api_prefix(&one_line(&e)),
-            }),
-        };
+        // Each surface: the wire object (for the digest) and its model section.
+        let mut wire_objects: Vec<(Api, Result<Value, ProviderError>)> = Vec::new();
         if let Some(r) = reset {
-            record(
-                Api::PortalPasswordReset,
-                r.map(|w| wire::observe(Api::PortalPasswordReset, &w)),
-                &mut observed,
-            );
+            if let Ok(w) = &r {
+                observed.facts.reset_methods_allowed = Some(wire::reset_methods_allowed(w));
+            }
+            wire_objects.push((Api::PortalPasswordReset, r));
         }
         if let Some(r) = onprem {
-            record(
-                Api::PortalOnPremises,
-                r.map(|w| wire::observe(Api::PortalOnPremises, &w)),
-                &mut observed,
-            );
+            if let Ok(w) = &r {
+                observed.facts.writeback_client = Some(wire::writeback_client(w));
+            }
+            wire_objects.push((Api::PortalOnPremises, r));
         }
         if let Some(r) = graph.remove("authz") {
-            record(
-                Api::GraphAuthorizationPolicy,
-                r.map(|w| wire::observe(Api::GraphAuthorizationPolicy, &w)),
-                &mut observed,
-            );
+            wire_objects.push((Api::GraphAuthorizationPolicy, r));
         }
         if let Some(r) = graph.remove("methods") {
-            record(
-                Api::GraphAuthenticationMethods,
-                r.map(|w| wire::observe(Api::GraphAuthenticationMethods, &w)),
-                &mut observed,
-            );
+            if let Ok(w) = &r {
+                observed.facts.migration_state = w
+                    .get("policyMigrationState")
+                    .and_then(|v| serde_json::from_value(v.clone()).ok());
+            }
+            if needed.contains(&Api::GraphAuthenticationMethods) {
+                wire_objects.push((Api::GraphAuthenticationMethods, r));
+            }
         }
         if let (Some(settings), Some(template)) =
             (graph.remove("settings"), graph.remove("template"))
         {
-            let flat = settings.and_then(|list| {
-                match find_password_rules(&list) {
-                    Some(s) => Ok(wire::setting_values(
-                        s.get("values").unwrap_or(&Value::Null),
-                    )),
-                    // No setting object yet: the template's defaults are in force.
-                    None => template.map(|t| wire::template_defaults(&t)),
-                }
+            // No setting object yet: the template's defaults are in force.
+            let flat = settings.and_then(|list| match find_password_rules(&list) {
+                Some(s) => Ok(wire::setting_values(
+                    s.get("values").unwrap_or(&Value::Null),
+                )),
+                None => template.map(|t| wire::template_defaults(&t)),
             });
-            record(
-                Api::GraphPasswordRuleSettings,
-                flat.map(|f| wire::observe(Api::GraphPasswordRuleSettings, &f)),
-                &mut observed,
-            );
+            wire_objects.push((Api::GraphPasswordRuleSettings, flat));
+        }
+        if let Some(Ok(org)) = graph.remove("organization") {
+            observed.facts.directory_sync = org
+                .get("value")
+                .and_then(|v| v.get(0))
+                .map(|o| o.get("onPremisesSyncEnabled").and_then(Value::as_bool) == Some(true));
+        }
+        if let Some(Ok(skus)) = graph.remove("skus") {
+            observed.facts.licences = Some(wire::licences(&skus));
         }
         if let Some(Ok(g)) = graph.remove("group-id")
             && let Some(info) = group_info(&g)
@@ -620,32 +624,39 @@ impl HttpProvider {
             graph.remove("group-name"),
             group.as_ref().and_then(|g| g.display_name.clone()),
         ) {
-            let found: Vec<GroupInfo> = list
+            let found = list
                 .get("value")
                 .and_then(Value::as_array)
                 .into_iter()
-                .flatten()
-                .filter_map(group_info)
-                .collect();
-            observed.groups_by_name.insert(name, found);
+                .flatten();
+            observed
+                .groups_by_name
+                .insert(name, found.filter_map(group_info).collect());
         }
+
         // Each section is decoded on its own, so one unexpected value costs only
         // that section.
         let mut settings = serde_json::Map::new();
-        for (section, value) in sections {
-            let single = json!({ section.clone(): value });
+        for (api, result) in wire_objects {
+            let object = match result {
+                Ok(object) => object,
+                Err(e) => {
+                    let reason = strip_api_prefix(&one_line(&e));
+                    observed.unreadable.push(Unreadable { api, reason });
+                    continue;
+                }
+            };
+            let section = wire::observe(api, &object);
+            let single = json!({ api.section(): section.clone() });
             match serde_json::from_value::<Settings>(single) {
                 Ok(_) => {
-                    settings.insert(section, value);
+                    observed.digests.insert(api, wire::digest(&object));
+                    settings.insert(api.section().to_string(), section);
                 }
-                Err(e) => {
-                    if let Some(api) = Api::for_path(&section) {
-                        observed.unreadable.push(Unreadable {
-                            api,
-                            reason: format!("the live value has an unexpected form: {e}"),
-                        });
-                    }
-                }
+                Err(e) => observed.unreadable.push(Unreadable {
+                    api,
+                    reason: format!("the live value has an unexpected form: {e}"),
+                }),
             }
         }
         observed.settings = serde_json::from_value(Value::Object(settings)).unwrap_or_default();

@@ -374,6 +374,106 @@ fn table(api: Api) -> &'static [Field] {
     }
 }
 
+/// The portal's read-only `*OptionAllowed` flags, by model method name
+/// (UNCONFIRMED meaning: whether the tenant offers the method at all).
+const RESET_METHOD_ALLOWED: [(&str, &str); 6] = [
+    ("email", "emailOptionAllowed"),
+    ("mobilePhone", "mobilePhoneOptionAllowed"),
+    ("officePhone", "officePhoneOptionAllowed"),
+    ("securityQuestions", "securityQuestionsOptionAllowed"),
+    (
+        "authenticatorNotification",
+        "mobileAppNotificationOptionAllowed",
+    ),
+    ("authenticatorCode", "mobileAppCodeOptionAllowed"),
+];
+
+/// The SSPR methods the portal object says the tenant offers.
+pub fn reset_methods_allowed(portal: &Value) -> Vec<String> {
+    RESET_METHOD_ALLOWED
+        .iter()
+        .filter(|(_, wire)| portal.get(*wire).and_then(Value::as_bool) == Some(true))
+        .map(|(model, _)| (*model).to_string())
+        .collect()
+}
+
+/// Whether the on-premises object says a writeback client is registered
+/// (Entra Connect: `enablementForTenant`; Cloud Sync:
+/// `cloudProvisioningEnablementForTenant`; both UNCONFIRMED meanings).
+pub fn writeback_client(on_premises: &Value) -> bool {
+    [
+        "enablementForTenant",
+        "cloudProvisioningEnablementForTenant",
+    ]
+    .iter()
+    .any(|k| on_premises.get(*k).and_then(Value::as_bool) == Some(true))
+}
+
+/// Entra ID P1 and P2 service plans (api-surface §6).
+const AAD_PREMIUM_P1: &str = "41781fb2-bc02-4b7c-bd55-b576c07bb09d";
+const AAD_PREMIUM_P2: &str = "eec0eb4f-6444-4f95-aba0-50c24d67f998";
+
+/// Premium licences from `subscribedSkus`: a SKU that is Enabled or in Warning
+/// with the service plan provisioned (`Success`). P2 implies P1.
+pub fn licences(skus: &Value) -> ssprctl_model::Licences {
+    let mut found = ssprctl_model::Licences::default();
+    for sku in skus
+        .get("value")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let status = sku
+            .get("capabilityStatus")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        if !matches!(status, "Enabled" | "Warning") {
+            continue;
+        }
+        for plan in sku
+            .get("servicePlans")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if plan.get("provisioningStatus").and_then(Value::as_str) != Some("Success") {
+                continue;
+            }
+            match plan.get("servicePlanId").and_then(Value::as_str) {
+                Some(AAD_PREMIUM_P1) => found.p1 = true,
+                Some(AAD_PREMIUM_P2) => {
+                    found.p1 = true;
+                    found.p2 = true;
+                }
+                _ => {}
+            }
+        }
+    }
+    found
+}
+
+/// SHA-256 of a live object, ignoring OData annotations that carry no state.
+pub fn digest(object: &Value) -> String {
+    use sha2::{Digest, Sha256};
+    fn strip(v: &Value) -> Value {
+        match v {
+            Value::Object(map) => Value::Object(
+                map.iter()
+                    .filter(|(k, _)| !k.contains("@odata.context"))
+                    .map(|(k, v)| (k.clone(), strip(v)))
+                    .collect(),
+            ),
+            Value::Array(items) => Value::Array(items.iter().map(strip).collect()),
+            other => other.clone(),
+        }
+    }
+    let text = serde_json::to_string(&strip(object)).unwrap_or_default();
+    Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// The model fields of a surface's policy-level table, in table order.
 pub fn model_fields(api: Api) -> impl Iterator<Item = &'static str> {
     table(api).iter().map(|f| f.model)
