@@ -60,6 +60,10 @@ pub struct TenantEntry {
         )
     )]
     pub endpoint: Endpoint,
+    /// How to sign in (Microsoft clouds only). Secrets are never written here:
+    /// name the environment variables that hold them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub credentials: Option<crate::credentials::Credentials>,
     /// This tenant's settings, deep-merged over the baseline.
     #[serde(default, skip_serializing_if = "is_empty_settings")]
     pub settings: Settings,
@@ -165,6 +169,8 @@ pub struct Tenant {
     pub endpoint: Endpoint,
     /// Baseline merged with the tenant's own settings.
     pub settings: Settings,
+    /// How to sign in; `None` means the defaults.
+    pub credentials: Option<crate::credentials::Credentials>,
     /// Index of the tenant in the file's `tenants` list.
     pub index: usize,
 }

@@ -2,6 +2,7 @@
 //!
 //! - [`settings`]: the settings of one tenant, in the names a person understands.
 //! - [`config`]: the file — a baseline plus tenants, each deep-merged over it.
+//! - [`credentials`]: how to sign in; where secrets are, never the secrets.
 //! - [`load`]: reading a file with `file:line:column` for every problem.
 //! - [`validate`]: the semantic rules a schema cannot express.
 //! - [`schema`]: the JSON Schema generated from the types.
@@ -14,6 +15,7 @@
 
 pub mod catalog;
 pub mod config;
+pub mod credentials;
 pub mod load;
 pub mod observed;
 pub mod schema;

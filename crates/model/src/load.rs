@@ -158,6 +158,7 @@ pub fn load_str(file: &str, text: &str) -> Result<Config, LoadError> {
             tenant_id: entry.tenant_id.to_ascii_lowercase(),
             endpoint: entry.endpoint.clone(),
             settings,
+            credentials: entry.credentials.clone(),
             index,
         });
     }
@@ -399,6 +400,19 @@ fn validator() -> &'static jsonschema::Validator {
 fn schema_problems(located: &Located<'_>, value: &Value) -> Vec<Problem> {
     let mut problems = Vec::new();
     for err in validator().iter_errors(value) {
+        report_schema_error(located, &err, &mut problems);
+    }
+    problems
+}
+
+/// Turns one schema error into problems (recursing into the chosen branch of a
+/// `method:`-tagged union).
+fn report_schema_error(
+    located: &Located<'_>,
+    err: &jsonschema::ValidationError<'_>,
+    problems: &mut Vec<Problem>,
+) {
+    {
         let at: Vec<Seg> = err
             .instance_path()
             .segments()
@@ -409,6 +423,36 @@ fn schema_problems(located: &Located<'_>, value: &Value) -> Vec<Problem> {
             .collect();
         let instance = err.instance();
         match err.kind() {
+            ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context }
+                if instance.get("method").is_some() =>
+            {
+                // A union tagged by `method`: report the errors of the branch the
+                // method names, or that the method is unknown.
+                let method_path = format!("{}/method", err.instance_path().as_str());
+                let branch = context
+                    .iter()
+                    .find(|errs| !errs.iter().any(|e| e.instance_path().as_str() == method_path));
+                match branch {
+                    Some(errs) => {
+                        for e in errs {
+                            report_schema_error(located, e, problems);
+                        }
+                    }
+                    None => {
+                        let mut method_at = at.clone();
+                        method_at.push(Seg::Key("method".into()));
+                        let choices = tag_choices(&at);
+                        let got = short(&instance["method"]);
+                        let help = did_you_mean(got.trim_matches('`'), &choices)
+                            .map(|s| format!("did you mean `{s}`?"));
+                        problems.push(located.problem(
+                            &method_at,
+                            format!("{got} is not one of {}", choices.join(", ")),
+                            help,
+                        ));
+                    }
+                }
+            }
             ValidationErrorKind::AdditionalProperties { unexpected } => {
                 let known = known_fields(&at);
                 for key in unexpected {
@@ -417,6 +461,20 @@ fn schema_problems(located: &Located<'_>, value: &Value) -> Vec<Problem> {
                     let loc = located
                         .key(&at, key)
                         .unwrap_or_else(|| located.nearest(&at));
+                    if crate::credentials::INLINE_SECRET_FIELDS.contains(&key.as_str()) {
+                        problems.push(located.problem_at(
+                            loc,
+                            &field_at,
+                            format!("`{key}`: secrets never go in the desired-state file"),
+                            Some(
+                                "put the secret in an environment variable and name the \
+                                 variable instead (e.g. `secretEnv: AZURE_CLIENT_SECRET`); \
+                                 see docs/setup.md"
+                                    .into(),
+                            ),
+                        ));
+                        continue;
+                    }
                     let help = did_you_mean(key, &known)
                         .map(|s| format!("did you mean `{s}`?"))
                         .or_else(|| {
@@ -536,7 +594,6 @@ fn schema_problems(located: &Located<'_>, value: &Value) -> Vec<Problem> {
             _ => problems.push(located.problem(&at, err.masked().to_string(), None)),
         }
     }
-    problems
 }
 
 fn short(v: &Value) -> String {
@@ -592,13 +649,39 @@ fn schema_at(at: &[Seg]) -> Option<Value> {
 }
 
 fn known_fields(at: &[Seg]) -> Vec<String> {
+    let Some(schema) = schema_at(at) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = Vec::new();
+    let mut add = |s: &Value| {
+        let keys = s.get("properties").and_then(Value::as_object);
+        for k in keys.into_iter().flat_map(|p| p.keys()) {
+            if !names.contains(k) {
+                names.push(k.clone());
+            }
+        }
+    };
+    add(&schema);
+    for alt in schema.get("oneOf").and_then(Value::as_array).into_iter().flatten() {
+        add(alt);
+    }
+    names
+}
+
+/// The `method` values of a tagged union.
+fn tag_choices(at: &[Seg]) -> Vec<String> {
     schema_at(at)
-        .and_then(|s| {
-            s.get("properties")
-                .and_then(Value::as_object)
-                .map(|p| p.keys().cloned().collect())
-        })
+        .and_then(|s| s.get("oneOf").and_then(Value::as_array).cloned())
         .unwrap_or_default()
+        .iter()
+        .filter_map(|alt| {
+            let m = alt.pointer("/properties/method")?;
+            m.get("const")
+                .or_else(|| m.get("enum").and_then(|e| e.get(0)))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
+        .collect()
 }
 
 /// The allowed values of an enum documented per variant (`oneOf` of `const`s).
