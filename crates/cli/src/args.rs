@@ -53,6 +53,11 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Render a saved plan file.
     Show(ShowArgs),
+    /// Sign an administrator in for the portal surfaces (device code) and keep
+    /// the refresh token in the user's config directory (owner-only file).
+    Login(LoginArgs),
+    /// Check each tenant's credentials, permissions, roles and surfaces.
+    Doctor(DoctorArgs),
     /// Print the JSON Schema of the desired-state file (or, with --plan, of the
     /// plan format).
     Schema(SchemaArgs),
@@ -170,4 +175,26 @@ pub struct SchemaArgs {
     /// Print the schema of the plan format (`plan --json`, `plan --out`) instead.
     #[arg(long)]
     pub plan: bool,
+}
+
+/// `login` options.
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Sign in to this tenant only (its `name` in the file); default: every
+    /// tenant that manages a portal-backed setting.
+    #[arg(long, value_name = "NAME")]
+    pub tenant: Vec<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+}
+
+/// `doctor` options.
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub target: TargetArgs,
 }

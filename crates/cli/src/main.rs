@@ -3,6 +3,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod args;
+mod doctor;
 mod targets;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -16,7 +17,8 @@ use ssprctl_plan::{Plan, PlanMeta};
 use ssprctl_provider::{HttpProvider, Provider};
 
 use args::{
-    ApplyArgs, Cli, ColorChoice, Command, ConfigArgs, EmulatorArgs, FormatArgs, PlanArgs, ShowArgs,
+    ApplyArgs, Cli, ColorChoice, Command, ConfigArgs, DoctorArgs, EmulatorArgs, FormatArgs,
+    LoginArgs, PlanArgs, ShowArgs,
 };
 
 /// The exit codes (DESIGN.md), defined once.
@@ -57,6 +59,8 @@ fn main() -> ExitCode {
             Command::Plan(a) => plan(&a, color).await,
             Command::Apply(a) => apply(&a, color).await,
             Command::Show(a) => show(&a, color),
+            Command::Login(a) => login(&a).await,
+            Command::Doctor(a) => run_doctor(&a).await,
             Command::Schema(a) => {
                 if a.plan {
                     print!("{}", ssprctl_plan::plan_schema_json());
@@ -370,6 +374,27 @@ async fn apply_with(
     } else {
         Exit::Ok
     })
+}
+
+async fn login(args: &LoginArgs) -> Result<Exit> {
+    let config = ssprctl_model::load_file(&args.config.config)?;
+    let session = targets::Session::start(&config, &args.target).await?;
+    let result = doctor::login(&config, &session, &args.tenant, |name| {
+        session.hosts.get(name).cloned()
+    })
+    .await;
+    session.stop().await;
+    print!("{}", result?);
+    Ok(Exit::Ok)
+}
+
+async fn run_doctor(args: &DoctorArgs) -> Result<Exit> {
+    let config = ssprctl_model::load_file(&args.config.config)?;
+    let session = targets::Session::start(&config, &args.target).await?;
+    let (report, healthy) = doctor::doctor(&config, &session).await;
+    session.stop().await;
+    print!("{report}");
+    Ok(if healthy { Exit::Ok } else { Exit::Error })
 }
 
 async fn emulator(args: &EmulatorArgs) -> Result<Exit> {

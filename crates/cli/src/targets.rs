@@ -1,22 +1,43 @@
 //! Turning the tenants of a file into connections: the in-process emulator for
 //! `endpoint: local`, a running emulator for a loopback URL, or a Microsoft
-//! cloud with credentials from the environment (never from YAML).
+//! cloud; and each tenant's credentials, from the methods the file names and
+//! the environment (never from the file itself).
 
 use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
 
-use ssprctl_model::{Config, Endpoint};
-use ssprctl_provider::{AppCredential, Connection, Hosts, HttpProvider, PortalCredential, Secret};
+use ssprctl_model::credentials::{GraphCredential, PortalCredential as PortalMethod};
+use ssprctl_model::{Config, Endpoint, Tenant};
+use ssprctl_provider::auth::IMDS_ENDPOINT;
+use ssprctl_provider::clouds::PORTAL_CLIENT_ID;
+use ssprctl_provider::{
+    AppCredential, CertificateSigner, Connection, Hosts, HttpProvider, PortalCredential, Secret,
+    TokenStore,
+};
 
 use crate::args::TargetArgs;
 
-/// Environment variables holding credentials for Microsoft clouds.
-const ENV_CLIENT_ID: &str = "AZURE_CLIENT_ID";
+/// Environment variables, with the names Azure tooling uses where one exists.
+pub const ENV_CLIENT_ID: &str = "AZURE_CLIENT_ID";
 const ENV_CLIENT_SECRET: &str = "AZURE_CLIENT_SECRET";
-const ENV_PORTAL_REFRESH_TOKEN: &str = "SSPRCTL_PORTAL_REFRESH_TOKEN";
+const ENV_CERT_PATH: &str = "AZURE_CLIENT_CERTIFICATE_PATH";
+const ENV_CERT_PASSWORD: &str = "AZURE_CLIENT_CERTIFICATE_PASSWORD";
+const ENV_FEDERATED_TOKEN_FILE: &str = "AZURE_FEDERATED_TOKEN_FILE";
+const ENV_GITHUB_REQUEST_URL: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
+const ENV_GITHUB_REQUEST_TOKEN: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
+/// Overrides the instance metadata service address (tests, custom hosts).
+const ENV_IMDS_ENDPOINT: &str = "SSPRCTL_IMDS_ENDPOINT";
+pub const ENV_PORTAL_REFRESH_TOKEN: &str = "SSPRCTL_PORTAL_REFRESH_TOKEN";
+const DEFAULT_AUDIENCE: &str = "api://AzureADTokenExchange";
 
 /// The provider for a run, plus the in-process emulator if one was started.
 pub struct Session {
     pub provider: HttpProvider,
+    /// How each tenant's credentials were chosen, for `doctor`.
+    pub described: HashMap<String, (String, String)>,
+    /// Each tenant's hosts.
+    pub hosts: HashMap<String, Hosts>,
     emulator: Option<ssprctl_emulator::Handle>,
 }
 
@@ -48,24 +69,40 @@ impl Session {
             None
         };
         let mut connections = HashMap::new();
+        let mut described = HashMap::new();
+        let mut all_hosts = HashMap::new();
         for tenant in &config.tenants {
             let endpoint = if args.local {
                 &Endpoint::Local
             } else {
                 &tenant.endpoint
             };
-            let conn = match endpoint {
-                Endpoint::Local => {
-                    let url = emulator.as_ref().map(|h| h.base_url()).unwrap_or_default();
-                    emulator_connection(&tenant.tenant_id, &url)
-                }
-                Endpoint::Emulator(url) => emulator_connection(&tenant.tenant_id, url),
-                Endpoint::Cloud(cloud) => cloud_connection(&tenant.tenant_id, Hosts::cloud(*cloud)),
+            let (hosts, emulated) = match endpoint {
+                Endpoint::Local => (
+                    Hosts::emulator(&emulator.as_ref().map(|h| h.base_url()).unwrap_or_default()),
+                    true,
+                ),
+                Endpoint::Emulator(url) => (Hosts::emulator(url), true),
+                Endpoint::Cloud(cloud) => (Hosts::cloud(*cloud), false),
             };
-            connections.insert(tenant.name.clone(), conn);
+            let (graph, graph_how) = graph_credential(tenant, emulated);
+            let (portal, portal_how) = portal_credential(tenant, emulated);
+            described.insert(tenant.name.clone(), (graph_how, portal_how));
+            all_hosts.insert(tenant.name.clone(), hosts.clone());
+            connections.insert(
+                tenant.name.clone(),
+                Connection {
+                    tenant_id: tenant.tenant_id.clone(),
+                    hosts,
+                    graph,
+                    portal,
+                },
+            );
         }
         Ok(Session {
             provider: HttpProvider::new(connections)?,
+            described,
+            hosts: all_hosts,
             emulator,
         })
     }
@@ -78,40 +115,196 @@ impl Session {
     }
 }
 
-fn emulator_connection(tenant_id: &str, url: &str) -> Connection {
-    Connection::emulator(
-        tenant_id,
-        url,
-        ssprctl_emulator::LOCAL_CLIENT_ID,
-        ssprctl_emulator::LOCAL_CLIENT_SECRET,
-        ssprctl_emulator::LOCAL_ADMIN_REFRESH_TOKEN,
-    )
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
-fn cloud_connection(tenant_id: &str, hosts: Hosts) -> Connection {
-    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-    let graph = match (env(ENV_CLIENT_ID), env(ENV_CLIENT_SECRET)) {
-        (Some(client_id), Some(secret)) => Ok(AppCredential::ClientSecret {
-            client_id,
-            secret: Secret::new(secret),
-        }),
-        _ => Err(format!(
-            "set {ENV_CLIENT_ID} and {ENV_CLIENT_SECRET} to an app registration with the Graph application permissions"
-        )),
+fn client_id(given: &Option<String>) -> Result<String, String> {
+    given
+        .clone()
+        .or_else(|| env(ENV_CLIENT_ID))
+        .ok_or_else(|| format!("no client id: set `clientId` in the file or {ENV_CLIENT_ID}"))
+}
+
+/// The Graph credential of a tenant, and a line saying where it came from.
+fn graph_credential(tenant: &Tenant, emulated: bool) -> (Result<AppCredential, String>, String) {
+    let chosen = tenant.credentials.as_ref().and_then(|c| c.graph.clone());
+    let chosen = match (chosen, emulated) {
+        (Some(c), _) => c,
+        (None, true) => {
+            let cred = AppCredential::ClientSecret {
+                client_id: ssprctl_emulator::LOCAL_CLIENT_ID.into(),
+                secret: Secret::new(ssprctl_emulator::LOCAL_CLIENT_SECRET),
+            };
+            return (Ok(cred), "the emulator's built-in app registration".into());
+        }
+        (None, false) => GraphCredential::ClientSecret {
+            client_id: None,
+            secret_env: None,
+        },
     };
-    let portal = match env(ENV_PORTAL_REFRESH_TOKEN) {
-        Some(token) => Ok(PortalCredential {
-            client_id: ssprctl_provider::clouds::PORTAL_CLIENT_ID.into(),
-            refresh_token: Secret::new(token),
-        }),
-        None => Err(format!(
-            "the portal API accepts only a delegated administrator sign-in; set {ENV_PORTAL_REFRESH_TOKEN} to an administrator's refresh token"
-        )),
-    };
-    Connection {
-        tenant_id: tenant_id.to_string(),
-        hosts,
-        graph,
-        portal,
+    let result = (|| -> Result<(AppCredential, String), String> {
+        Ok(match chosen {
+            GraphCredential::ClientSecret {
+                client_id: id,
+                secret_env,
+            } => {
+                let var = secret_env.unwrap_or_else(|| ENV_CLIENT_SECRET.into());
+                let client_id = client_id(&id)
+                    .map_err(|e| format!("{e}; and set {var} to the client secret"))?;
+                let secret = env(&var)
+                    .ok_or_else(|| format!("set {var} to the client secret of app {client_id}"))?;
+                (
+                    AppCredential::ClientSecret {
+                        client_id: client_id.clone(),
+                        secret: Secret::new(secret),
+                    },
+                    format!("client secret from {var} (app {client_id})"),
+                )
+            }
+            GraphCredential::Certificate {
+                client_id: id,
+                path_env,
+                password_env,
+            } => {
+                let client_id = client_id(&id)?;
+                let var = path_env.unwrap_or_else(|| ENV_CERT_PATH.into());
+                let path = env(&var).ok_or_else(|| {
+                    format!("set {var} to the PEM or PFX file of app {client_id}'s certificate")
+                })?;
+                let password_var = password_env.unwrap_or_else(|| ENV_CERT_PASSWORD.into());
+                let password = env(&password_var).map(Secret::new);
+                let signer = CertificateSigner::from_file(&PathBuf::from(&path), password.as_ref())
+                    .map_err(|e| e.to_string())?;
+                let how = format!(
+                    "certificate {} from {var} (app {client_id})",
+                    signer.thumbprint()
+                );
+                (
+                    AppCredential::Certificate {
+                        client_id,
+                        signer: Arc::new(signer),
+                    },
+                    how,
+                )
+            }
+            GraphCredential::WorkloadIdentity {
+                client_id: id,
+                token_file_env,
+            } => {
+                let client_id = client_id(&id)?;
+                let var = token_file_env.unwrap_or_else(|| ENV_FEDERATED_TOKEN_FILE.into());
+                let path =
+                    env(&var).ok_or_else(|| format!("set {var} to the federated token file"))?;
+                (
+                    AppCredential::FederatedTokenFile {
+                        client_id: client_id.clone(),
+                        path: PathBuf::from(path),
+                    },
+                    format!("workload identity token file from {var} (app {client_id})"),
+                )
+            }
+            GraphCredential::GithubActions {
+                client_id: id,
+                audience,
+            } => {
+                let client_id = client_id(&id)?;
+                let missing = "the GitHub Actions OIDC token is not available: give the job `permissions: id-token: write`";
+                let request_url = env(ENV_GITHUB_REQUEST_URL).ok_or(missing)?;
+                let request_token = env(ENV_GITHUB_REQUEST_TOKEN).ok_or(missing)?;
+                let audience = audience.unwrap_or_else(|| DEFAULT_AUDIENCE.into());
+                let how = format!("GitHub Actions OIDC, audience {audience} (app {client_id})");
+                (
+                    AppCredential::GithubActions {
+                        client_id,
+                        audience,
+                        request_url,
+                        request_token: Secret::new(request_token),
+                    },
+                    how,
+                )
+            }
+            GraphCredential::ManagedIdentity { client_id } => {
+                let endpoint = env(ENV_IMDS_ENDPOINT).unwrap_or_else(|| IMDS_ENDPOINT.into());
+                let how = match &client_id {
+                    Some(id) => format!("user-assigned managed identity {id}"),
+                    None => "system-assigned managed identity".into(),
+                };
+                (
+                    AppCredential::ManagedIdentity {
+                        client_id,
+                        endpoint,
+                    },
+                    how,
+                )
+            }
+            GraphCredential::AzureCli => (
+                AppCredential::AzureCli,
+                "the Azure CLI's signed-in account (az login)".into(),
+            ),
+        })
+    })();
+    match result {
+        Ok((cred, how)) => (Ok(cred), how),
+        Err(e) => (Err(e.clone()), format!("not available: {e}")),
     }
+}
+
+/// The portal credential of a tenant, and a line saying where it came from.
+fn portal_credential(
+    tenant: &Tenant,
+    emulated: bool,
+) -> (Result<PortalCredential, String>, String) {
+    let chosen = tenant.credentials.as_ref().and_then(|c| c.portal.clone());
+    if chosen.is_none() && emulated {
+        let cred = PortalCredential {
+            client_id: PORTAL_CLIENT_ID.into(),
+            refresh_token: Secret::new(ssprctl_emulator::LOCAL_ADMIN_REFRESH_TOKEN),
+            store: None,
+        };
+        return (Ok(cred), "the emulator's built-in administrator".into());
+    }
+    let sign_in = format!(
+        "the portal API accepts only a delegated administrator sign-in: run `ssprctl login --config FILE --tenant {}`, or set {ENV_PORTAL_REFRESH_TOKEN}",
+        tenant.name
+    );
+    let from_env = |var: &str| {
+        env(var).map(|t| {
+            let cred = PortalCredential {
+                client_id: PORTAL_CLIENT_ID.into(),
+                refresh_token: Secret::new(t),
+                store: None,
+            };
+            (Ok(cred), format!("refresh token from {var}"))
+        })
+    };
+    let from_store = || -> Option<(Result<PortalCredential, String>, String)> {
+        let store = TokenStore::default_location()?;
+        match store.portal(&tenant.tenant_id) {
+            Ok(Some((client_id, token))) => {
+                let how = format!(
+                    "signed in with `ssprctl login` ({})",
+                    store.path().display()
+                );
+                Some((
+                    Ok(PortalCredential {
+                        client_id,
+                        refresh_token: token,
+                        store: Some(store),
+                    }),
+                    how,
+                ))
+            }
+            Ok(None) => None,
+            Err(e) => Some((Err(e.to_string()), format!("not available: {e}"))),
+        }
+    };
+    let found = match chosen {
+        Some(PortalMethod::RefreshToken { env: var }) => {
+            from_env(var.as_deref().unwrap_or(ENV_PORTAL_REFRESH_TOKEN))
+        }
+        Some(PortalMethod::SignedIn) => from_store(),
+        None => from_env(ENV_PORTAL_REFRESH_TOKEN).or_else(from_store),
+    };
+    found.unwrap_or_else(|| (Err(sign_in.clone()), format!("not available: {sign_in}")))
 }

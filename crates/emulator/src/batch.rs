@@ -2,7 +2,9 @@
 //!
 //! Each sub-request runs through the same dispatcher as a request from the
 //! socket, with the caller's `Authorization` header, and is logged as a
-//! sub-request of the batch.
+//! sub-request of the batch. So each one is throttled (a 429 sub-response
+//! with its own `Retry-After`), permission-checked and fault-injected on its
+//! own, while the envelope stays `200`.
 
 use serde_json::{Map, Value, json};
 
@@ -119,6 +121,7 @@ fn batch_header_name(lower: &str) -> String {
         "cache-control" => "Cache-Control".to_string(),
         "location" => "Location".to_string(),
         "www-authenticate" => "WWW-Authenticate".to_string(),
+        "retry-after" => "Retry-After".to_string(),
         other => other.to_string(),
     }
 }
@@ -179,22 +182,22 @@ fn run_one(
     if let Some(auth) = call.req.header("authorization") {
         headers.push(("authorization".into(), auth.to_string()));
     }
+    // The envelope's host, so that next links point back at the emulator.
+    if let Some(host) = call.req.header("host")
+        && !headers.iter().any(|(k, _)| k == "host")
+    {
+        headers.push(("host".into(), host.to_string()));
+    }
     let body = sub
         .body
         .as_ref()
         .map(|b| serde_json::to_vec(b).unwrap_or_default())
         .unwrap_or_default();
     let req = Req::new(&sub.method, &target, headers, body);
-    let mut entry = LogEntry {
-        method: req.method.clone(),
-        path: req.path.clone(),
-        query: req.raw_query.clone(),
-        status: 0,
-        tenant: None,
-        sub_requests: Vec::new(),
-    };
+    let started = std::time::Instant::now();
+    let mut entry = LogEntry::for_request(&req);
     let resp = dispatch(call.ctx, &req, &mut entry, true);
-    entry.status = resp.status;
+    entry.finish(&resp, started);
     log.push(entry);
     // Headers that make no sense inside a batch item are dropped.
     let mut resp = resp;

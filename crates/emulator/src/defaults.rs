@@ -142,14 +142,20 @@ pub(crate) fn fresh_tenant(tid: &str) -> Tenant {
         groups: groups(&domain),
         apps: vec![App {
             client_id: LOCAL_CLIENT_ID.to_string(),
-            client_secret: LOCAL_CLIENT_SECRET.to_string(),
+            client_secret: Some(LOCAL_CLIENT_SECRET.to_string()),
             roles: LOCAL_APP_ROLES.iter().map(|r| r.to_string()).collect(),
+            certificates: Vec::new(),
+            federated_credentials: Vec::new(),
         }],
         admins: vec![Admin {
             user_principal_name: format!("admin@{domain}"),
             role_template_ids: vec![GLOBAL_ADMIN_ROLE.to_string()],
             refresh_tokens: vec![LOCAL_ADMIN_REFRESH_TOKEN.to_string()],
         }],
+        managed_identities: Vec::new(),
+        population: crate::state::Population::default(),
+        auto_approve_device_code: true,
+        token_lifetime_seconds: crate::state::DEFAULT_TOKEN_LIFETIME_SECS,
     }
 }
 

@@ -24,9 +24,7 @@ fn organization_item(tid: &str, t: &Tenant) -> Value {
 /// `GET /organization`: a collection with the tenant's one organization.
 pub(crate) fn list_organization(call: &Call<'_>) -> Result<Resp, ApiError> {
     let tid = call.p.tid.clone();
-    let item = call
-        .ctx
-        .read_tenant(&tid, |t| Ok(organization_item(&tid, t)))?;
+    let item = call.read(|t| Ok(organization_item(&tid, t)))?;
     Ok(Resp::json(
         200,
         json!({"@odata.context": odata_context(call.version, "organization"), "value": [item]}),
@@ -39,9 +37,7 @@ pub(crate) fn get_organization(call: &Call<'_>, id: &str) -> Result<Resp, ApiErr
         return Err(ApiError::resource_not_found(id));
     }
     let tid = call.p.tid.clone();
-    let item = call
-        .ctx
-        .read_tenant(&tid, |t| Ok(organization_item(&tid, t)))?;
+    let item = call.read(|t| Ok(organization_item(&tid, t)))?;
     let mut out = Map::new();
     out.insert(
         "@odata.context".into(),
@@ -55,9 +51,7 @@ pub(crate) fn get_organization(call: &Call<'_>, id: &str) -> Result<Resp, ApiErr
 
 /// `GET /subscribedSkus`.
 pub(crate) fn list_subscribed_skus(call: &Call<'_>) -> Result<Resp, ApiError> {
-    let skus = call
-        .ctx
-        .read_tenant(&call.p.tid, |t| Ok(t.subscribed_skus.clone()))?;
+    let skus = call.read(|t| Ok(t.subscribed_skus.clone()))?;
     Ok(Resp::json(
         200,
         json!({"@odata.context": odata_context(call.version, "subscribedSkus"), "value": skus}),
@@ -206,9 +200,7 @@ pub(crate) fn list_groups(call: &Call<'_>) -> Result<Resp, ApiError> {
         .query_param("$filter")
         .map(parse_filter)
         .transpose()?;
-    let groups = call
-        .ctx
-        .read_tenant(&call.p.tid, |t| Ok(t.groups.clone()))?;
+    let groups = call.read(|t| Ok(t.groups.clone()))?;
     let select = parse_select(call.req.query_param("$select"), &sample_group(&groups))?;
     let value: Vec<Value> = groups
         .iter()
@@ -231,9 +223,7 @@ pub(crate) fn get_group(call: &Call<'_>, id: &str) -> Result<Resp, ApiError> {
             "Invalid object identifier '{id}'."
         )));
     }
-    let groups = call
-        .ctx
-        .read_tenant(&call.p.tid, |t| Ok(t.groups.clone()))?;
+    let groups = call.read(|t| Ok(t.groups.clone()))?;
     let select = parse_select(call.req.query_param("$select"), &sample_group(&groups))?;
     let group = groups
         .iter()

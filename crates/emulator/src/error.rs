@@ -35,4 +35,14 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// The fault configuration (state file `faults` or [`crate::spawn_with`])
+    /// has an impossible value, such as a probability above 1.
+    #[error("invalid fault configuration: {reason}")]
+    InvalidFaults {
+        /// What is wrong.
+        reason: String,
+    },
+    /// The operating system's random number generator failed.
+    #[error("could not draw the emulator's random signing secret")]
+    Random,
 }

@@ -13,6 +13,8 @@
 //! * Print or exit. It logs through `tracing`; the CLI decides what to show.
 //! * Guess silently. Every behaviour the reference marks UNCONFIRMED is a
 //!   named constant or commented function in the `quirks` module.
+//! * Protect anything. Its secrets, keys and signatures are for tests; it
+//!   listens on loopback and must never face a network.
 //!
 //! # Using it
 //!
@@ -37,17 +39,45 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Every endpoint lives on the one base URL: `/{tenant}/oauth2/v2.0/token`
-//! (and the v1 `/{tenant}/oauth2/token` with `resource=`), `/api/PasswordReset/…`
-//! for the portal and `/v1.0/…` or `/beta/…` for Graph. Many tenants share
-//! one emulator; requests are told apart by the `tid` claim of the bearer
-//! token. With `auto_create_tenants`, the first token request for an
-//! unknown tenant id (a GUID) creates a fresh tenant: see [`LOCAL_CLIENT_ID`],
-//! [`LOCAL_CLIENT_SECRET`] and [`LOCAL_ADMIN_REFRESH_TOKEN`].
+//! Every endpoint lives on the one base URL; `docs/emulator.md` in the
+//! repository lists each route with examples. In short:
 //!
-//! `GET /_emulator/requests` returns the request log (`[{method, path,
-//! query?, status, tenant, subRequests?}]`) and `DELETE /_emulator/requests`
-//! clears it. These two need no token.
+//! | Route | What |
+//! |---|---|
+//! | `POST /{tenant}/oauth2/v2.0/token` (and v1 `/{tenant}/oauth2/token`) | client credentials (secret, certificate or federated assertion), refresh token, device code |
+//! | `POST /{tenant}/oauth2/v2.0/devicecode` | starts a device-code sign-in |
+//! | `GET /metadata/identity/oauth2/token` | managed identity (IMDS shape; header `Metadata: true`) |
+//! | `GET,PUT /api/PasswordReset/…` | the portal-internal SSPR API |
+//! | `/v1.0/…`, `/beta/…` | Microsoft Graph, including `$batch` and the registration report |
+//! | `GET /_emulator/github/oidc?audience=X` | a fake GitHub Actions OIDC token service |
+//! | `GET,DELETE /_emulator/requests` | the request log |
+//! | `GET,PUT,DELETE /_emulator/faults` | fault injection at run time |
+//! | `POST /_emulator/devicecode/approve` | approves a device-code sign-in |
+//!
+//! Many tenants share one emulator; requests are told apart by the `tid`
+//! claim of the bearer token. With `auto_create_tenants`, the first token
+//! request for an unknown tenant id (a GUID) creates a fresh tenant: see
+//! [`LOCAL_CLIENT_ID`], [`LOCAL_CLIENT_SECRET`] and [`LOCAL_ADMIN_REFRESH_TOKEN`].
+//!
+//! Graph enforces application permissions (api-surface §10): an app token
+//! needs one of the route's permissions in `roles` (a `ReadWrite` grant
+//! implies the `Read` of its family), a user token needs Global
+//! Administrator in `wids`; otherwise `403 Authorization_RequestDenied`.
+//! Graph is also throttled per (app, tenant) like the real service, by
+//! default far above what tests send.
+//!
+//! # Faults
+//!
+//! [`FaultConfig`] injects latency, error statuses (random or in bursts),
+//! dropped connections, stale reads after writes and tighter throttling.
+//! It comes from the state file's `faults`, from [`spawn_with`], or at run
+//! time from `PUT /_emulator/faults`. Faults never touch `/_emulator/*`.
+//!
+//! # Request log
+//!
+//! `GET /_emulator/requests` returns `[{method, path, query?, status,
+//! tenant, app, retryAfter?, latencyMs, fault?, subRequests?}]`;
+//! `DELETE` clears it. The control endpoints themselves are not logged.
 //!
 //! # State file format
 //!
@@ -59,6 +89,8 @@
 //! ```json
 //! {
 //!   "formatVersion": 1,
+//!   "githubOidc": { "requestToken": "emulator-actions-request-token", "subject": "repo:contoso/identity-config:ref:refs/heads/main" },
+//!   "faults": { "latencyMs": 50, "failNext": [{ "status": 503, "count": 2 }] },
 //!   "tenants": {
 //!     "11111111-2222-4333-8444-555555555555": {
 //!       "displayName": "Contoso",
@@ -66,7 +98,9 @@
 //!         {
 //!           "clientId": "e5e5e5e5-0000-4000-8000-00000000c0de",
 //!           "clientSecret": "emulator-not-a-secret",
-//!           "roles": ["Policy.Read.All", "Policy.ReadWrite.Authorization"]
+//!           "roles": ["Policy.Read.All", "Policy.ReadWrite.Authorization"],
+//!           "certificates": [{ "thumbprintSha256": "…", "publicKeyPem": "-----BEGIN PUBLIC KEY-----\n…" }],
+//!           "federatedCredentials": [{ "issuer": "https://token.actions.githubusercontent.com", "subject": "repo:contoso/identity-config:ref:refs/heads/main" }]
 //!         }
 //!       ],
 //!       "admins": [
@@ -76,6 +110,10 @@
 //!           "refreshTokens": ["my-refresh-token"]
 //!         }
 //!       ],
+//!       "managedIdentities": [{ "clientId": "…", "roles": ["Policy.Read.All"] }],
+//!       "population": { "users": 500, "seed": 42 },
+//!       "autoApproveDeviceCode": true,
+//!       "tokenLifetimeSeconds": 3599,
 //!       "passwordResetPolicies": { "objectId": "default", "enablementType": 2, "…": "…" },
 //!       "onPremisesPasswordResetPolicies": { "passwordWritebackSupported": false, "…": "…" },
 //!       "authorizationPolicy": { "id": "authorizationPolicy", "allowedToUseSSPR": true, "…": "…" },
@@ -89,18 +127,29 @@
 //! }
 //! ```
 //!
+//! * `githubOidc` (optional): the fake GitHub OIDC service's request token
+//!   and token subject. `faults` (optional): a [`FaultConfig`] applied at start.
 //! * `tenants` is keyed by tenant id (lower-cased on load).
 //! * **Every tenant key is optional.** An omitted key takes the fresh-tenant
 //!   default; a key that is present replaces the default *whole* (a given
 //!   `groups` list is the complete list, not an addition). So the smallest
 //!   useful tenant is `{}`: a fresh tenant with the local app and admin.
-//! * `apps[]`: `clientId`, `clientSecret` and `roles` (granted application
-//!   permissions, copied into app tokens; default none). Apps may use the
-//!   client-credentials grant.
+//! * `apps[]`: `clientId`, optional `clientSecret`, `roles` (granted
+//!   application permissions, copied into app tokens; default none),
+//!   `certificates[]` (`thumbprintSha256` and/or `thumbprint` (SHA-1) or
+//!   `certificatePem`, plus `publicKeyPem`) and `federatedCredentials[]`
+//!   (`issuer`, `subject`, `audiences` defaulting to `["api://AzureADTokenExchange"]`).
 //! * `admins[]`: `userPrincipalName`, `roleTemplateIds` (the token's `wids`;
 //!   default Global Administrator) and `refreshTokens`. Any listed refresh
 //!   token may be redeemed; every redemption appends a new one (rotation) and
-//!   the old stays valid. Remove a token to revoke it.
+//!   the old stays valid. Remove a token to revoke it. The first admin is
+//!   the one who signs in with a device code.
+//! * `managedIdentities[]`: `clientId` and `roles`, served by the IMDS route.
+//! * `population`: `users` (default 500) and `seed` (default derived from the
+//!   tenant id) of the generated users behind the registration report.
+//! * `autoApproveDeviceCode` (default true): device-code sign-ins complete on
+//!   the second poll. `tokenLifetimeSeconds` (default 3599): every access
+//!   token's lifetime in this tenant.
 //! * The policy objects are stored in their wire shape without
 //!   `@odata.context` annotations (the server adds them). The portal's
 //!   `passwordResetEnabledGroupName` is computed on read. The portal's
@@ -115,21 +164,32 @@
 //! The file is rewritten whole on every write, so hand edits must be made
 //! while the emulator is stopped.
 
+mod assertion;
 mod batch;
+mod control;
 mod defaults;
+mod devicecode;
 mod directory;
 mod error;
+mod faults;
+mod github;
+mod imds;
+mod jwt;
 mod policies;
 mod portal;
 mod quirks;
+mod report;
 mod server;
 mod settings;
+mod stale;
 mod state;
+mod throttle;
 mod token;
 mod wire;
 
 pub use error::Error;
-pub use server::{Handle, spawn};
+pub use faults::{ErrorRate, FailNext, FaultConfig, ThrottleConfig};
+pub use server::{Handle, spawn, spawn_with};
 
 /// Application (client) id of the app registration every fresh tenant has.
 /// It holds every application permission ssprctl can use.

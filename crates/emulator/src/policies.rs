@@ -220,9 +220,7 @@ const DEFAULT_USER_ROLE_PERMISSIONS: &[(&str, Rule)] = &[
 
 /// `GET /policies/authorizationPolicy`.
 pub(crate) fn get_authorization_policy(call: &Call<'_>) -> Result<Resp, ApiError> {
-    let stored = call
-        .ctx
-        .read_tenant(&call.p.tid, |t| Ok(t.authorization_policy.clone()))?;
+    let stored = call.read(|t| Ok(t.authorization_policy.clone()))?;
     let mut out = Map::new();
     out.insert(
         "@odata.context".into(),
@@ -352,9 +350,7 @@ fn render_config_body(version: &str, config: &Value) -> Value {
 
 /// `GET /policies/authenticationMethodsPolicy` (configurations auto-expanded).
 pub(crate) fn get_methods_policy(call: &Call<'_>) -> Result<Resp, ApiError> {
-    let policy = call
-        .ctx
-        .read_tenant(&call.p.tid, |t| Ok(t.authentication_methods_policy.clone()))?;
+    let policy = call.read(|t| Ok(t.authentication_methods_policy.clone()))?;
     Ok(Resp::json(
         200,
         render_methods_policy(call.version, &policy),
@@ -654,9 +650,7 @@ fn find_config<'a>(policy: &'a Map<String, Value>, id: &str) -> Option<(usize, &
 
 /// `GET /policies/authenticationMethodsPolicy/authenticationMethodConfigurations`.
 pub(crate) fn list_method_configurations(call: &Call<'_>) -> Result<Resp, ApiError> {
-    let policy = call
-        .ctx
-        .read_tenant(&call.p.tid, |t| Ok(t.authentication_methods_policy.clone()))?;
+    let policy = call.read(|t| Ok(t.authentication_methods_policy.clone()))?;
     let value: Vec<Value> = policy
         .get(CONFIGS)
         .and_then(Value::as_array)
@@ -677,7 +671,7 @@ pub(crate) fn list_method_configurations(call: &Call<'_>) -> Result<Resp, ApiErr
 
 /// `GET …/authenticationMethodConfigurations/{id}` (id case-insensitive).
 pub(crate) fn get_method_configuration(call: &Call<'_>, id: &str) -> Result<Resp, ApiError> {
-    let config = call.ctx.read_tenant(&call.p.tid, |t| {
+    let config = call.read(|t| {
         find_config(&t.authentication_methods_policy, id)
             .map(|(_, c)| c.clone())
             .ok_or_else(|| method_not_found(id))

@@ -8,7 +8,8 @@
 use serde_json::{Map, Value};
 
 use crate::quirks;
-use crate::server::Ctx;
+use crate::server::{Ctx, read_view};
+use crate::state::Tenant;
 use crate::token::Principal;
 use crate::wire::{ApiError, Req, Resp, get_ci, json_type};
 
@@ -90,11 +91,17 @@ fn kind_name(kind: Kind) -> &'static str {
 }
 
 /// `GET /api/PasswordReset/PasswordResetPolicies[?getPasswordResetEnabledGroup=true]`.
-pub(crate) fn get_policies(ctx: &Ctx, req: &Req, p: &Principal) -> Result<Resp, ApiError> {
+/// `stale` is a pre-write copy of the tenant to answer from (fault `staleReadsMs`).
+pub(crate) fn get_policies(
+    ctx: &Ctx,
+    req: &Req,
+    p: &Principal,
+    stale: Option<&Tenant>,
+) -> Result<Resp, ApiError> {
     let resolve = req
         .query_param("getPasswordResetEnabledGroup")
         .is_some_and(|v| v.eq_ignore_ascii_case("true"));
-    let body = ctx.read_tenant(&p.tid, |t| {
+    let body = read_view(ctx, &p.tid, stale, |t| {
         let mut obj = t.password_reset_policies.clone();
         let name = if resolve || !quirks::PORTAL_GROUP_NAME_ONLY_WITH_FLAG {
             first_group_name(&obj, &t.groups)
@@ -278,8 +285,13 @@ pub(crate) fn put_policies(ctx: &Ctx, req: &Req, p: &Principal) -> Result<Resp, 
 }
 
 /// `GET /api/PasswordReset/OnPremisesPasswordResetPolicies`.
-pub(crate) fn get_onprem(ctx: &Ctx, p: &Principal) -> Result<Resp, ApiError> {
-    let body = ctx.read_tenant(&p.tid, |t| {
+/// `stale` is a pre-write copy of the tenant to answer from (fault `staleReadsMs`).
+pub(crate) fn get_onprem(
+    ctx: &Ctx,
+    p: &Principal,
+    stale: Option<&Tenant>,
+) -> Result<Resp, ApiError> {
+    let body = read_view(ctx, &p.tid, stale, |t| {
         Ok(Value::Object(t.on_premises_password_reset_policies.clone()))
     })?;
     Ok(Resp::json(200, body))

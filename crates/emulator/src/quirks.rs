@@ -22,6 +22,33 @@
 //! * Portal (main.iam) errors use the Graph error shape with code
 //!   [`PORTAL_BAD_REQUEST_CODE`]; the real shape is unknown (api-surface §1a
 //!   "Concurrency and errors").
+//! * The portal API takes any delegated admin token: no directory role is
+//!   checked there (only on Graph, see [`DELEGATED_GRAPH_ROLES`]).
+//! * Throttling is evaluated after authentication and the permission check,
+//!   so a 403 costs nothing and a 429 needs a valid, permitted token.
+//! * A client assertion's `jti` must be present but is not checked for
+//!   replay; certificate assertions are checked in the order thumbprint,
+//!   signature, `aud`, `jti`, lifetime; federated ones in the order issuer,
+//!   subject, audience, signature, lifetime.
+//! * Device-code tokens carry no `id_token`; a device-code request asking only
+//!   for OIDC scopes (`openid profile offline_access`) gets a Graph token.
+//! * Managed-identity tokens carry `appidacr` "2", `idtyp` "app" and the
+//!   identity's `roles`, and live `tokenLifetimeSeconds` like every token of
+//!   the tenant (real IMDS tokens live about 24 h).
+//! * Registration report: `$filter` supports `eq` on any top-level boolean or
+//!   string column joined with `and` (whether Graph supports combined
+//!   filters is UNCONFIRMED, api-surface §7a); `$top` must be 1..=999 and
+//!   defaults to 100; `@odata.nextLink` points at the emulator (`http://` +
+//!   the request's `Host`), not at graph.microsoft.com.
+//! * Report columns: `isSsprRegistered` counts the registered methods the
+//!   *current* portal policy offers (email, mobile phone, the Authenticator
+//!   app counted once; security questions are not modelled) against
+//!   `numberOfAuthenticationMethodsRequired`; admins use the same count (the
+//!   real admin policy is stricter). `isSsprEnabled` for admins follows
+//!   `allowedToUseSSPR`, for others `enablementType` (0 nobody, 1 members
+//!   of the selected group, 2 everyone). `isMfaCapable` = `isMfaRegistered`
+//!   (Authenticator or phone); `systemPreferredAuthenticationMethods` is
+//!   `["push"]`, `["sms"]` or `[]`; `userType` is always `member`.
 
 use serde_json::{Value, json};
 
@@ -244,3 +271,278 @@ pub(crate) const GROUP_DISPLAY_NAME_FILTER_CASE_INSENSITIVE: bool = true;
 
 /// `error.code` for a `$filter` the emulator does not support.
 pub(crate) const UNSUPPORTED_FILTER_CODE: &str = "Request_UnsupportedQuery";
+
+// ---------------------------------------------------------------------------
+// Permissions (§10)
+// ---------------------------------------------------------------------------
+
+/// Whether the granted application permission `granted` satisfies `needed`:
+/// the same name (case-insensitive), or `X.ReadWrite.Y` for `X.Read.Y` (a
+/// write permission implies the read of its family, as the Graph permission
+/// pages list ReadWrite as "higher privileged"). Cross-family implications
+/// (e.g. `Policy.ReadWrite.Authorization` reading authorizationPolicy) are
+/// listed per route in `server::needs` instead. UNCONFIRMED in general.
+pub(crate) fn role_implies(granted: &str, needed: &str) -> bool {
+    if granted.eq_ignore_ascii_case(needed) {
+        return true;
+    }
+    let g: Vec<&str> = granted.split('.').collect();
+    let n: Vec<&str> = needed.split('.').collect();
+    matches!((g.as_slice(), n.as_slice()),
+        ([gf, gw, gs @ ..], [nf, nw, ns @ ..])
+            if gf.eq_ignore_ascii_case(nf)
+                && gw.eq_ignore_ascii_case("ReadWrite")
+                && nw.eq_ignore_ascii_case("Read")
+                && gs.len() == ns.len()
+                && gs.iter().zip(ns).all(|(a, b)| a.eq_ignore_ascii_case(b)))
+}
+
+/// Directory roles (`wids`) that let a delegated token use any Graph route
+/// here: Global Administrator only. Real Graph also takes narrower roles
+/// (Global Reader, Security Reader, Authentication Policy Administrator,
+/// Reports Reader…) plus the matching delegated `scp`; neither is modelled,
+/// and `scp` is not checked at all.
+pub(crate) const DELEGATED_GRAPH_ROLES: &[&str] = &[crate::token::GLOBAL_ADMIN_ROLE];
+
+// ---------------------------------------------------------------------------
+// Client assertions (§10: certificate and workload identity federation)
+// ---------------------------------------------------------------------------
+
+/// `client_assertion_type` other than jwt-bearer. The code is a guess.
+pub(crate) const UNSUPPORTED_ASSERTION_TYPE: (u32, &str) = (
+    7_000_219,
+    "The 'client_assertion_type' is not supported. Use 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'.",
+);
+
+/// AADSTS code for an assertion that is not a usable JWT (no thumbprint,
+/// unsupported `alg`, missing `exp` or `jti`). AADSTS50027 is quoted for a
+/// missing thumbprint; the other reasons' codes are guesses.
+pub(crate) const MALFORMED_ASSERTION_CODE: u32 = 50_027;
+
+/// The reason text quoted with AADSTS50027 in public reports.
+pub(crate) const ASSERTION_NO_THUMBPRINT: &str =
+    "Invalid JWT token. No certificate thumbprint specified in token header.";
+
+/// Certificate assertions are RS256 only (real Entra ID also takes PS256).
+/// Tolerated clock skew on `exp`/`nbf`, in seconds (Entra's is undocumented).
+pub(crate) const ASSERTION_CLOCK_SKEW_SECS: i64 = 300;
+
+/// Longest accepted assertion lifetime (`exp - now`), in seconds, so that a
+/// client writing milliseconds is caught. Whether Entra ID bounds it is unknown.
+pub(crate) const ASSERTION_MAX_LIFETIME_SECS: i64 = 3600;
+
+/// Expired, not yet valid or too long-lived assertion (AADSTS700024 is the
+/// real code for the first two).
+pub(crate) const ASSERTION_TIME_RANGE_ERROR: (u32, &str) = (
+    700_024,
+    "Client assertion is not within its valid time range.",
+);
+
+/// `iss` is the client id but `sub` is not.
+pub(crate) const ASSERTION_SUBJECT_MISMATCH: (u32, &str) = (
+    700_021,
+    "Client assertion application identifier doesn't match 'client_id' parameter. Review the documentation at https://docs.microsoft.com/azure/active-directory/develop/active-directory-certificate-credentials .",
+);
+
+/// `aud` is not this tenant's token endpoint. Any scheme and host are
+/// accepted (only the path is checked), and so is the v1 endpoint path.
+pub(crate) const ASSERTION_AUDIENCE_MISMATCH: (u32, &str) = (
+    700_023,
+    "Client assertion audience claim does not match Realm issuer. Review the documentation at https://docs.microsoft.com/azure/active-directory/develop/active-directory-certificate-credentials .",
+);
+
+/// AADSTS700027, for both an unknown thumbprint and a bad signature.
+pub(crate) const ASSERTION_SIGNATURE_CODE: u32 = 700_027;
+
+/// The thumbprint in the header matches no registered certificate. Real
+/// messages print the SHA-1 thumbprint in hex; the emulator prints whichever
+/// thumbprint the header carried.
+pub(crate) fn assertion_key_not_found(thumbprint_hex: &str, client_id: &str) -> String {
+    format!(
+        "Client assertion contains an invalid signature. [Reason - The key was not found., Thumbprint of key used by client: '{thumbprint_hex}', Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for app Id '{client_id}'.]"
+    )
+}
+
+/// The certificate was found but the signature does not verify with it.
+pub(crate) fn assertion_bad_signature(thumbprint_hex: &str) -> String {
+    format!(
+        "Client assertion contains an invalid signature. [Reason - The provided signature value did not match the expected signature value., Thumbprint of key used by client: '{thumbprint_hex}']"
+    )
+}
+
+/// No federated credential matches the assertion's `kind` ("issuer",
+/// "subject" or "audience"; AADSTS700211 / 700213 / 700212).
+pub(crate) fn fic_no_match(kind: &str, value: &str) -> String {
+    format!(
+        "No matching federated identity record found for presented assertion {kind} '{value}'. Check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation"
+    )
+}
+
+/// The subject matches a credential only case-insensitively (AADSTS7002138;
+/// subject matching is case-sensitive since 2024).
+pub(crate) fn fic_case_mismatch(subject: &str) -> String {
+    format!(
+        "No matching federated identity record found for presented assertion subject '{subject}'. The subject matches with case-insensitive comparison, but not with case-sensitive comparison. Check your federated identity credential Subject, Audience and Issuer against the presented assertion."
+    )
+}
+
+/// A federated assertion whose signature the emulator cannot verify: unsigned
+/// (`alg: none`), or signed by anything but the emulator's fake GitHub OIDC
+/// service. Real Entra ID fetches the issuer's keys; AADSTS7000272 is its
+/// code for "signing key not in the issuer's metadata".
+pub(crate) fn fic_bad_signature(kid: &str, issuer: &str) -> (u32, String) {
+    (
+        7_000_272,
+        format!(
+            "The certificate with identifier {kid} used to sign the federated credential could not be found in the metadata of identity provider {issuer}. Please validate that your Identity Provider's metadata exposes the key used to sign the incoming token."
+        ),
+    )
+}
+
+/// Lifetime of fake GitHub OIDC tokens (`exp - iat`), as in GitHub's docs example.
+pub(crate) const GITHUB_OIDC_LIFETIME_SECS: i64 = 300;
+
+/// How far fake GitHub OIDC tokens back-date `nbf`, as in GitHub's docs example.
+pub(crate) const GITHUB_OIDC_NBF_BACKDATE_SECS: i64 = 600;
+
+// ---------------------------------------------------------------------------
+// Device code
+// ---------------------------------------------------------------------------
+
+/// Polling interval the device-code response asks for. Real Entra ID says 5;
+/// 1 keeps unattended sign-ins against the emulator fast.
+pub(crate) const DEVICE_CODE_INTERVAL_SECS: u64 = 1;
+
+/// With `autoApproveDeviceCode`, the poll that succeeds (the first one
+/// answers `authorization_pending`).
+pub(crate) const DEVICE_CODE_AUTO_APPROVE_POLL: u32 = 2;
+
+/// An unknown, already redeemed, or other client's / tenant's device code.
+pub(crate) const DEVICE_CODE_INVALID_ERROR: (u32, &str) =
+    (70_000, "Provided grant is invalid or malformed.");
+
+/// A device-code sign-in approved in a tenant without admins.
+pub(crate) const DEVICE_CODE_NO_ADMIN_ERROR: (u32, &str) = (
+    50_034,
+    "The user account does not exist in the directory. To sign into this application, the account must be added to the directory.",
+);
+
+// ---------------------------------------------------------------------------
+// Managed identity (IMDS)
+// ---------------------------------------------------------------------------
+
+/// No `Metadata: true` header.
+pub(crate) const IMDS_NO_METADATA_HEADER: &str = "Required metadata header not specified";
+
+/// No `api-version` query parameter.
+pub(crate) const IMDS_NO_API_VERSION: &str = "Required query variable 'api-version' is missing";
+
+/// No `resource` query parameter.
+pub(crate) const IMDS_NO_RESOURCE: &str = "Required audience parameter not specified";
+
+/// `client_id` names no managed identity (or there is none). Only
+/// `client_id` selects an identity; `object_id` and `msi_res_id` are ignored.
+pub(crate) const IMDS_IDENTITY_NOT_FOUND: &str = "Identity not found";
+
+/// No `client_id` while more than one managed identity exists.
+pub(crate) const IMDS_AMBIGUOUS_IDENTITY: &str = "Multiple user assigned identities exist, please specify the clientId / resourceId of the identity in the token request";
+
+// ---------------------------------------------------------------------------
+// Throttling and injected errors (§9)
+// ---------------------------------------------------------------------------
+
+/// Usage above which responses carry `x-ms-throttle-limit-percentage`
+/// (formatted with two decimals, e.g. `0.85`).
+pub(crate) const THROTTLE_PERCENTAGE_THRESHOLD: f64 = 0.8;
+
+/// Body of a throttled Graph request. Throttled requests are not charged to
+/// the bucket (Microsoft says they count against usage, without saying how),
+/// and the identity reports' separate limit (5 requests / 10 s) is not
+/// modelled: the report costs 1 RU in the same bucket.
+pub(crate) fn throttled_error(retry_after: u64) -> (&'static str, String) {
+    (
+        "Request_ThrottledTemporarily",
+        format!("Your request is throttled temporarily. Please try after {retry_after} seconds."),
+    )
+}
+
+/// Graph/portal `error.code` and message for an injected status.
+pub(crate) fn injected_graph_error(status: u16) -> (&'static str, &'static str) {
+    match status {
+        429 => ("TooManyRequests", "Too many requests."),
+        500 => ("InternalServerError", "Internal server error."),
+        502 => ("BadGateway", "Bad gateway."),
+        503 => (
+            "ServiceUnavailable",
+            "The service is temporarily unavailable.",
+        ),
+        504 => ("GatewayTimeout", "The gateway timed out."),
+        507 => ("InsufficientStorage", "Insufficient storage."),
+        404 => ("Request_ResourceNotFound", "Resource does not exist."),
+        409 => (
+            "Directory_ConcurrencyViolation",
+            "A conflicting operation is in progress. Retry the request.",
+        ),
+        412 => ("PreconditionFailed", "Precondition failed."),
+        403 => (
+            "Authorization_RequestDenied",
+            "Insufficient privileges to complete the operation.",
+        ),
+        401 => (
+            "InvalidAuthenticationToken",
+            "Access token validation failure.",
+        ),
+        _ if status >= 500 => ("UnknownError", "Injected server error."),
+        _ => ("BadRequest", "Injected client error."),
+    }
+}
+
+/// Token-endpoint `error`, AADSTS code and text for an injected status.
+pub(crate) fn injected_token_error(status: u16) -> (&'static str, u32, &'static str) {
+    match status {
+        429 => (
+            "temporarily_unavailable",
+            90_033,
+            "A transient error has occurred. Please try again. (Too many requests.)",
+        ),
+        400 => (
+            "invalid_grant",
+            50_196,
+            "The server terminated an operation because it encountered a client request loop.",
+        ),
+        401 => (
+            "invalid_client",
+            7_000_215,
+            "Invalid client secret provided.",
+        ),
+        _ if status >= 500 => (
+            "temporarily_unavailable",
+            90_033,
+            "A transient error has occurred. Please try again.",
+        ),
+        _ => ("invalid_request", 90_033, "Injected client error."),
+    }
+}
+
+/// IMDS `error` and text for an injected status.
+pub(crate) fn injected_imds_error(status: u16) -> (&'static str, &'static str) {
+    match status {
+        429 => ("too_many_requests", "Too many requests"),
+        _ if status >= 500 => (
+            "unknown",
+            "An unexpected error occured while fetching the AAD Token.",
+        ),
+        _ => ("invalid_request", "Injected client error."),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Registration report (§7a)
+// ---------------------------------------------------------------------------
+
+/// The report without an Entra ID P1/P2 service plan in `subscribedSkus`
+/// (the code Graph's sign-in and audit reports use for this).
+pub(crate) const REPORT_WITHOUT_PREMIUM: (&str, &str) = (
+    "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+    "Neither tenant is B2C or tenant doesn't have premium license",
+);

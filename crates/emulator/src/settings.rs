@@ -39,9 +39,7 @@ fn template_collection_name(version: &str) -> &'static str {
 
 /// `GET /groupSettings`.
 pub(crate) fn list(call: &Call<'_>) -> Result<Resp, ApiError> {
-    let items = call
-        .ctx
-        .read_tenant(&call.p.tid, |t| Ok(t.group_settings.clone()))?;
+    let items = call.read(|t| Ok(t.group_settings.clone()))?;
     Ok(Resp::json(
         200,
         json!({
@@ -61,7 +59,7 @@ fn find<'a>(items: &'a [Value], id: &str) -> Option<(usize, &'a Value)> {
 
 /// `GET /groupSettings/{id}`.
 pub(crate) fn get(call: &Call<'_>, id: &str) -> Result<Resp, ApiError> {
-    let item = call.ctx.read_tenant(&call.p.tid, |t| {
+    let item = call.read(|t| {
         find(&t.group_settings, id)
             .map(|(_, s)| s.clone())
             .ok_or_else(|| ApiError::resource_not_found(id))

@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::Error;
 use crate::defaults;
+use crate::faults::FaultConfig;
 
 /// Version written to, and accepted in, the state file's `formatVersion`.
 pub(crate) const FORMAT_VERSION: u32 = 1;
@@ -23,9 +24,44 @@ pub(crate) struct State {
     /// Format of this file; see [`FORMAT_VERSION`].
     #[serde(default = "format_version")]
     pub format_version: u32,
+    /// The fake GitHub Actions OIDC service; omitted means [`GithubOidc::default`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github_oidc: Option<GithubOidc>,
+    /// Fault injection at start; omitted means none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub faults: Option<FaultConfig>,
     /// The tenants.
     #[serde(default)]
     pub tenants: BTreeMap<String, Tenant>,
+}
+
+/// The fake GitHub Actions OIDC service (`GET /_emulator/github/oidc`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct GithubOidc {
+    /// The bearer token a job presents (`ACTIONS_ID_TOKEN_REQUEST_TOKEN`).
+    #[serde(default = "default_request_token")]
+    pub request_token: String,
+    /// The `sub` claim of every token issued.
+    #[serde(default = "default_subject")]
+    pub subject: String,
+}
+
+fn default_request_token() -> String {
+    "emulator-actions-request-token".to_string()
+}
+
+fn default_subject() -> String {
+    "repo:contoso/identity-config:ref:refs/heads/main".to_string()
+}
+
+impl Default for GithubOidc {
+    fn default() -> Self {
+        GithubOidc {
+            request_token: default_request_token(),
+            subject: default_subject(),
+        }
+    }
 }
 
 fn format_version() -> u32 {
@@ -36,6 +72,8 @@ impl Default for State {
     fn default() -> Self {
         State {
             format_version: FORMAT_VERSION,
+            github_oidc: None,
+            faults: None,
             tenants: BTreeMap::new(),
         }
     }
@@ -68,21 +106,132 @@ pub(crate) struct Tenant {
     pub groups: Vec<Value>,
     /// App registrations that may use the client-credentials grant.
     pub apps: Vec<App>,
-    /// Administrators whose refresh tokens the refresh-token grant accepts.
+    /// Administrators whose refresh tokens the refresh-token grant accepts;
+    /// the first one signs in through the device-code flow.
     pub admins: Vec<Admin>,
+    /// Managed identities living in this tenant (the IMDS endpoint).
+    #[serde(default)]
+    pub managed_identities: Vec<ManagedIdentity>,
+    /// The generated user population behind the registration report.
+    #[serde(default)]
+    pub population: Population,
+    /// Device-code sign-ins are approved on the second poll without
+    /// `POST /_emulator/devicecode/approve`.
+    #[serde(default = "yes")]
+    pub auto_approve_device_code: bool,
+    /// Lifetime of every access token issued for this tenant (`expires_in`).
+    #[serde(default = "default_token_lifetime")]
+    pub token_lifetime_seconds: i64,
 }
 
-/// An app registration with a client secret and granted application permissions.
+fn yes() -> bool {
+    true
+}
+
+/// Default access-token lifetime, in seconds.
+pub(crate) const DEFAULT_TOKEN_LIFETIME_SECS: i64 = 3599;
+
+fn default_token_lifetime() -> i64 {
+    DEFAULT_TOKEN_LIFETIME_SECS
+}
+
+/// An app registration: its credentials and granted application permissions.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct App {
     /// Application (client) id.
     pub client_id: String,
-    /// Its client secret.
-    pub client_secret: String,
+    /// Its client secret, if it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
     /// Granted application permissions, e.g. `Policy.Read.All` (the token's `roles`).
     #[serde(default)]
     pub roles: Vec<String>,
+    /// Certificates whose keys may sign client assertions.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<Certificate>,
+    /// Federated identity credentials (workload identity federation).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub federated_credentials: Vec<FederatedCredential>,
+}
+
+/// A certificate credential. It is found by the assertion header's
+/// `x5t#S256` (matched against `thumbprintSha256`) or `x5t` (matched against
+/// `thumbprint`); with `certificatePem`, both thumbprints are computed from it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct Certificate {
+    /// base64url (or hex) SHA-256 of the certificate's DER.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbprint_sha256: Option<String>,
+    /// hex (or base64url) SHA-1 of the certificate's DER, as the portal shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbprint: Option<String>,
+    /// The certificate itself (`-----BEGIN CERTIFICATE-----`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_pem: Option<String>,
+    /// The RSA public key (`-----BEGIN PUBLIC KEY-----`, SPKI) that verifies
+    /// the assertion's signature.
+    pub public_key_pem: String,
+}
+
+/// A federated identity credential: which external tokens the app trusts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct FederatedCredential {
+    /// A label, for humans.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The token's `iss`, exactly.
+    pub issuer: String,
+    /// The token's `sub`, exactly (case-sensitive).
+    pub subject: String,
+    /// Accepted `aud` values.
+    #[serde(default = "default_fic_audiences")]
+    pub audiences: Vec<String>,
+}
+
+/// The audience GitHub tokens for Entra ID are requested with.
+pub(crate) const TOKEN_EXCHANGE_AUDIENCE: &str = "api://AzureADTokenExchange";
+
+fn default_fic_audiences() -> Vec<String> {
+    vec![TOKEN_EXCHANGE_AUDIENCE.to_string()]
+}
+
+/// A managed identity and its granted application permissions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct ManagedIdentity {
+    /// The identity's client id (its token's `appid`).
+    pub client_id: String,
+    /// Granted application permissions (the token's `roles`).
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+/// The generated users behind `reports/authenticationMethods/userRegistrationDetails`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub(crate) struct Population {
+    /// How many users.
+    #[serde(default = "default_users")]
+    pub users: u32,
+    /// Seed of the generator; omitted means one derived from the tenant id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seed: Option<u64>,
+}
+
+fn default_users() -> u32 {
+    500
+}
+
+impl Default for Population {
+    fn default() -> Self {
+        Population {
+            users: default_users(),
+            seed: None,
+        }
+    }
 }
 
 /// A directory administrator who signs in with a refresh token.
@@ -130,6 +279,10 @@ struct RawState {
     #[serde(default = "format_version")]
     format_version: u32,
     #[serde(default)]
+    github_oidc: Option<GithubOidc>,
+    #[serde(default)]
+    faults: Option<FaultConfig>,
+    #[serde(default)]
     tenants: BTreeMap<String, Map<String, Value>>,
 }
 
@@ -151,6 +304,8 @@ pub(crate) fn parse(text: &str) -> Result<State, serde_json::Error> {
     }
     Ok(State {
         format_version: raw.format_version,
+        github_oidc: raw.github_oidc,
+        faults: raw.faults,
         tenants,
     })
 }

@@ -1,10 +1,14 @@
 //! Access tokens (minting and parsing) and the token endpoint
-//! `POST /{tenant}/oauth2/v2.0/token` (plus the v1 `/{tenant}/oauth2/token`).
+//! `POST /{tenant}/oauth2/v2.0/token` (plus the v1 `/{tenant}/oauth2/token`)
+//! with its grants: `client_credentials` (client secret, or a certificate or
+//! federated client assertion checked by the `assertion` module),
+//! `refresh_token`, and the device-code grant (see the `devicecode` module).
 //!
 //! Tokens are JWT-shaped but not signed:
 //! `base64url(header).base64url(claims).base64url("emulator-signature")`.
 //! The server decodes the claims to authenticate requests; anything that is
-//! not a token this module minted is rejected.
+//! not a token this module minted is rejected. Every token's lifetime is its
+//! tenant's `tokenLifetimeSeconds`.
 
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
@@ -30,9 +34,6 @@ pub(crate) const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 /// refuses them: its audience must be [`PORTAL_AUDIENCE`] (api-surface §1a).
 pub(crate) const MAIN_IAM_RESOURCE: &str = "https://main.iam.ad.ext.azure.com";
 
-/// Lifetime of every access token, in seconds (`expires_in`).
-pub(crate) const LIFETIME_SECS: i64 = 3599;
-
 /// The fixed third segment of every token, before base64url encoding.
 const SIGNATURE: &[u8] = b"emulator-signature";
 
@@ -57,6 +58,9 @@ pub(crate) struct Principal {
     pub aud: String,
     /// Client application id (`appid`).
     pub appid: String,
+    /// How the client authenticated (`appidacr`): "0" public client, "1"
+    /// secret, "2" certificate, federated credential or managed identity.
+    pub appidacr: String,
     /// App or user.
     pub idtyp: IdType,
     /// Application permissions (`roles`; app tokens).
@@ -108,10 +112,7 @@ pub(crate) fn mint(p: &Principal, now: i64) -> String {
     claims.insert("nbf".into(), json!(now));
     claims.insert("exp".into(), json!(p.exp));
     claims.insert("appid".into(), json!(p.appid));
-    claims.insert(
-        "appidacr".into(),
-        json!(if p.idtyp == IdType::App { "1" } else { "0" }),
-    );
+    claims.insert("appidacr".into(), json!(p.appidacr));
     match p.idtyp {
         IdType::App => {
             claims.insert("idtyp".into(), json!("app"));
@@ -188,6 +189,7 @@ pub(crate) fn parse(token: &str, now: i64) -> Result<Principal, TokenRejection> 
         tid: str_claim("tid").ok_or(TokenRejection::Malformed)?,
         aud: str_claim("aud").ok_or(TokenRejection::Malformed)?,
         appid: str_claim("appid").ok_or(TokenRejection::Malformed)?,
+        appidacr: str_claim("appidacr").unwrap_or_default(),
         idtyp,
         roles: list_claim("roles"),
         scp: str_claim("scp"),
@@ -224,7 +226,13 @@ pub(crate) struct AadError {
 }
 
 impl AadError {
-    fn new(status: u16, error: &'static str, code: u32, description: impl Into<String>) -> Self {
+    /// An error with its status, OAuth error, AADSTS number and description.
+    pub(crate) fn new(
+        status: u16,
+        error: &'static str,
+        code: u32,
+        description: impl Into<String>,
+    ) -> Self {
         AadError {
             status,
             error,
@@ -233,7 +241,8 @@ impl AadError {
         }
     }
 
-    fn missing(param: &str) -> Self {
+    /// `AADSTS900144`: a required parameter is missing.
+    pub(crate) fn missing(param: &str) -> Self {
         Self::new(
             400,
             "invalid_request",
@@ -242,7 +251,8 @@ impl AadError {
         )
     }
 
-    fn tenant_not_found(tenant: &str) -> Self {
+    /// `AADSTS90002`: no such tenant.
+    pub(crate) fn tenant_not_found(tenant: &str) -> Self {
         Self::new(
             400,
             "invalid_request",
@@ -254,7 +264,7 @@ impl AadError {
     }
 
     /// The response, with fresh trace and correlation ids.
-    fn into_resp(self, now: &Clock, correlation: Option<&str>) -> Resp {
+    pub(crate) fn into_resp(self, now: &Clock, correlation: Option<&str>) -> Resp {
         let trace_id = Uuid::new_v4().to_string();
         let correlation_id = correlation
             .filter(|c| is_guid(c))
@@ -295,7 +305,7 @@ fn resource_of_scopes(scopes: &str) -> Option<(String, bool)> {
 }
 
 /// Canonical audience for a requested resource, if it is one the emulator serves.
-fn audience_for(resource: &str) -> Option<String> {
+pub(crate) fn audience_for(resource: &str) -> Option<String> {
     let r = resource.trim_end_matches('/');
     if r.eq_ignore_ascii_case(GRAPH_RESOURCE) {
         Some(GRAPH_RESOURCE.to_string())
@@ -310,58 +320,119 @@ fn audience_for(resource: &str) -> Option<String> {
     }
 }
 
+/// The `client_assertion_type` of JWT client assertions.
+pub(crate) const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
+
+/// The device-code grant type.
+pub(crate) const DEVICE_CODE_GRANT: &str = "urn:ietf:params:oauth:grant-type:device_code";
+
+/// A parsed `application/x-www-form-urlencoded` body.
+pub(crate) struct Form {
+    pairs: Vec<(String, String)>,
+}
+
+impl Form {
+    /// Parses the request body.
+    pub fn parse(req: &Req) -> Self {
+        Form {
+            pairs: crate::wire::parse_urlencoded(&String::from_utf8_lossy(&req.body)),
+        }
+    }
+
+    /// The first non-empty value of `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+            .filter(|v| !v.is_empty())
+    }
+}
+
+/// `client_secret_basic`: `Authorization: Basic base64(id:secret)`.
+fn basic_credentials(req: &Req) -> Option<(String, String)> {
+    let h = req.header("authorization")?;
+    let b = h
+        .strip_prefix("Basic ")
+        .or_else(|| h.strip_prefix("basic "))?;
+    let text = String::from_utf8(STANDARD.decode(b.trim()).ok()?).ok()?;
+    text.split_once(':')
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+}
+
+/// The lifetime of tokens issued for tenant `tid` (at least one second).
+pub(crate) fn lifetime(ctx: &Ctx, tid: &str) -> i64 {
+    ctx.read_tenant(tid, |t| Ok(t.token_lifetime_seconds))
+        .unwrap_or(crate::state::DEFAULT_TOKEN_LIFETIME_SECS)
+        .max(1)
+}
+
 /// `POST /{tenant}/oauth2/v2.0/token` (`v1` for `/{tenant}/oauth2/token`).
-/// Returns the response and the tenant id it concerned (for the request log).
+/// Returns the response, and the tenant id and client id it concerned (for
+/// the request log).
 pub(crate) fn token_endpoint(
     ctx: &Ctx,
     req: &Req,
     tenant: &str,
     v1: bool,
-) -> (Resp, Option<String>) {
+) -> (Resp, Option<String>, Option<String>) {
     let now = Clock::now();
     let correlation = req.header("client-request-id");
     let tid = tenant.to_ascii_lowercase();
-    match issue(ctx, req, &tid, v1, &now) {
-        Ok(body) => (
-            Resp::json(200, body)
-                .with_header("cache-control", "no-store, no-cache")
-                .with_header("pragma", "no-cache"),
-            Some(tid),
-        ),
-        Err(e) => (e.into_resp(&now, correlation), Some(tid)),
-    }
-}
-
-fn issue(ctx: &Ctx, req: &Req, tid: &str, v1: bool, now: &Clock) -> Result<Value, AadError> {
-    let form = crate::wire::parse_urlencoded(&String::from_utf8_lossy(&req.body));
-    let param = |name: &str| {
-        form.iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .filter(|v| !v.is_empty())
-    };
-    // client_secret_basic: `Authorization: Basic base64(id:secret)`.
-    let basic = req
-        .header("authorization")
-        .and_then(|h| {
-            h.strip_prefix("Basic ")
-                .or_else(|| h.strip_prefix("basic "))
-        })
-        .and_then(|b| STANDARD.decode(b.trim()).ok())
-        .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| {
-            s.split_once(':')
-                .map(|(a, b)| (a.to_string(), b.to_string()))
-        });
-    let client_id = param("client_id")
+    let form = Form::parse(req);
+    let basic = basic_credentials(req);
+    let client = form
+        .get("client_id")
         .map(str::to_string)
         .or_else(|| basic.as_ref().map(|(id, _)| id.clone()));
-    let client_secret = param("client_secret")
+    let resp = match issue(ctx, &form, basic, &tid, v1, &now) {
+        Ok(body) => Resp::json(200, body)
+            .with_header("cache-control", "no-store, no-cache")
+            .with_header("pragma", "no-cache"),
+        Err(e) => e.into_resp(&now, correlation),
+    };
+    (resp, Some(tid), client)
+}
+
+fn internal(e: crate::wire::ApiError) -> AadError {
+    AadError::new(500, "temporarily_unavailable", 90_033, e.message)
+}
+
+fn invalid_secret(client_id: &str) -> AadError {
+    AadError::new(
+        401,
+        "invalid_client",
+        7_000_215,
+        format!(
+            "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."
+        ),
+    )
+}
+
+fn issue(
+    ctx: &Ctx,
+    form: &Form,
+    basic: Option<(String, String)>,
+    tid: &str,
+    v1: bool,
+    now: &Clock,
+) -> Result<Value, AadError> {
+    let client_id = form
+        .get("client_id")
+        .map(str::to_string)
+        .or_else(|| basic.as_ref().map(|(id, _)| id.clone()));
+    let client_secret = form
+        .get("client_secret")
         .map(str::to_string)
         .or_else(|| basic.as_ref().map(|(_, s)| s.clone()));
 
-    let grant_type = param("grant_type").ok_or_else(|| AadError::missing("grant_type"))?;
-    if grant_type != "client_credentials" && grant_type != "refresh_token" {
+    let grant_type = form
+        .get("grant_type")
+        .ok_or_else(|| AadError::missing("grant_type"))?;
+    if !matches!(
+        grant_type,
+        "client_credentials" | "refresh_token" | DEVICE_CODE_GRANT
+    ) {
         return Err(AadError::new(
             400,
             "unsupported_grant_type",
@@ -371,20 +442,45 @@ fn issue(ctx: &Ctx, req: &Req, tid: &str, v1: bool, now: &Clock) -> Result<Value
     }
     let client_id = client_id.ok_or_else(|| AadError::missing("client_id"))?;
 
+    // The device-code grant may omit the scope: the device-code request named it.
+    let pending_scope = if grant_type == DEVICE_CODE_GRANT {
+        let code = form
+            .get("device_code")
+            .ok_or_else(|| AadError::missing("device_code"))?;
+        Some(crate::devicecode::poll(
+            ctx, tid, &client_id, code, now.secs,
+        )?)
+    } else {
+        None
+    };
+
     // The audience: v2 uses `scope`, v1 uses `resource`.
     let (resource, is_default) = if v1 {
-        let r = param("resource").ok_or_else(|| AadError::missing("resource"))?;
+        let r = form
+            .get("resource")
+            .ok_or_else(|| AadError::missing("resource"))?;
         (r.to_string(), true)
     } else {
-        let scope = param("scope").ok_or_else(|| AadError::missing("scope"))?;
-        resource_of_scopes(scope).ok_or_else(|| {
-            AadError::new(
-                400,
-                "invalid_scope",
-                70_011,
-                format!("The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."),
-            )
-        })?
+        let scope = match (form.get("scope"), pending_scope.as_deref()) {
+            (Some(s), _) => s.to_string(),
+            (None, Some(s)) => s.to_string(),
+            (None, None) => return Err(AadError::missing("scope")),
+        };
+        match resource_of_scopes(&scope) {
+            Some(r) => r,
+            // A device-code sign-in asking only for OIDC scopes gets a Graph token.
+            None if pending_scope.is_some() => (GRAPH_RESOURCE.to_string(), true),
+            None => {
+                return Err(AadError::new(
+                    400,
+                    "invalid_scope",
+                    70_011,
+                    format!(
+                        "The provided request must include a 'scope' input parameter. The provided value for the input parameter 'scope' is not valid. The scope {scope} is not valid."
+                    ),
+                ));
+            }
+        }
     };
     if grant_type == "client_credentials" && !is_default {
         return Err(AadError::new(
@@ -403,121 +499,173 @@ fn issue(ctx: &Ctx, req: &Req, tid: &str, v1: bool, now: &Clock) -> Result<Value
     if !exists {
         return Err(AadError::tenant_not_found(tid));
     }
-    let aud = audience_for(&resource).ok_or_else(|| {
-        AadError::new(
-            400,
-            "invalid_resource",
-            500_011,
-            format!(
-                "The resource principal named {resource} was not found in the tenant named {tid}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant."
-            ),
-        )
-    })?;
+    let aud = audience_for(&resource).ok_or_else(|| resource_not_found(&resource, tid))?;
+    let lifetime = lifetime(ctx, tid);
+    let exp = now.secs + lifetime;
 
-    let exp = now.secs + LIFETIME_SECS;
-    let mut body = json!({
-        "token_type": "Bearer",
-        "expires_in": LIFETIME_SECS,
-        "ext_expires_in": LIFETIME_SECS,
-    });
-    if grant_type == "client_credentials" {
-        let app = ctx
-            .read_tenant(tid, |t| Ok(find_app(t, &client_id)))
-            .map_err(|e| AadError::new(500, "temporarily_unavailable", 90_033, e.message))?
+    match grant_type {
+        "client_credentials" => {
+            let app = ctx
+                .read_tenant(tid, |t| Ok(find_app(t, &client_id)))
+                .map_err(internal)?
+                .ok_or_else(|| {
+                    AadError::new(
+                        400,
+                        "unauthorized_client",
+                        700_016,
+                        format!(
+                            "Application with identifier '{client_id}' was not found in the directory '{tid}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."
+                        ),
+                    )
+                })?;
+            let appidacr = match (form.get("client_assertion_type"), client_secret) {
+                (Some(kind), _) => {
+                    if kind != JWT_BEARER {
+                        let (code, text) = quirks::UNSUPPORTED_ASSERTION_TYPE;
+                        return Err(AadError::new(400, "invalid_request", code, text));
+                    }
+                    let assertion = form
+                        .get("client_assertion")
+                        .ok_or_else(|| AadError::missing("client_assertion"))?;
+                    crate::assertion::authenticate(
+                        &app,
+                        tid,
+                        assertion,
+                        now.secs,
+                        ctx.github_secret(),
+                    )?;
+                    "2"
+                }
+                (None, Some(secret)) => {
+                    if app.client_secret.as_deref() != Some(secret.as_str()) {
+                        return Err(invalid_secret(&client_id));
+                    }
+                    "1"
+                }
+                (None, None) => {
+                    return Err(AadError::new(
+                        401,
+                        "invalid_client",
+                        7_000_218,
+                        "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+                    ));
+                }
+            };
+            let principal = Principal {
+                tid: tid.to_string(),
+                aud,
+                appid: app.client_id.clone(),
+                appidacr: appidacr.to_string(),
+                idtyp: IdType::App,
+                roles: app.roles.clone(),
+                scp: None,
+                wids: Vec::new(),
+                upn: None,
+                exp,
+            };
+            Ok(json!({
+                "token_type": "Bearer",
+                "expires_in": lifetime,
+                "ext_expires_in": lifetime,
+                "access_token": mint(&principal, now.secs),
+            }))
+        }
+        "refresh_token" => {
+            let refresh_token = form
+                .get("refresh_token")
+                .ok_or_else(|| AadError::missing("refresh_token"))?
+                .to_string();
+            if quirks::REFRESH_GRANT_CHECKS_SECRET_OF_KNOWN_APPS {
+                let app = ctx
+                    .read_tenant(tid, |t| Ok(find_app(t, &client_id)))
+                    .map_err(internal)?;
+                if let (Some(app), Some(secret)) = (app, client_secret.as_deref())
+                    && app.client_secret.as_deref() != Some(secret)
+                {
+                    return Err(invalid_secret(&client_id));
+                }
+            }
+            user_tokens(ctx, tid, &client_id, &aud, now, lifetime, |t| {
+                t.admins
+                    .iter_mut()
+                    .find(|a| a.refresh_tokens.contains(&refresh_token))
+            })?
             .ok_or_else(|| {
-                AadError::new(
-                    400,
-                    "unauthorized_client",
-                    700_016,
-                    format!(
-                        "Application with identifier '{client_id}' was not found in the directory '{tid}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant."
-                    ),
-                )
+                let (code, description) = quirks::UNKNOWN_REFRESH_TOKEN_ERROR;
+                AadError::new(400, "invalid_grant", code, description)
+            })
+        }
+        _ => {
+            // Device code, approved (poll returned the pending scope).
+            let tokens = user_tokens(ctx, tid, &client_id, &aud, now, lifetime, |t| {
+                t.admins.first_mut()
+            })?
+            .ok_or_else(|| {
+                let (code, description) = quirks::DEVICE_CODE_NO_ADMIN_ERROR;
+                AadError::new(400, "invalid_grant", code, description)
             })?;
-        let Some(secret) = client_secret else {
-            return Err(AadError::new(
-                401,
-                "invalid_client",
-                7_000_218,
-                "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
-            ));
-        };
-        if secret != app.client_secret {
-            return Err(AadError::new(
-                401,
-                "invalid_client",
-                7_000_215,
-                format!(
-                    "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."
-                ),
-            ));
+            if let Some(code) = form.get("device_code") {
+                crate::devicecode::redeemed(ctx, code);
+            }
+            Ok(tokens)
         }
-        let principal = Principal {
-            tid: tid.to_string(),
-            aud,
-            appid: app.client_id.clone(),
-            idtyp: IdType::App,
-            roles: app.roles.clone(),
-            scp: None,
-            wids: Vec::new(),
-            upn: None,
-            exp,
-        };
-        body["access_token"] = json!(mint(&principal, now.secs));
-        return Ok(body);
     }
+}
 
-    // refresh_token grant.
-    let refresh_token = param("refresh_token").ok_or_else(|| AadError::missing("refresh_token"))?;
-    if quirks::REFRESH_GRANT_CHECKS_SECRET_OF_KNOWN_APPS {
-        let app = ctx
-            .read_tenant(tid, |t| Ok(find_app(t, &client_id)))
-            .map_err(|e| AadError::new(500, "temporarily_unavailable", 90_033, e.message))?;
-        if let (Some(app), Some(secret)) = (app, client_secret.as_deref())
-            && secret != app.client_secret
-        {
-            return Err(AadError::new(
-                401,
-                "invalid_client",
-                7_000_215,
-                format!(
-                    "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{client_id}'."
-                ),
-            ));
-        }
-    }
+fn resource_not_found(resource: &str, tid: &str) -> AadError {
+    AadError::new(
+        400,
+        "invalid_resource",
+        500_011,
+        format!(
+            "The resource principal named {resource} was not found in the tenant named {tid}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant."
+        ),
+    )
+}
+
+/// Issues a delegated access token and a new refresh token (the old one
+/// stays valid) for the admin `pick` chooses; `None` when it chooses nobody.
+fn user_tokens(
+    ctx: &Ctx,
+    tid: &str,
+    client_id: &str,
+    aud: &str,
+    now: &Clock,
+    lifetime: i64,
+    pick: impl FnOnce(&mut Tenant) -> Option<&mut crate::state::Admin>,
+) -> Result<Option<Value>, AadError> {
     let new_refresh = format!("emulator-rt-{}", Uuid::new_v4());
-    let rotated = ctx
+    let chosen = ctx
         .write_tenant(tid, |t| {
-            let admin = t
-                .admins
-                .iter_mut()
-                .find(|a| a.refresh_tokens.iter().any(|r| r == refresh_token));
-            Ok(admin.map(|a| {
+            Ok(pick(t).map(|a| {
                 a.refresh_tokens.push(new_refresh.clone());
                 (a.user_principal_name.clone(), a.role_template_ids.clone())
             }))
         })
-        .map_err(|e| AadError::new(500, "temporarily_unavailable", 90_033, e.message))?;
-    let Some((upn, wids)) = rotated else {
-        let (code, description) = quirks::UNKNOWN_REFRESH_TOKEN_ERROR;
-        return Err(AadError::new(400, "invalid_grant", code, description));
+        .map_err(internal)?;
+    let Some((upn, wids)) = chosen else {
+        return Ok(None);
     };
     let principal = Principal {
         tid: tid.to_string(),
-        aud: aud.clone(),
-        appid: client_id,
+        aud: aud.to_string(),
+        appid: client_id.to_string(),
+        appidacr: "0".to_string(),
         idtyp: IdType::User,
         roles: Vec::new(),
         scp: Some(USER_SCOPE.to_string()),
         wids,
         upn: Some(upn),
-        exp,
+        exp: now.secs + lifetime,
     };
-    body["scope"] = json!(format!("{aud}/{USER_SCOPE}"));
-    body["access_token"] = json!(mint(&principal, now.secs));
-    body["refresh_token"] = json!(new_refresh);
-    Ok(body)
+    Ok(Some(json!({
+        "token_type": "Bearer",
+        "scope": format!("{aud}/{USER_SCOPE}"),
+        "expires_in": lifetime,
+        "ext_expires_in": lifetime,
+        "access_token": mint(&principal, now.secs),
+        "refresh_token": new_refresh,
+    })))
 }
 
 fn find_app(t: &Tenant, client_id: &str) -> Option<App> {
@@ -536,6 +684,7 @@ mod tests {
             tid: "t".into(),
             aud: GRAPH_RESOURCE.into(),
             appid: "a".into(),
+            appidacr: "1".into(),
             idtyp: IdType::App,
             roles: vec!["Policy.Read.All".into()],
             scp: None,

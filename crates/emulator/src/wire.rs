@@ -146,6 +146,8 @@ pub(crate) struct ApiError {
     pub code: String,
     /// `error.message`.
     pub message: String,
+    /// Extra response headers (`Retry-After`, throttling headers).
+    pub headers: Vec<(String, String)>,
 }
 
 impl ApiError {
@@ -155,7 +157,14 @@ impl ApiError {
             status,
             code: code.to_string(),
             message: message.into(),
+            headers: Vec::new(),
         }
+    }
+
+    /// Adds a response header.
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.to_string(), value.into()));
+        self
     }
 
     /// `400 Request_BadRequest`, the directory services' validation error.

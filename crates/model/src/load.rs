@@ -423,15 +423,18 @@ fn report_schema_error(
             .collect();
         let instance = err.instance();
         match err.kind() {
-            ValidationErrorKind::OneOfNotValid { context } | ValidationErrorKind::AnyOf { context }
+            ValidationErrorKind::OneOfNotValid { context }
+            | ValidationErrorKind::AnyOf { context }
                 if instance.get("method").is_some() =>
             {
                 // A union tagged by `method`: report the errors of the branch the
                 // method names, or that the method is unknown.
                 let method_path = format!("{}/method", err.instance_path().as_str());
-                let branch = context
-                    .iter()
-                    .find(|errs| !errs.iter().any(|e| e.instance_path().as_str() == method_path));
+                let branch = context.iter().find(|errs| {
+                    !errs
+                        .iter()
+                        .any(|e| e.instance_path().as_str() == method_path)
+                });
                 match branch {
                     Some(errs) => {
                         for e in errs {
@@ -462,17 +465,19 @@ fn report_schema_error(
                         .key(&at, key)
                         .unwrap_or_else(|| located.nearest(&at));
                     if crate::credentials::INLINE_SECRET_FIELDS.contains(&key.as_str()) {
-                        problems.push(located.problem_at(
-                            loc,
-                            &field_at,
-                            format!("`{key}`: secrets never go in the desired-state file"),
-                            Some(
-                                "put the secret in an environment variable and name the \
+                        problems.push(
+                            located.problem_at(
+                                loc,
+                                &field_at,
+                                format!("`{key}`: secrets never go in the desired-state file"),
+                                Some(
+                                    "put the secret in an environment variable and name the \
                                  variable instead (e.g. `secretEnv: AZURE_CLIENT_SECRET`); \
                                  see docs/setup.md"
-                                    .into(),
+                                        .into(),
+                                ),
                             ),
-                        ));
+                        );
                         continue;
                     }
                     let help = did_you_mean(key, &known)
@@ -662,7 +667,12 @@ fn known_fields(at: &[Seg]) -> Vec<String> {
         }
     };
     add(&schema);
-    for alt in schema.get("oneOf").and_then(Value::as_array).into_iter().flatten() {
+    for alt in schema
+        .get("oneOf")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         add(alt);
     }
     names

@@ -10,41 +10,11 @@ use ssprctl_model::{Api, GroupInfo, ObservedTenant, Settings, Tenant, Unreadable
 use tokio::sync::Mutex;
 
 use crate::Provider;
+use crate::auth::{AppCredential, JWT_BEARER, Secret, allowed_url};
 use crate::clouds::{Hosts, PORTAL_CLIENT_ID, PORTAL_RESOURCE};
 use crate::error::{ProviderError, one_line};
+use crate::store::TokenStore;
 use crate::wire;
-
-/// A secret string: never printed, never serialised.
-#[derive(Clone)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret.
-    pub fn new(s: impl Into<String>) -> Secret {
-        Secret(s.into())
-    }
-    fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl std::fmt::Debug for Secret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-/// An app registration's credential, for the Graph surfaces (app-only).
-#[derive(Clone, Debug)]
-pub enum AppCredential {
-    /// Client id and client secret.
-    ClientSecret {
-        /// Application (client) id.
-        client_id: String,
-        /// The secret.
-        secret: Secret,
-    },
-}
 
 /// A delegated administrator's refresh token, for the portal surfaces.
 #[derive(Clone, Debug)]
@@ -53,6 +23,8 @@ pub struct PortalCredential {
     pub client_id: String,
     /// The refresh token.
     pub refresh_token: Secret,
+    /// Where rotated refresh tokens are saved back (`ssprctl login` tokens).
+    pub store: Option<TokenStore>,
 }
 
 /// Everything needed to talk to one tenant.
@@ -88,6 +60,7 @@ impl Connection {
             portal: Ok(PortalCredential {
                 client_id: PORTAL_CLIENT_ID.into(),
                 refresh_token: Secret::new(admin_refresh_token),
+                store: None,
             }),
         }
     }
@@ -97,6 +70,42 @@ impl Connection {
 enum Audience {
     Graph,
     Portal,
+}
+
+/// A freshly issued token.
+struct Fetched {
+    access: Secret,
+    expires_in: u64,
+    refresh: Option<Secret>,
+}
+
+impl Fetched {
+    /// From a token endpoint's (or IMDS's) JSON; `expires_in` may be a string.
+    fn from_json(api: Api, body: &Value) -> Result<Fetched, ProviderError> {
+        let access = body
+            .get("access_token")
+            .and_then(Value::as_str)
+            .ok_or_else(|| ProviderError::Unexpected {
+                api,
+                detail: "token response without access_token".into(),
+            })?;
+        let expires_in = body
+            .get("expires_in")
+            .and_then(|v| {
+                v.as_u64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+            })
+            .unwrap_or(3599)
+            .max(1);
+        Ok(Fetched {
+            access: Secret::new(access),
+            expires_in,
+            refresh: body
+                .get("refresh_token")
+                .and_then(Value::as_str)
+                .map(Secret::new),
+        })
+    }
 }
 
 struct CachedToken {
@@ -170,58 +179,166 @@ impl HttpProvider {
         {
             return Ok(t.access.clone());
         }
-        let url = format!("{}/{}/oauth2/v2.0/token", conn.hosts.login, conn.tenant_id);
-        let mut form: Vec<(&str, String)> = Vec::new();
-        let purpose = match audience {
-            Audience::Graph => {
-                let cred = conn
-                    .graph
-                    .as_ref()
-                    .map_err(|hint| ProviderError::NoCredential {
-                        api,
-                        hint: hint.clone(),
-                    })?;
-                match cred {
-                    AppCredential::ClientSecret { client_id, secret } => {
-                        form.push(("grant_type", "client_credentials".into()));
-                        form.push(("client_id", client_id.clone()));
-                        form.push(("client_secret", secret.expose().to_string()));
-                        form.push(("scope", conn.hosts.graph_scope.clone()));
-                    }
-                }
-                "Microsoft Graph"
-            }
-            Audience::Portal => {
-                let cred = conn
-                    .portal
-                    .as_ref()
-                    .map_err(|hint| ProviderError::NoCredential {
-                        api,
-                        hint: hint.clone(),
-                    })?;
-                let refresh = match self.rotated.lock().await.get(&conn.tenant_id) {
-                    Some(r) => r.clone(),
-                    None => cred.refresh_token.clone(),
-                };
-                form.push(("grant_type", "refresh_token".into()));
-                form.push(("client_id", cred.client_id.clone()));
-                form.push(("refresh_token", refresh.expose().to_string()));
-                form.push((
-                    "scope",
-                    format!("{PORTAL_RESOURCE}/.default offline_access"),
-                ));
-                "the Entra portal API"
-            }
+        let fetched = match audience {
+            Audience::Graph => self.graph_token(conn, api).await?,
+            Audience::Portal => self.portal_token(conn, api).await?,
         };
+        if let Some(rotated) = fetched.refresh {
+            self.rotated
+                .lock()
+                .await
+                .insert(conn.tenant_id.clone(), rotated.clone());
+            if let Ok(PortalCredential {
+                client_id,
+                store: Some(store),
+                ..
+            }) = &conn.portal
+                && let Err(e) = store.save_portal(&conn.tenant_id, client_id, &rotated, None)
+            {
+                tracing::warn!("could not save the rotated refresh token: {e}");
+            }
+        }
+        // Refresh five minutes before expiry (or halfway, for short tokens).
+        let margin = 300.min(fetched.expires_in / 2);
+        let refresh_at = Instant::now() + Duration::from_secs(fetched.expires_in - margin);
+        let access = fetched.access;
+        self.tokens.lock().await.insert(
+            key,
+            CachedToken {
+                access: access.clone(),
+                refresh_at,
+            },
+        );
+        Ok(access)
+    }
+
+    async fn graph_token(&self, conn: &Connection, api: Api) -> Result<Fetched, ProviderError> {
+        let cred = conn
+            .graph
+            .as_ref()
+            .map_err(|hint| ProviderError::NoCredential {
+                api,
+                hint: hint.clone(),
+            })?;
+        let token_url = format!("{}/{}/oauth2/v2.0/token", conn.hosts.login, conn.tenant_id);
+        let credential_error = |detail: String| ProviderError::Credential {
+            method: cred.method(),
+            detail,
+        };
+        let mut form: Vec<(&str, String)> = vec![
+            ("grant_type", "client_credentials".into()),
+            ("scope", conn.hosts.graph_scope.clone()),
+        ];
+        let (client_id, assertion) = match cred {
+            AppCredential::ClientSecret { client_id, secret } => {
+                form.push(("client_secret", secret.expose().to_string()));
+                (client_id, None)
+            }
+            AppCredential::Certificate { client_id, signer } => (
+                client_id,
+                Some(
+                    signer
+                        .assertion(client_id, &token_url)
+                        .map_err(credential_error)?,
+                ),
+            ),
+            AppCredential::FederatedTokenFile { client_id, path } => {
+                let text = tokio::fs::read_to_string(path).await.map_err(|e| {
+                    credential_error(format!(
+                        "cannot read the federated token file {}: {e}",
+                        path.display()
+                    ))
+                })?;
+                (client_id, Some(text.trim().to_string()))
+            }
+            AppCredential::GithubActions {
+                client_id,
+                audience,
+                request_url,
+                request_token,
+            } => {
+                let sep = if request_url.contains('?') { '&' } else { '?' };
+                let url = format!("{request_url}{sep}audience={}", encode(audience));
+                let (_, body) = self
+                    .send_checked(
+                        api,
+                        self.http.get(&url).bearer_auth(request_token.expose()),
+                        &url,
+                    )
+                    .await
+                    .map_err(|e| {
+                        credential_error(format!(
+                            "the GitHub Actions runner refused the OIDC token request: {}",
+                            one_line(&e)
+                        ))
+                    })?;
+                let value = body.get("value").and_then(Value::as_str).ok_or_else(|| {
+                    credential_error("the runner's OIDC answer has no `value`".into())
+                })?;
+                (client_id, Some(value.to_string()))
+            }
+            AppCredential::ManagedIdentity {
+                client_id,
+                endpoint,
+            } => {
+                return self
+                    .managed_identity_token(conn, api, client_id.as_deref(), endpoint)
+                    .await;
+            }
+            AppCredential::AzureCli => return self.azure_cli_token(conn).await,
+        };
+        form.push(("client_id", client_id.clone()));
+        if let Some(assertion) = assertion {
+            form.push(("client_assertion_type", JWT_BEARER.into()));
+            form.push(("client_assertion", assertion));
+        }
+        self.oauth(api, "Microsoft Graph", &token_url, &form).await
+    }
+
+    async fn portal_token(&self, conn: &Connection, api: Api) -> Result<Fetched, ProviderError> {
+        let cred = conn
+            .portal
+            .as_ref()
+            .map_err(|hint| ProviderError::NoCredential {
+                api,
+                hint: hint.clone(),
+            })?;
+        let refresh = match self.rotated.lock().await.get(&conn.tenant_id) {
+            Some(r) => r.clone(),
+            None => cred.refresh_token.clone(),
+        };
+        let token_url = format!("{}/{}/oauth2/v2.0/token", conn.hosts.login, conn.tenant_id);
+        let form: Vec<(&str, String)> = vec![
+            ("grant_type", "refresh_token".into()),
+            ("client_id", cred.client_id.clone()),
+            ("refresh_token", refresh.expose().to_string()),
+            (
+                "scope",
+                format!("{PORTAL_RESOURCE}/.default offline_access"),
+            ),
+        ];
+        self.oauth(api, "the Entra portal API", &token_url, &form)
+            .await
+    }
+
+    /// A token request to an OAuth token endpoint.
+    async fn oauth(
+        &self,
+        api: Api,
+        purpose: &'static str,
+        url: &str,
+        form: &[(&str, String)],
+    ) -> Result<Fetched, ProviderError> {
+        check_url(api, url)?;
         let resp = self
             .http
-            .post(&url)
-            .form(&form)
+            .post(url)
+            .form(form)
             .send()
             .await
             .map_err(|source| ProviderError::Transport {
                 api,
-                url: url.clone(),
+                url: url.to_string(),
                 source,
             })?;
         let status = resp.status();
@@ -245,34 +362,120 @@ impl HttpProvider {
                     .to_string(),
             });
         }
-        let access = body
-            .get("access_token")
-            .and_then(Value::as_str)
-            .ok_or_else(|| ProviderError::Unexpected {
-                api,
-                detail: "token response without access_token".into(),
-            })?;
-        let expires_in = body
-            .get("expires_in")
-            .and_then(Value::as_u64)
-            .unwrap_or(3599);
-        if let Some(r) = body.get("refresh_token").and_then(Value::as_str) {
-            self.rotated
-                .lock()
-                .await
-                .insert(conn.tenant_id.clone(), Secret::new(r));
-        }
-        let token = Secret::new(access);
-        // Refresh five minutes before expiry.
-        let refresh_at = Instant::now() + Duration::from_secs(expires_in.saturating_sub(300));
-        self.tokens.lock().await.insert(
-            key,
-            CachedToken {
-                access: token.clone(),
-                refresh_at,
-            },
+        Fetched::from_json(api, &body)
+    }
+
+    async fn managed_identity_token(
+        &self,
+        conn: &Connection,
+        api: Api,
+        client_id: Option<&str>,
+        endpoint: &str,
+    ) -> Result<Fetched, ProviderError> {
+        let resource = conn
+            .hosts
+            .graph_scope
+            .trim_end_matches("/.default")
+            .to_string()
+            + "/";
+        let mut url = format!(
+            "{endpoint}?api-version=2018-02-01&resource={}",
+            encode(&resource)
         );
-        Ok(token)
+        if let Some(id) = client_id {
+            url.push_str(&format!("&client_id={}", encode(id)));
+        }
+        let (_, body) = self
+            .send_checked(api, self.http.get(&url).header("Metadata", "true"), &url)
+            .await
+            .map_err(|e| ProviderError::Credential {
+                method: "managed identity",
+                detail: format!("the instance metadata service refused: {}", one_line(&e)),
+            })?;
+        Fetched::from_json(api, &body)
+    }
+
+    async fn azure_cli_token(&self, conn: &Connection) -> Result<Fetched, ProviderError> {
+        let resource = conn
+            .hosts
+            .graph_scope
+            .trim_end_matches("/.default")
+            .to_string();
+        let fail = |detail: String| ProviderError::Credential {
+            method: "Azure CLI",
+            detail,
+        };
+        let out = tokio::process::Command::new("az")
+            .args([
+                "account",
+                "get-access-token",
+                "--resource",
+                &resource,
+                "--tenant",
+                &conn.tenant_id,
+                "--output",
+                "json",
+            ])
+            .output()
+            .await
+            .map_err(|e| {
+                fail(format!(
+                    "cannot run `az` ({e}); install the Azure CLI and run `az login`"
+                ))
+            })?;
+        if !out.status.success() {
+            let err = String::from_utf8_lossy(&out.stderr);
+            return Err(fail(format!(
+                "`az account get-access-token` failed: {}; run `az login --tenant {}`",
+                err.lines().next().unwrap_or("no output"),
+                conn.tenant_id
+            )));
+        }
+        let body: Value = serde_json::from_slice(&out.stdout)
+            .map_err(|e| fail(format!("unexpected output from az: {e}")))?;
+        let access = body
+            .get("accessToken")
+            .and_then(Value::as_str)
+            .ok_or_else(|| fail("no accessToken in az output".into()))?;
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let expires_on = body.get("expires_on").and_then(|v| {
+            v.as_u64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        });
+        Ok(Fetched {
+            access: Secret::new(access),
+            expires_in: expires_on.map_or(600, |t| t.saturating_sub(now)).max(60),
+            refresh: None,
+        })
+    }
+
+    /// Sends a non-Graph request (runner OIDC, IMDS) and returns its JSON, or
+    /// an error with the status.
+    async fn send_checked(
+        &self,
+        api: Api,
+        req: reqwest::RequestBuilder,
+        url: &str,
+    ) -> Result<(StatusCode, Value), ProviderError> {
+        check_url(api, url)?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|source| ProviderError::Transport {
+                api,
+                url: url.to_string(),
+                source,
+            })?;
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        if status.is_success() {
+            Ok((status, body))
+        } else {
+            Err(api_error(api, status.as_u16(), &body))
+        }
     }
 
     /// One request with bounded retries on 429/503/504 and connection failures,
@@ -285,6 +488,7 @@ impl HttpProvider {
         url: &str,
         body: Option<&Value>,
     ) -> Result<(StatusCode, Value), ProviderError> {
+        check_url(api, url)?;
         let mut attempt = 0;
         loop {
             attempt += 1;
@@ -395,6 +599,33 @@ impl HttpProvider {
                                 let body = r.get("body").cloned().unwrap_or(Value::Null);
                                 if (200..300).contains(&status) {
                                     Ok(body)
+                                } else if matches!(status, 429 | 503 | 504) {
+                                    // Throttled or unavailable alone: retry this one alone,
+                                    // after its own Retry-After.
+                                    let after = r
+                                        .pointer("/headers/Retry-After")
+                                        .or_else(|| r.pointer("/headers/retry-after"))
+                                        .and_then(|v| {
+                                            v.as_str()
+                                                .map(str::to_string)
+                                                .or_else(|| v.as_u64().map(|n| n.to_string()))
+                                        })
+                                        .and_then(|v| v.trim().parse::<u64>().ok())
+                                        .map_or(backoff(1), Duration::from_secs)
+                                        .min(MAX_RETRY_AFTER);
+                                    tokio::time::sleep(after).await;
+                                    let url = format!(
+                                        "{}/v1.0{}",
+                                        conn.hosts.graph,
+                                        chunk
+                                            .iter()
+                                            .find(|(i, _, _)| i == id)
+                                            .map(|(_, _, u)| u.as_str())
+                                            .unwrap_or_default()
+                                    );
+                                    self.call(*api, &token, Method::GET, &url, None)
+                                        .await
+                                        .map(|(_, v)| v)
                                 } else {
                                     Err(api_error(*api, status, &body))
                                 }
@@ -752,6 +983,156 @@ impl HttpProvider {
     }
 }
 
+/// What `doctor` learns about one tenant's credentials.
+#[derive(Debug)]
+pub struct TokenCheck {
+    /// Whether a token was obtained, and its claims if so.
+    pub result: Result<TokenFacts, String>,
+}
+
+/// The claims of an access token that say what it may do.
+#[derive(Debug, Default)]
+pub struct TokenFacts {
+    /// Application permissions (app-only tokens).
+    pub roles: Vec<String>,
+    /// Delegated scopes (user tokens).
+    pub scopes: Vec<String>,
+    /// Directory role template ids of the signed-in user.
+    pub wids: Vec<String>,
+    /// The signed-in user, if any.
+    pub user: Option<String>,
+}
+
+impl HttpProvider {
+    /// Gets a Graph token and a portal token for the tenant and reports what
+    /// each carries (for `doctor`). Never returns the tokens.
+    pub async fn check_tokens(&self, tenant: &Tenant) -> (TokenCheck, TokenCheck) {
+        let facts = |t: Result<Secret, ProviderError>| TokenCheck {
+            result: t.map_err(|e| strip_api_prefix(&one_line(&e))).map(|t| {
+                let claims = crate::auth::token_claims(t.expose()).unwrap_or(Value::Null);
+                let list = |k: &str| -> Vec<String> {
+                    match claims.get(k) {
+                        Some(Value::Array(a)) => a
+                            .iter()
+                            .filter_map(Value::as_str)
+                            .map(str::to_string)
+                            .collect(),
+                        Some(Value::String(s)) => s.split(' ').map(str::to_string).collect(),
+                        _ => Vec::new(),
+                    }
+                };
+                TokenFacts {
+                    roles: list("roles"),
+                    scopes: list("scp"),
+                    wids: list("wids"),
+                    user: claims
+                        .get("upn")
+                        .or_else(|| claims.get("unique_name"))
+                        .and_then(Value::as_str)
+                        .map(str::to_string),
+                }
+            }),
+        };
+        let Ok(conn) = self.conn(tenant, Api::GraphAuthorizationPolicy) else {
+            let none = || TokenCheck {
+                result: Err("no connection".into()),
+            };
+            return (none(), none());
+        };
+        let graph = self
+            .token(conn, Audience::Graph, Api::GraphAuthorizationPolicy)
+            .await;
+        let portal = self
+            .token(conn, Audience::Portal, Api::PortalPasswordReset)
+            .await;
+        (facts(graph), facts(portal))
+    }
+
+    /// Signs an administrator in with the device-code flow for the portal API;
+    /// `prompt` shows the sign-in instructions. Returns the refresh token and
+    /// the user's name.
+    pub async fn device_code_sign_in(
+        &self,
+        hosts: &Hosts,
+        tenant_id: &str,
+        prompt: impl Fn(&str),
+    ) -> Result<(Secret, Option<String>), ProviderError> {
+        let api = Api::PortalPasswordReset;
+        let scope = format!("{PORTAL_RESOURCE}/.default offline_access");
+        let url = format!("{}/{tenant_id}/oauth2/v2.0/devicecode", hosts.login);
+        let form = [
+            ("client_id", PORTAL_CLIENT_ID.to_string()),
+            ("scope", scope.clone()),
+        ];
+        let (_, start) = self
+            .send_checked(api, self.http.post(&url).form(&form), &url)
+            .await?;
+        let device_code = start
+            .get("device_code")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let message = start
+            .get("message")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| {
+                format!(
+                    "To sign in, open {} and enter the code {}",
+                    start
+                        .get("verification_uri")
+                        .and_then(Value::as_str)
+                        .unwrap_or("https://microsoft.com/devicelogin"),
+                    start
+                        .get("user_code")
+                        .and_then(Value::as_str)
+                        .unwrap_or("?")
+                )
+            });
+        prompt(&message);
+        let interval = start
+            .get("interval")
+            .and_then(Value::as_u64)
+            .unwrap_or(5)
+            .max(1);
+        let expires = start
+            .get("expires_in")
+            .and_then(Value::as_u64)
+            .unwrap_or(900);
+        let token_url = format!("{}/{tenant_id}/oauth2/v2.0/token", hosts.login);
+        let deadline = Instant::now() + Duration::from_secs(expires);
+        let form = [
+            (
+                "grant_type",
+                "urn:ietf:params:oauth:grant-type:device_code".to_string(),
+            ),
+            ("client_id", PORTAL_CLIENT_ID.to_string()),
+            ("device_code", device_code),
+        ];
+        loop {
+            tokio::time::sleep(Duration::from_secs(interval)).await;
+            match self
+                .oauth(api, "the Entra portal API", &token_url, &form)
+                .await
+            {
+                Ok(fetched) => {
+                    let refresh = fetched.refresh.ok_or_else(|| ProviderError::Unexpected {
+                        api,
+                        detail: "the sign-in returned no refresh token".into(),
+                    })?;
+                    let user = crate::auth::token_claims(fetched.access.expose())
+                        .and_then(|c| c.get("upn").and_then(Value::as_str).map(str::to_string));
+                    return Ok((refresh, user));
+                }
+                Err(ProviderError::Token { code, .. })
+                    if (code == "authorization_pending" || code == "slow_down")
+                        && Instant::now() < deadline => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
 impl Provider for HttpProvider {
     async fn read(&self, tenant: &Tenant) -> ObservedTenant {
         self.read_tenant(tenant).await
@@ -850,6 +1231,18 @@ fn backoff(attempt: u32) -> Duration {
     // Jitter: up to half the base again, from a random uuid's low bits.
     let jitter = (uuid::Uuid::new_v4().as_u128() % 1000) as u32;
     base + base / 2 * jitter / 1000
+}
+
+/// Refuses plain http except to loopback (the emulator) and IMDS.
+fn check_url(api: Api, url: &str) -> Result<(), ProviderError> {
+    if allowed_url(url) {
+        Ok(())
+    } else {
+        Err(ProviderError::Unexpected {
+            api,
+            detail: format!("refusing to call {url}: plain http is only used for loopback"),
+        })
+    }
 }
 
 /// Percent-encodes a query value.

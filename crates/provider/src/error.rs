@@ -32,6 +32,14 @@ pub enum ProviderError {
         /// The AADSTS description.
         description: String,
     },
+    /// A credential could not produce a token.
+    #[error("{method} credential: {detail}")]
+    Credential {
+        /// The credential method.
+        method: &'static str,
+        /// What went wrong and what to do.
+        detail: String,
+    },
     /// No credential is configured for this surface.
     #[error("{api}: no credential: {hint}")]
     NoCredential {

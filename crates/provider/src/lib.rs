@@ -13,14 +13,19 @@ use std::future::Future;
 use serde_json::Value;
 use ssprctl_model::{Api, ObservedTenant, Tenant};
 
+pub mod auth;
 pub mod client;
 pub mod clouds;
 pub mod error;
+pub mod permissions;
+pub mod store;
 pub mod wire;
 
-pub use client::{AppCredential, Connection, HttpProvider, PortalCredential, Secret};
+pub use auth::{AppCredential, CertificateSigner, Secret};
+pub use client::{Connection, HttpProvider, PortalCredential};
 pub use clouds::Hosts;
 pub use error::ProviderError;
+pub use store::TokenStore;
 
 /// Reads and writes a tenant's settings.
 pub trait Provider: Sync {
