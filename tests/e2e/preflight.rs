@@ -126,3 +126,90 @@ fn missing_group_blocks_apply() {
         run.stdout
     );
 }
+
+#[test]
+fn readiness_figures_come_from_the_registration_report() {
+    let env = Env::new();
+    let cfg = config(
+        &env,
+        "      selfServicePasswordReset:\n        enabledFor: selected\n        group: { displayName: SSPR Users }\n        methodsRequired: 2\n",
+    );
+    let run = env.run(&["plan", "--config", &cfg, "--json"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    let lines: Vec<&str> = plan["tenants"][0]["readiness"]
+        .as_array()
+        .expect("readiness")
+        .iter()
+        .filter_map(|l| l.as_str())
+        .collect();
+    // The emulator's generated population (500 users, ~40% in "SSPR Users") is
+    // deterministic per tenant id, so the figures are exact.
+    assert_eq!(
+        lines,
+        [
+            "SSPR enabled for 201 more users, 159 of them not registered for 2 methods",
+            "methods required 1 -> 2: 134 users in scope have only 1 method registered",
+            "in scope after the change: 201 users, 42 of them registered",
+        ]
+    );
+    let log = env.requests();
+    assert!(log.iter().any(|r| {
+        r["path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("userRegistrationDetails"))
+    }));
+    assert!(log.iter().any(|r| {
+        r["path"]
+            .as_str()
+            .is_some_and(|p| p.contains("transitiveMembers"))
+    }));
+}
+
+#[test]
+fn readiness_follows_every_page_of_a_large_population() {
+    let env = Env::with_state(tenant_state(json!({ "population": { "users": 2500 } })));
+    let cfg = config(
+        &env,
+        "      selfServicePasswordReset:\n        enabledFor: all\n",
+    );
+    env.clear_requests();
+    let run = env.run(&["plan", "--config", &cfg]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let pages = env
+        .requests()
+        .iter()
+        .filter(|r| {
+            r["path"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("userRegistrationDetails"))
+        })
+        .count();
+    assert_eq!(pages, 3, "2,500 users in pages of 999");
+    let in_scope = run
+        .stdout
+        .lines()
+        .find(|l| l.contains("in scope after the change"))
+        .expect("readiness line");
+    assert!(
+        in_scope.contains("2,4") || in_scope.contains("2,5"),
+        "{in_scope}"
+    );
+}
+
+#[test]
+fn readiness_is_not_read_when_scope_does_not_change() {
+    let env = Env::new();
+    let cfg = config(
+        &env,
+        "      selfServicePasswordReset:\n        notifications: { notifyUsersOnReset: false }\n",
+    );
+    env.clear_requests();
+    let run = env.run(&["plan", "--config", &cfg]);
+    assert!(!run.stdout.contains("readiness:"), "{}", run.stdout);
+    assert!(!env.requests().iter().any(|r| {
+        r["path"]
+            .as_str()
+            .is_some_and(|p| p.contains("userRegistrationDetails"))
+    }));
+}

@@ -13,7 +13,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use ssprctl_model::{Config, LoadError};
 use ssprctl_plan::render::{self, RenderOpts};
-use ssprctl_plan::{Plan, PlanMeta};
+use ssprctl_plan::{Plan, PlanMeta, readiness};
 use ssprctl_provider::{HttpProvider, Provider};
 
 use args::{
@@ -130,7 +130,19 @@ async fn make_plan(config: &Config, config_path: &Path, provider: &HttpProvider)
         config_path: config_path.display().to_string(),
         created_at: jiff::Timestamp::now().to_string(),
     };
-    ssprctl_plan::plan(&pairs, &meta)
+    let mut plan = ssprctl_plan::plan(&pairs, &meta);
+    // Readiness: only when a plan changes who may reset or how many methods.
+    for (tp, (tenant, observed)) in plan.tenants.iter_mut().zip(pairs.iter()) {
+        if !readiness::needed(tp) {
+            continue;
+        }
+        let groups = readiness::groups_needed(tp, observed);
+        tp.readiness = match provider.population(tenant, &groups).await {
+            Ok(population) => readiness::readiness(tp, observed, &population),
+            Err(e) => vec![format!("figures unavailable: {e}")],
+        };
+    }
+    plan
 }
 
 /// Prints a plan in the chosen format.

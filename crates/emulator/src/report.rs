@@ -557,6 +557,82 @@ pub(crate) fn list(call: &Call<'_>) -> Result<Resp, ApiError> {
     Ok(Resp::json(200, Value::Object(body)))
 }
 
+/// `GET /groups/{id}/transitiveMembers[/microsoft.graph.user]`: the generated
+/// users who belong to a seeded group, paged like the report (`$top`,
+/// `$skiptoken`, `@odata.nextLink`). Only `id` and `userPrincipalName` are
+/// served; groups without generated members answer an empty list.
+pub(crate) fn transitive_members(call: &Call<'_>, group_id: &str) -> Result<Resp, ApiError> {
+    let req = call.req;
+    let tid = call.p.tid.clone();
+    let (population, known) = call.ctx.read_tenant(&tid, |t| {
+        let known = t.groups.iter().any(|g| {
+            g.get("id")
+                .and_then(Value::as_str)
+                .is_some_and(|i| i.eq_ignore_ascii_case(group_id))
+        });
+        Ok((
+            Population {
+                seed: t.population.seed.unwrap_or_else(|| fnv1a(&tid)),
+                users: t.population.users,
+                domain: domain(&tid, t),
+                policy: Policy::of(t),
+            },
+            known,
+        ))
+    })?;
+    if !known {
+        return Err(ApiError::resource_not_found(group_id));
+    }
+    let top = match req.query_param("$top") {
+        None => DEFAULT_PAGE_SIZE,
+        Some(raw) => match raw.trim().parse::<usize>() {
+            Ok(n) if (1..=MAX_PAGE_SIZE).contains(&n) => n,
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "Invalid page size specified: '{raw}'."
+                )));
+            }
+        },
+    };
+    let offset = match req.query_param("$skiptoken") {
+        None => 0,
+        Some(t) => parse_skiptoken(t)
+            .ok_or_else(|| ApiError::bad_request("The $skiptoken is not valid."))?,
+    };
+    let group_id = group_id.to_ascii_lowercase();
+    let members: Vec<User> = population
+        .users()
+        .filter(|u| u.groups.iter().any(|g| g.eq_ignore_ascii_case(&group_id)))
+        .collect();
+    let page: Vec<Value> = members
+        .iter()
+        .skip(offset)
+        .take(top)
+        .map(|u| json!({"@odata.type": "#microsoft.graph.user", "id": u.id, "userPrincipalName": u.upn}))
+        .collect();
+    let mut body = Map::new();
+    body.insert(
+        "@odata.context".into(),
+        json!(odata_context(call.version, "directoryObjects")),
+    );
+    if offset + top < members.len() {
+        let base = req
+            .header("host")
+            .map(|h| format!("http://{h}"))
+            .unwrap_or_else(|| "https://graph.microsoft.com".to_string());
+        body.insert(
+            "@odata.nextLink".into(),
+            json!(format!(
+                "{base}/{}/groups/{group_id}/transitiveMembers/microsoft.graph.user?$top={top}&$skiptoken={}",
+                call.version,
+                skiptoken(offset + top)
+            )),
+        );
+    }
+    body.insert("value".into(), Value::Array(page));
+    Ok(Resp::json(200, Value::Object(body)))
+}
+
 /// `GET …/userRegistrationDetails/{id}`.
 pub(crate) fn get(call: &Call<'_>, id: &str) -> Result<Resp, ApiError> {
     let population = load(call)?;

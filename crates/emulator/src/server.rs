@@ -1098,6 +1098,7 @@ fn graph_route(
         Group,
         Report,
         ReportItem,
+        Members,
         Batch,
     }
     let route = match rest {
@@ -1127,6 +1128,8 @@ fn graph_route(
         ["subscribedskus"] => R::Skus,
         ["groups"] => R::Groups,
         ["groups", _] => R::Group,
+        ["groups", _, "transitivemembers"] => R::Members,
+        ["groups", _, "transitivemembers", "microsoft.graph.user"] => R::Members,
         [
             "reports",
             "authenticationmethods",
@@ -1170,7 +1173,7 @@ fn graph_route(
         R::GroupSettings | R::GroupSetting if write => &needs::SETTINGS_WRITE,
         R::GroupSettings | R::GroupSetting | R::Templates | R::Template => &needs::SETTINGS_READ,
         R::Organization | R::OrganizationItem | R::Skus => &needs::ORGANIZATION_READ,
-        R::Groups | R::Group => &needs::GROUPS_READ,
+        R::Groups | R::Group | R::Members => &needs::GROUPS_READ,
         R::Report | R::ReportItem => &needs::REPORT_READ,
         R::Batch => &needs::BATCH,
     };
@@ -1236,6 +1239,7 @@ fn graph_route(
         (R::Group, _) => directory::get_group(&call, &id(1)),
         (R::Report, _) => report::list(&call),
         (R::ReportItem, _) => report::get(&call, &id(3)),
+        (R::Members, _) => report::transitive_members(&call, &id(1)),
         (R::Batch, _) if in_batch => Err(ApiError::bad_request(quirks::NESTED_BATCH_MESSAGE)),
         (R::Batch, _) => batch::run(&call, &mut entry.sub_requests),
     };

@@ -25,7 +25,9 @@ pub mod validate;
 pub use catalog::Api;
 pub use config::{Cloud, ConfigFile, Endpoint, Tenant, TenantEntry};
 pub use load::{Config, LoadError, Problem, load_file, load_str};
-pub use observed::{Facts, GroupInfo, Licences, ObservedTenant, Unreadable};
+pub use observed::{
+    Facts, GroupInfo, Licences, ObservedTenant, Population, RegisteredUser, Unreadable,
+};
 pub use settings::*;
 
 /// A GUID in its 8-4-4-4-12 hexadecimal form.

@@ -74,3 +74,24 @@ pub struct GroupInfo {
     /// Whether it is a security group.
     pub security_enabled: bool,
 }
+
+/// Who is registered for what: the tenant's users from the registration report,
+/// and the members of the groups a plan scopes SSPR to (for readiness figures).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Population {
+    /// Every user of the registration report.
+    pub users: Vec<RegisteredUser>,
+    /// Member user ids of each group asked for, by group id (lower-case).
+    pub group_members: BTreeMap<String, std::collections::BTreeSet<String>>,
+}
+
+/// One user of the registration report.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisteredUser {
+    /// Object id (lower-case).
+    pub id: String,
+    /// Whether the user holds an admin role (admins follow their own SSPR policy).
+    pub is_admin: bool,
+    /// The report's `methodsRegistered`.
+    pub methods: Vec<String>,
+}

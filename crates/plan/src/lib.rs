@@ -4,6 +4,7 @@
 //! - [`planner`]: the pure, deterministic diff.
 //! - [`risk`]: weakening / strengthening / neutral, with reasons and controls.
 //! - [`preflight`]: named checks producing findings.
+//! - [`readiness`]: the effect of a plan on people.
 //! - [`render`] and [`markdown`]: the human and pull-request renderings.
 //!
 //! This crate performs no I/O, reads no clock and depends only on the model: the
@@ -13,6 +14,7 @@
 pub mod markdown;
 pub mod planner;
 pub mod preflight;
+pub mod readiness;
 pub mod render;
 pub mod risk;
 pub mod types;

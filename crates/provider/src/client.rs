@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use ssprctl_model::{Api, GroupInfo, ObservedTenant, Settings, Tenant, Unreadable};
+use ssprctl_model::{
+    Api, GroupInfo, ObservedTenant, Population, RegisteredUser, Settings, Tenant, Unreadable,
+};
 use tokio::sync::Mutex;
 
 use crate::Provider;
@@ -1046,6 +1048,80 @@ impl HttpProvider {
             .token(conn, Audience::Portal, Api::PortalPasswordReset)
             .await;
         (facts(graph), facts(portal))
+    }
+
+    /// Reads the registration report and the members of `groups` (for the
+    /// readiness figures), following `@odata.nextLink` pages.
+    pub async fn population(
+        &self,
+        tenant: &Tenant,
+        groups: &[String],
+    ) -> Result<Population, ProviderError> {
+        let api = Api::GraphAuthenticationMethods;
+        let conn = self.conn(tenant, api)?;
+        let token = self.token(conn, Audience::Graph, api).await?;
+        let base = &conn.hosts.graph;
+        let mut population = Population::default();
+        let report = format!(
+            "{base}/v1.0/reports/authenticationMethods/userRegistrationDetails?$select=id,isAdmin,methodsRegistered&$top=999"
+        );
+        for row in self.all_pages(api, &token, report).await? {
+            population.users.push(RegisteredUser {
+                id: row
+                    .get("id")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_lowercase(),
+                is_admin: row.get("isAdmin").and_then(Value::as_bool).unwrap_or(false),
+                methods: row
+                    .get("methodsRegistered")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(Value::as_str)
+                    .map(str::to_string)
+                    .collect(),
+            });
+        }
+        for group in groups {
+            let url = format!(
+                "{base}/v1.0/groups/{group}/transitiveMembers/microsoft.graph.user?$select=id&$top=999"
+            );
+            let members = self
+                .all_pages(api, &token, url)
+                .await?
+                .iter()
+                .filter_map(|m| m.get("id").and_then(Value::as_str).map(str::to_lowercase))
+                .collect();
+            population
+                .group_members
+                .insert(group.to_lowercase(), members);
+        }
+        Ok(population)
+    }
+
+    async fn all_pages(
+        &self,
+        api: Api,
+        token: &Secret,
+        first: String,
+    ) -> Result<Vec<Value>, ProviderError> {
+        let mut out = Vec::new();
+        let mut next = Some(first);
+        while let Some(url) = next.take() {
+            let (_, page) = self.call(api, token, Method::GET, &url, None).await?;
+            out.extend(
+                page.get("value")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default(),
+            );
+            next = page
+                .get("@odata.nextLink")
+                .and_then(Value::as_str)
+                .map(str::to_string);
+        }
+        Ok(out)
     }
 
     /// Signs an administrator in with the device-code flow for the portal API;

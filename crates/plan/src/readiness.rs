@@ -1,0 +1,266 @@
+//! Readiness: the effect of a plan on people, when it changes who may reset
+//! (`enabledFor`, `group`) or how many methods they need (`methodsRequired`).
+//! Pure: the caller reads the registration report and group members.
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+use ssprctl_model::{ObservedTenant, Population};
+
+use crate::planner::observed_value;
+use crate::types::TenantPlan;
+
+const ENABLED_FOR: &str = "selfServicePasswordReset.enabledFor";
+const GROUP: &str = "selfServicePasswordReset.group";
+const REQUIRED: &str = "selfServicePasswordReset.methodsRequired";
+
+/// Registered methods that can reset a password. The Authenticator app counts
+/// once, whether registered for push, codes or both (reference §7a; the
+/// emulator counts the same way).
+const RESET_METHODS: &[&[&str]] = &[
+    &["email"],
+    &["mobilePhone", "alternateMobilePhone"],
+    &["officePhone"],
+    &["securityQuestion"],
+    &[
+        "microsoftAuthenticatorPush",
+        "softwareOneTimePasscode",
+        "microsoftAuthenticatorPasswordless",
+    ],
+    &["hardwareOneTimePasscode"],
+];
+
+/// Whether the plan changes who may reset or how many methods are needed.
+pub fn needed(tp: &TenantPlan) -> bool {
+    tp.changes
+        .iter()
+        .any(|c| [ENABLED_FOR, GROUP, REQUIRED].contains(&c.path.as_str()))
+}
+
+/// The group ids whose members the readiness figures need: the live and the
+/// planned SSPR group.
+pub fn groups_needed(tp: &TenantPlan, observed: &ObservedTenant) -> Vec<String> {
+    let mut out = BTreeSet::new();
+    for v in [before(tp, observed, GROUP), after(tp, observed, GROUP)] {
+        if let Some(id) = v.get("id").and_then(Value::as_str) {
+            out.insert(id.to_lowercase());
+        }
+    }
+    out.into_iter().collect()
+}
+
+fn before(tp: &TenantPlan, observed: &ObservedTenant, path: &str) -> Value {
+    tp.changes
+        .iter()
+        .find(|c| c.path == path)
+        .map(|c| c.before.clone())
+        .unwrap_or_else(|| observed_value(observed, path))
+}
+
+fn after(tp: &TenantPlan, observed: &ObservedTenant, path: &str) -> Value {
+    tp.changes
+        .iter()
+        .find(|c| c.path == path)
+        .map(|c| c.after.clone())
+        .unwrap_or_else(|| observed_value(observed, path))
+}
+
+/// The user ids who may reset under a scope.
+fn in_scope(enabled_for: &Value, group: &Value, pop: &Population) -> BTreeSet<String> {
+    let members = group
+        .get("id")
+        .and_then(Value::as_str)
+        .and_then(|g| pop.group_members.get(&g.to_lowercase()));
+    pop.users
+        .iter()
+        .filter(|u| !u.is_admin)
+        .filter(|u| match enabled_for.as_str() {
+            Some("all") => true,
+            Some("selected") => members.is_some_and(|m| m.contains(&u.id)),
+            _ => false,
+        })
+        .map(|u| u.id.clone())
+        .collect()
+}
+
+/// How many distinct reset methods a user has registered.
+pub fn reset_methods(methods: &[String]) -> usize {
+    RESET_METHODS
+        .iter()
+        .filter(|kind| kind.iter().any(|m| methods.iter().any(|r| r == m)))
+        .count()
+}
+
+fn count(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, ch) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(ch);
+    }
+    out
+}
+
+fn users(n: usize) -> String {
+    format!("{} user{}", count(n), if n == 1 { "" } else { "s" })
+}
+
+/// The readiness sentences of a tenant's plan.
+pub fn readiness(tp: &TenantPlan, observed: &ObservedTenant, pop: &Population) -> Vec<String> {
+    if !needed(tp) {
+        return Vec::new();
+    }
+    let required = |v: Value| v.as_u64().unwrap_or(1) as usize;
+    let (req_before, req_after) = (
+        required(before(tp, observed, REQUIRED)),
+        required(after(tp, observed, REQUIRED)),
+    );
+    let was = in_scope(
+        &before(tp, observed, ENABLED_FOR),
+        &before(tp, observed, GROUP),
+        pop,
+    );
+    let will = in_scope(
+        &after(tp, observed, ENABLED_FOR),
+        &after(tp, observed, GROUP),
+        pop,
+    );
+    let methods = |id: &String| {
+        pop.users
+            .iter()
+            .find(|u| &u.id == id)
+            .map_or(0, |u| reset_methods(&u.methods))
+    };
+    let mut out = Vec::new();
+
+    let gained: Vec<&String> = will.difference(&was).collect();
+    let lost = was.difference(&will).count();
+    if !gained.is_empty() {
+        let unregistered = gained.iter().filter(|id| methods(id) < req_after).count();
+        out.push(format!(
+            "SSPR enabled for {} more user{}, {} of them not registered for {} method{}",
+            count(gained.len()),
+            if gained.len() == 1 { "" } else { "s" },
+            count(unregistered),
+            req_after,
+            if req_after == 1 { "" } else { "s" }
+        ));
+    }
+    if lost > 0 {
+        out.push(format!(
+            "SSPR no longer available to {} (they will need the helpdesk)",
+            users(lost)
+        ));
+    }
+    if req_after > req_before {
+        let short: usize = will
+            .iter()
+            .filter(|id| methods(id) < req_after && methods(id) >= req_before)
+            .count();
+        out.push(format!(
+            "methods required {req_before} -> {req_after}: {} in scope {} only {} method{} registered",
+            users(short),
+            if short == 1 { "has" } else { "have" },
+            req_before,
+            if req_before == 1 { "" } else { "s" }
+        ));
+    } else if req_after < req_before {
+        let freed = will
+            .iter()
+            .filter(|id| methods(id) < req_before && methods(id) >= req_after)
+            .count();
+        out.push(format!(
+            "methods required {req_before} -> {req_after}: {} more in scope can reset",
+            users(freed)
+        ));
+    }
+    out.push(format!(
+        "in scope after the change: {}, {} of them registered",
+        users(will.len()),
+        count(will.iter().filter(|id| methods(id) >= req_after).count())
+    ));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ssprctl_model::RegisteredUser;
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(count(1240), "1,240");
+        assert_eq!(count(312), "312");
+        assert_eq!(count(1_000_000), "1,000,000");
+    }
+
+    #[test]
+    fn authenticator_push_and_code_count_once() {
+        let m = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            reset_methods(&m(&[
+                "microsoftAuthenticatorPush",
+                "softwareOneTimePasscode"
+            ])),
+            1
+        );
+        assert_eq!(
+            reset_methods(&m(&["email", "mobilePhone", "windowsHelloForBusiness"])),
+            2
+        );
+    }
+
+    #[test]
+    fn enabling_for_all_counts_new_and_unregistered_users() {
+        use crate::types::{Action, Change, Risk};
+        let user = |id: &str, admin: bool, methods: &[&str]| RegisteredUser {
+            id: id.into(),
+            is_admin: admin,
+            methods: methods.iter().map(|s| s.to_string()).collect(),
+        };
+        let pop = Population {
+            users: vec![
+                user("a", false, &["email", "mobilePhone"]),
+                user("b", false, &["email"]),
+                user("c", false, &[]),
+                user("d", true, &["email"]),
+            ],
+            group_members: Default::default(),
+        };
+        let change = |path: &str, before: Value, after: Value| Change {
+            path: path.into(),
+            api: ssprctl_model::Api::PortalPasswordReset,
+            action: Action::Update,
+            before,
+            after,
+            risk: Risk::Neutral,
+            reason: String::new(),
+            control: None,
+        };
+        let tp = TenantPlan {
+            name: "t".into(),
+            tenant_id: "x".into(),
+            changes: vec![
+                change(ENABLED_FOR, "none".into(), "all".into()),
+                change(REQUIRED, 1.into(), 2.into()),
+            ],
+            unknown: vec![],
+            findings: vec![],
+            readiness: vec![],
+            unchanged: 0,
+            unmanaged: 0,
+            prior: Default::default(),
+        };
+        let lines = readiness(&tp, &ObservedTenant::default(), &pop);
+        assert_eq!(
+            lines[0],
+            "SSPR enabled for 3 more users, 2 of them not registered for 2 methods"
+        );
+        assert_eq!(
+            lines[1],
+            "methods required 1 -> 2: 1 user in scope has only 1 method registered"
+        );
+    }
+}
