@@ -64,53 +64,16 @@ pub async fn check_fresh<P: Provider>(
     plan: &Plan,
     tenants: &[Tenant],
     provider: &P,
+    parallelism: usize,
 ) -> Result<(), Stale> {
-    let mut moved = Vec::new();
-    for tp in plan.tenants.iter().filter(|t| !t.changes.is_empty()) {
-        let Some(tenant) = tenants.iter().find(|t| t.name == tp.name) else {
-            moved.push(format!("{}: not in the configuration any more", tp.name));
-            continue;
-        };
-        let observed = provider.read(tenant).await;
-        let again = ssprctl_plan::plan_tenant(tenant, &observed);
-        for (api, digest) in &tp.prior {
-            match observed.digests.get(api) {
-                None => moved.push(format!(
-                    "{}: {} could not be read again",
-                    tp.name,
-                    api.label()
-                )),
-                Some(now) if now != digest => {
-                    let mut what = Vec::new();
-                    for c in tp.changes.iter().filter(|c| c.api == *api) {
-                        let live = ssprctl_plan::observed_value(&observed, &c.path);
-                        if live != c.before {
-                            what.push(format!(
-                                "{} was {} when planned, is now {}",
-                                c.path, c.before, live
-                            ));
-                        }
-                    }
-                    for n in again.changes.iter().filter(|n| n.api == *api) {
-                        if !tp.changes.iter().any(|c| c.path == n.path) {
-                            what.push(format!("{} now differs too (live {})", n.path, n.before));
-                        }
-                    }
-                    let detail = if what.is_empty() {
-                        "in settings ssprctl does not manage".to_string()
-                    } else {
-                        what.join(", ")
-                    };
-                    moved.push(format!(
-                        "{}: {} changed since the plan was made: {detail}",
-                        tp.name,
-                        api.label()
-                    ));
-                }
-                Some(_) => {}
-            }
-        }
-    }
+    use futures_util::StreamExt;
+    let per_tenant: Vec<Vec<String>> =
+        futures_util::stream::iter(plan.tenants.iter().filter(|t| !t.changes.is_empty()))
+            .map(|tp| async move { moved_since(tp, tenants, provider).await })
+            .buffered(parallelism.max(1))
+            .collect()
+            .await;
+    let moved: Vec<String> = per_tenant.into_iter().flatten().collect();
     if moved.is_empty() {
         Ok(())
     } else {
@@ -118,32 +81,90 @@ pub async fn check_fresh<P: Provider>(
     }
 }
 
+/// What moved in one tenant since its plan was made.
+async fn moved_since<P: Provider>(
+    tp: &TenantPlan,
+    tenants: &[Tenant],
+    provider: &P,
+) -> Vec<String> {
+    let mut moved = Vec::new();
+    let Some(tenant) = tenants.iter().find(|t| t.name == tp.name) else {
+        moved.push(format!("{}: not in the configuration any more", tp.name));
+        return moved;
+    };
+    let observed = provider.read(tenant).await;
+    let again = ssprctl_plan::plan_tenant(tenant, &observed);
+    for (api, digest) in &tp.prior {
+        match observed.digests.get(api) {
+            None => moved.push(format!(
+                "{}: {} could not be read again",
+                tp.name,
+                api.label()
+            )),
+            Some(now) if now != digest => {
+                let mut what = Vec::new();
+                for c in tp.changes.iter().filter(|c| c.api == *api) {
+                    let live = ssprctl_plan::observed_value(&observed, &c.path);
+                    if live != c.before {
+                        what.push(format!(
+                            "{} was {} when planned, is now {}",
+                            c.path, c.before, live
+                        ));
+                    }
+                }
+                for n in again.changes.iter().filter(|n| n.api == *api) {
+                    if !tp.changes.iter().any(|c| c.path == n.path) {
+                        what.push(format!("{} now differs too (live {})", n.path, n.before));
+                    }
+                }
+                let detail = if what.is_empty() {
+                    "in settings ssprctl does not manage".to_string()
+                } else {
+                    what.join(", ")
+                };
+                moved.push(format!(
+                    "{}: {} changed since the plan was made: {detail}",
+                    tp.name,
+                    api.label()
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    moved
+}
+
 /// Read-back attempts before verification gives up (tolerates read-after-write
 /// staleness), and the pause between them.
 const VERIFY_ATTEMPTS: u32 = 5;
 const VERIFY_PAUSE: Duration = Duration::from_millis(500);
 
-/// Applies every tenant's changes. Tenants without changes are skipped.
+/// Applies every tenant's changes, up to `parallelism` tenants at a time (each
+/// tenant's surfaces in order, then its read-back). Tenants without changes
+/// are skipped. Outcomes come back in plan order.
 pub async fn apply<P: Provider>(
     plan: &Plan,
     tenants: &[Tenant],
     provider: &P,
+    parallelism: usize,
 ) -> Vec<TenantOutcome> {
-    let mut outcomes = Vec::new();
-    for tp in plan.tenants.iter().filter(|t| !t.changes.is_empty()) {
-        let outcome = match tenants.iter().find(|t| t.name == tp.name) {
-            Some(tenant) => apply_tenant(tp, tenant, provider).await,
-            None => TenantOutcome {
-                name: tp.name.clone(),
-                written: Vec::new(),
-                error: Some(ApplyError::UnknownTenant {
+    use futures_util::StreamExt;
+    futures_util::stream::iter(plan.tenants.iter().filter(|t| !t.changes.is_empty()))
+        .map(|tp| async move {
+            match tenants.iter().find(|t| t.name == tp.name) {
+                Some(tenant) => apply_tenant(tp, tenant, provider).await,
+                None => TenantOutcome {
                     name: tp.name.clone(),
-                }),
-            },
-        };
-        outcomes.push(outcome);
-    }
-    outcomes
+                    written: Vec::new(),
+                    error: Some(ApplyError::UnknownTenant {
+                        name: tp.name.clone(),
+                    }),
+                },
+            }
+        })
+        .buffered(parallelism.max(1))
+        .collect()
+        .await
 }
 
 async fn apply_tenant<P: Provider>(

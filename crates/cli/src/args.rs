@@ -86,6 +86,9 @@ pub struct TargetArgs {
         default_value = ".ssprctl/emulator-state.json"
     )]
     pub local_state: PathBuf,
+    /// How many tenants to read (and apply) at a time.
+    #[arg(long, value_name = "N", default_value_t = 64)]
+    pub parallelism: usize,
 }
 
 /// How to print a plan.

@@ -117,12 +117,19 @@ fn validate(args: &ConfigArgs) -> Result<Exit> {
     Ok(Exit::Ok)
 }
 
-/// Reads every tenant and plans. Tenants are read one after another for now.
-async fn make_plan(config: &Config, config_path: &Path, provider: &HttpProvider) -> Plan {
-    let mut observed = Vec::new();
-    for tenant in &config.tenants {
-        observed.push(provider.read(tenant).await);
-    }
+/// Reads every tenant, up to `parallelism` at a time, and plans.
+async fn make_plan(
+    config: &Config,
+    config_path: &Path,
+    provider: &HttpProvider,
+    parallelism: usize,
+) -> Plan {
+    use futures_util::StreamExt;
+    let observed: Vec<_> = futures_util::stream::iter(&config.tenants)
+        .map(|tenant| provider.read(tenant))
+        .buffered(parallelism.max(1))
+        .collect()
+        .await;
     let pairs: Vec<_> = config.tenants.iter().zip(observed.iter()).collect();
     let meta = PlanMeta {
         tool_version: env!("CARGO_PKG_VERSION").to_string(),
@@ -168,7 +175,13 @@ fn print_plan(plan: &Plan, format: &FormatArgs, color: bool) -> Result<()> {
 async fn plan(args: &PlanArgs, color: bool) -> Result<Exit> {
     let config = ssprctl_model::load_file(&args.config.config)?;
     let session = targets::Session::start(&config, &args.target).await?;
-    let plan = make_plan(&config, &args.config.config, &session.provider).await;
+    let plan = make_plan(
+        &config,
+        &args.config.config,
+        &session.provider,
+        args.target.parallelism,
+    )
+    .await;
     session.stop().await;
     print_plan(&plan, &args.format, color)?;
     if let Some(out) = &args.out {
@@ -295,7 +308,14 @@ async fn apply_with(
     let from_file = saved.is_some();
     let plan = match saved {
         Some(plan) => {
-            if let Err(stale) = ssprctl_apply::check_fresh(&plan, &config.tenants, provider).await {
+            if let Err(stale) = ssprctl_apply::check_fresh(
+                &plan,
+                &config.tenants,
+                provider,
+                args.target.parallelism,
+            )
+            .await
+            {
                 eprintln!("error: refusing to apply: {stale}");
                 for m in &stale.moved {
                     eprintln!("  - {m}");
@@ -305,7 +325,7 @@ async fn apply_with(
             }
             plan
         }
-        None => make_plan(config, config_path, provider).await,
+        None => make_plan(config, config_path, provider, args.target.parallelism).await,
     };
     print!("{}", render::human(&plan, &RenderOpts { color }));
     if plan.has_blocking_findings() {
@@ -344,7 +364,8 @@ async fn apply_with(
         }
     }
     println!();
-    let outcomes = ssprctl_apply::apply(&plan, &config.tenants, provider).await;
+    let outcomes =
+        ssprctl_apply::apply(&plan, &config.tenants, provider, args.target.parallelism).await;
     let mut failed = false;
     for outcome in &outcomes {
         let count = plan
