@@ -134,6 +134,13 @@ pub fn readiness(tp: &TenantPlan, observed: &ObservedTenant, pop: &Population) -
             .map_or(0, |u| reset_methods(&u.methods))
     };
     let mut out = Vec::new();
+    if was.is_empty() && will.is_empty() {
+        out.push(
+            "SSPR is not enabled for any user before or after the change: nobody is affected"
+                .into(),
+        );
+        return out;
+    }
 
     let gained: Vec<&String> = will.difference(&was).collect();
     let lost = was.difference(&will).count();
