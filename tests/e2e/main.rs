@@ -8,12 +8,16 @@
 //! - `validation`: `validate` errors with their file:line:column;
 //! - `commands`: `schema`, `emulator`, exit codes and safety gates;
 //! - `gitops`: saved plans, the stale-plan guard, risk gates, JSON and Markdown;
-//! - `preflight`: each preflight finding from an emulator state that triggers it.
+//! - `preflight`: each preflight finding from an emulator state that triggers it;
+//! - `credentials`: each credential kind, good and bad, and that no secret is printed;
+//! - `reliability`: round trips, and riding out throttling, 5xx, drops, stale reads, latency.
 
 mod commands;
+mod credentials;
 mod cycle;
 mod gitops;
 mod preflight;
+mod reliability;
 mod support;
 mod validation;
 mod write_rules;

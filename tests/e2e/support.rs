@@ -226,3 +226,130 @@ pub fn hybrid_state(tenant_id: &str) -> Value {
         }}
     })
 }
+
+/// Every environment variable through which the binary finds a credential or
+/// a token store; `Env::run_env` clears them all before setting its own.
+pub const CREDENTIAL_ENV: &[&str] = &[
+    "AZURE_CLIENT_ID",
+    "AZURE_CLIENT_SECRET",
+    "AZURE_CLIENT_CERTIFICATE_PATH",
+    "AZURE_CLIENT_CERTIFICATE_PASSWORD",
+    "AZURE_FEDERATED_TOKEN_FILE",
+    "ACTIONS_ID_TOKEN_REQUEST_URL",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "SSPRCTL_IMDS_ENDPOINT",
+    "SSPRCTL_PORTAL_REFRESH_TOKEN",
+    "SSPRCTL_CONFIG_DIR",
+    "XDG_CONFIG_HOME",
+];
+
+impl Env {
+    /// Runs `ssprctl ARGS` in the work dir like [`Env::run`], with every
+    /// credential variable cleared and then `envs` set. Unless `envs` names
+    /// `SSPRCTL_CONFIG_DIR`, the token store is an empty directory of the
+    /// work dir, never the user's own.
+    pub fn run_env(&self, args: &[&str], envs: &[(&str, &str)]) -> Run {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ssprctl"));
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env("NO_COLOR", "1")
+            .env_remove("RUST_LOG")
+            .stdin(std::process::Stdio::null());
+        for name in CREDENTIAL_ENV {
+            cmd.env_remove(name);
+        }
+        if !envs.iter().any(|(k, _)| *k == "SSPRCTL_CONFIG_DIR") {
+            cmd.env("SSPRCTL_CONFIG_DIR", self.dir.path().join("no-token-store"));
+        }
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let out: Output = cmd.output().expect("run ssprctl");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Replaces the emulator's fault configuration (`PUT /_emulator/faults`).
+    pub fn set_faults(&self, faults: Value) {
+        let url = format!("{}/_emulator/faults", self.url);
+        self.rt.block_on(async {
+            let resp = reqwest::Client::new()
+                .put(&url)
+                .json(&faults)
+                .send()
+                .await
+                .expect("set faults");
+            assert!(
+                resp.status().is_success(),
+                "faults refused: {}",
+                resp.text().await.unwrap_or_default()
+            );
+        });
+    }
+
+    /// Clears every fault (`DELETE /_emulator/faults`).
+    pub fn clear_faults(&self) {
+        let url = format!("{}/_emulator/faults", self.url);
+        self.rt.block_on(async {
+            reqwest::Client::new()
+                .delete(&url)
+                .send()
+                .await
+                .expect("clear faults");
+        });
+    }
+
+    /// The current fault configuration, with what is left of each `failNext`.
+    pub fn faults(&self) -> Value {
+        let url = format!("{}/_emulator/faults", self.url);
+        self.rt.block_on(async {
+            reqwest::get(&url)
+                .await
+                .expect("faults")
+                .json::<Value>()
+                .await
+                .expect("faults json")
+        })
+    }
+
+    /// `GET path` on the emulator, with a bearer token if given: (status, JSON).
+    pub fn get(&self, path: &str, bearer: Option<&str>) -> (u16, Value) {
+        let url = format!("{}{path}", self.url);
+        self.rt.block_on(async move {
+            let mut req = reqwest::Client::new().get(&url);
+            if let Some(b) = bearer {
+                req = req.bearer_auth(b);
+            }
+            let resp = req.send().await.expect("request");
+            let status = resp.status().as_u16();
+            let text = resp.text().await.unwrap_or_default();
+            (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        })
+    }
+
+    /// A form `POST` to a tenant's v2 token endpoint: (status, JSON).
+    pub fn token_request(&self, tenant: &str, form: &[(&str, &str)]) -> (u16, Value) {
+        let url = format!("{}/{tenant}/oauth2/v2.0/token", self.url);
+        self.rt.block_on(async move {
+            let resp = reqwest::Client::new()
+                .post(&url)
+                .form(form)
+                .send()
+                .await
+                .expect("token request");
+            let status = resp.status().as_u16();
+            (status, resp.json().await.unwrap_or(Value::Null))
+        })
+    }
+}
+
+/// Entries of a request log whose path contains `part`, `$batch` sub-requests
+/// not included.
+pub fn matching<'a>(log: &'a [Value], part: &str) -> Vec<&'a Value> {
+    log.iter()
+        .filter(|r| r["path"].as_str().is_some_and(|p| p.contains(part)))
+        .collect()
+}

@@ -299,12 +299,25 @@ fn portal_credential(
             Err(e) => Some((Err(e.to_string()), format!("not available: {e}"))),
         }
     };
-    let found = match chosen {
+    let (found, hint) = match chosen {
         Some(PortalMethod::RefreshToken { env: var }) => {
-            from_env(var.as_deref().unwrap_or(ENV_PORTAL_REFRESH_TOKEN))
+            let var = var.unwrap_or_else(|| ENV_PORTAL_REFRESH_TOKEN.into());
+            let hint = format!(
+                "the portal API accepts only a delegated administrator sign-in: set {var} to an administrator's refresh token"
+            );
+            (from_env(&var), hint)
         }
-        Some(PortalMethod::SignedIn) => from_store(),
-        None => from_env(ENV_PORTAL_REFRESH_TOKEN).or_else(from_store),
+        Some(PortalMethod::SignedIn) => {
+            let hint = format!(
+                "no stored sign-in for this tenant: run `ssprctl login --config FILE --tenant {}`",
+                tenant.name
+            );
+            (from_store(), hint)
+        }
+        None => (
+            from_env(ENV_PORTAL_REFRESH_TOKEN).or_else(from_store),
+            sign_in,
+        ),
     };
-    found.unwrap_or_else(|| (Err(sign_in.clone()), format!("not available: {sign_in}")))
+    found.unwrap_or_else(|| (Err(hint.clone()), format!("not available: {hint}")))
 }

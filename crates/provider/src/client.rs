@@ -392,7 +392,10 @@ impl HttpProvider {
             .await
             .map_err(|e| ProviderError::Credential {
                 method: "managed identity",
-                detail: format!("the instance metadata service refused: {}", one_line(&e)),
+                detail: format!(
+                    "the instance metadata service refused: {}",
+                    strip_api_prefix(&one_line(&e))
+                ),
             })?;
         Fetched::from_json(api, &body)
     }
@@ -1260,19 +1263,17 @@ fn group_info(g: &Value) -> Option<GroupInfo> {
 
 fn api_error(api: Api, status: u16, body: &Value) -> ProviderError {
     let err = body.get("error");
+    // Graph: {"error": {"code", "message", "innerError"}}; OAuth and IMDS:
+    // {"error": "invalid_request", "error_description": "..."}; portal: {"message"}.
     let code = err
-        .and_then(|e| e.get("code"))
-        .and_then(Value::as_str)
+        .and_then(|e| e.get("code").and_then(Value::as_str).or_else(|| e.as_str()))
         .map(str::to_string);
     let message = err
         .and_then(|e| e.get("message"))
+        .or_else(|| body.get("error_description"))
+        .or_else(|| body.get("message"))
         .and_then(Value::as_str)
-        .map(str::to_string)
-        .or_else(|| {
-            body.get("message")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        })
+        .map(|m| m.lines().next().unwrap_or_default().to_string())
         .unwrap_or_else(|| match body {
             Value::String(s) if !s.is_empty() => s.chars().take(200).collect(),
             _ => "no error body".to_string(),
@@ -1282,12 +1283,34 @@ fn api_error(api: Api, status: u16, body: &Value) -> ProviderError {
         .and_then(|i| i.get("request-id"))
         .and_then(Value::as_str)
         .map(str::to_string);
+    let message = match hint(api, status, code.as_deref()) {
+        Some(h) => format!("{message} — {h}"),
+        None => message,
+    };
     ProviderError::Api {
         api,
         status,
         code,
         message,
         request_id,
+    }
+}
+
+/// What to do about an error, when the status and code say.
+fn hint(api: Api, status: u16, code: Option<&str>) -> Option<String> {
+    match (status, code) {
+        (403, Some(c)) if c.contains("License") || c.contains("license") || c.contains("NonPremium") => {
+            Some("this needs a Microsoft Entra ID P1 or P2 licence".into())
+        }
+        (403, _) if !api.documented() => Some(
+            "the signed-in account needs an administrator role (Global Administrator is known to work) and must pass MFA and Conditional Access".into(),
+        ),
+        (403, Some("Authorization_RequestDenied")) => crate::permissions::needed(api)
+            .map(|n| format!("grant the app the application permission {} (with admin consent)", n.write)),
+        (401, _) if !api.documented() => {
+            Some("the portal API refuses app-only tokens and expired sign-ins: run `ssprctl login` again".into())
+        }
+        _ => None,
     }
 }
 
