@@ -222,6 +222,23 @@ fn drift_unknown_and_clean_have_distinct_exit_codes() {
         "says how to sign in:\n{}",
         run.stdout
     );
+    // The preflight finding for the missing portal credential, in the JSON plan too.
+    assert!(
+        run.stdout.contains(
+            "warning: selfServicePasswordReset: portal PasswordResetPolicies: no credential"
+        ),
+        "{}",
+        run.stdout
+    );
+    let json = env.run(&["plan", "--config", cloud.to_str().expect("utf-8"), "--json"]);
+    let plan: Value = serde_json::from_str(&json.stdout).expect("json");
+    let checks: Vec<&str> = plan["tenants"][0]["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter_map(|f| f["check"].as_str())
+        .collect();
+    assert!(checks.contains(&"portal-credential"), "{checks:?}");
 }
 
 #[test]
