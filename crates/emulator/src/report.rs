@@ -320,6 +320,18 @@ impl Population {
     }
 }
 
+impl Population {
+    /// The generated population of a tenant, under its current policy.
+    fn of(tid: &str, t: &Tenant) -> Population {
+        Population {
+            seed: t.population.seed.unwrap_or_else(|| fnv1a(tid)),
+            users: t.population.users,
+            domain: domain(tid, t),
+            policy: Policy::of(t),
+        }
+    }
+}
+
 fn load(call: &Call<'_>) -> Result<Population, ApiError> {
     let tid = call.p.tid.clone();
     call.ctx.read_tenant(&tid, |t| {
@@ -327,12 +339,7 @@ fn load(call: &Call<'_>) -> Result<Population, ApiError> {
             let (code, message) = quirks::REPORT_WITHOUT_PREMIUM;
             return Err(ApiError::new(403, code, message));
         }
-        Ok(Population {
-            seed: t.population.seed.unwrap_or_else(|| fnv1a(&tid)),
-            users: t.population.users,
-            domain: domain(&tid, t),
-            policy: Policy::of(t),
-        })
+        Ok(Population::of(&tid, t))
     })
 }
 
@@ -477,9 +484,9 @@ fn encode(value: &str) -> String {
         .collect()
 }
 
-/// `GET …/userRegistrationDetails`.
-pub(crate) fn list(call: &Call<'_>) -> Result<Resp, ApiError> {
-    let req = call.req;
+/// The page asked for: `$top` (default 100, at most 999) and the offset
+/// encoded in `$skiptoken`.
+fn page_window(req: &crate::wire::Req) -> Result<(usize, usize), ApiError> {
     let top = match req.query_param("$top") {
         None => DEFAULT_PAGE_SIZE,
         Some(raw) => match raw.trim().parse::<usize>() {
@@ -496,6 +503,13 @@ pub(crate) fn list(call: &Call<'_>) -> Result<Resp, ApiError> {
         Some(t) => parse_skiptoken(t)
             .ok_or_else(|| ApiError::bad_request("The $skiptoken is not valid."))?,
     };
+    Ok((top, offset))
+}
+
+/// `GET …/userRegistrationDetails`.
+pub(crate) fn list(call: &Call<'_>) -> Result<Resp, ApiError> {
+    let req = call.req;
+    let (top, offset) = page_window(req)?;
     let population = load(call)?;
     let sample = match population.policy.row(&generate(0, 1, "x", 4)) {
         Value::Object(map) => map,
@@ -570,35 +584,12 @@ pub(crate) fn transitive_members(call: &Call<'_>, group_id: &str) -> Result<Resp
                 .and_then(Value::as_str)
                 .is_some_and(|i| i.eq_ignore_ascii_case(group_id))
         });
-        Ok((
-            Population {
-                seed: t.population.seed.unwrap_or_else(|| fnv1a(&tid)),
-                users: t.population.users,
-                domain: domain(&tid, t),
-                policy: Policy::of(t),
-            },
-            known,
-        ))
+        Ok((Population::of(&tid, t), known))
     })?;
     if !known {
         return Err(ApiError::resource_not_found(group_id));
     }
-    let top = match req.query_param("$top") {
-        None => DEFAULT_PAGE_SIZE,
-        Some(raw) => match raw.trim().parse::<usize>() {
-            Ok(n) if (1..=MAX_PAGE_SIZE).contains(&n) => n,
-            _ => {
-                return Err(ApiError::bad_request(format!(
-                    "Invalid page size specified: '{raw}'."
-                )));
-            }
-        },
-    };
-    let offset = match req.query_param("$skiptoken") {
-        None => 0,
-        Some(t) => parse_skiptoken(t)
-            .ok_or_else(|| ApiError::bad_request("The $skiptoken is not valid."))?,
-    };
+    let (top, offset) = page_window(req)?;
     let group_id = group_id.to_ascii_lowercase();
     let members: Vec<User> = population
         .users()

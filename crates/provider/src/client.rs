@@ -331,20 +331,9 @@ impl HttpProvider {
         url: &str,
         form: &[(&str, String)],
     ) -> Result<Fetched, ProviderError> {
-        check_url(api, url)?;
-        let resp = self
-            .http
-            .post(url)
-            .form(form)
-            .send()
-            .await
-            .map_err(|source| ProviderError::Transport {
-                api,
-                url: url.to_string(),
-                source,
-            })?;
-        let status = resp.status();
-        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        let (status, body) = self
+            .send_json(api, self.http.post(url).form(form), url)
+            .await?;
         if !status.is_success() {
             return Err(ProviderError::Token {
                 purpose,
@@ -465,6 +454,21 @@ impl HttpProvider {
         req: reqwest::RequestBuilder,
         url: &str,
     ) -> Result<(StatusCode, Value), ProviderError> {
+        let (status, body) = self.send_json(api, req, url).await?;
+        if status.is_success() {
+            Ok((status, body))
+        } else {
+            Err(api_error(api, status.as_u16(), &body))
+        }
+    }
+
+    /// Sends one request (no retries) and reads its JSON body (null if none).
+    async fn send_json(
+        &self,
+        api: Api,
+        req: reqwest::RequestBuilder,
+        url: &str,
+    ) -> Result<(StatusCode, Value), ProviderError> {
         check_url(api, url)?;
         let resp = req
             .send()
@@ -475,12 +479,7 @@ impl HttpProvider {
                 source,
             })?;
         let status = resp.status();
-        let body: Value = resp.json().await.unwrap_or(Value::Null);
-        if status.is_success() {
-            Ok((status, body))
-        } else {
-            Err(api_error(api, status.as_u16(), &body))
-        }
+        Ok((status, resp.json().await.unwrap_or(Value::Null)))
     }
 
     /// One request with bounded retries on 429/503/504 and connection failures,
