@@ -213,3 +213,35 @@ fn readiness_is_not_read_when_scope_does_not_change() {
             .is_some_and(|p| p.contains("userRegistrationDetails"))
     }));
 }
+
+#[test]
+fn a_group_lookup_that_fails_is_not_reported_as_a_missing_group() {
+    const APP: &str = "a1a1a1a1-0000-4000-8000-00000000000a";
+    let env = Env::with_state(tenant_state(json!({
+        "apps": [{ "clientId": APP, "clientSecret": "test-only-secret", "roles": ["Policy.Read.All", "Organization.Read.All"] }]
+    })));
+    let path = env.config(
+        "c.yaml",
+        &format!(
+            "version: 1\ntenants:\n  - name: contoso\n    tenantId: {CONTOSO}\n    endpoint: local\n    credentials:\n      graph: {{ method: clientSecret, clientId: {APP}, secretEnv: APP_SECRET }}\n      portal: {{ method: refreshToken, env: ADMIN_TOKEN }}\n    settings:\n      selfServicePasswordReset:\n        enabledFor: selected\n        group: {{ displayName: SSPR Pilot }}\n"
+        ),
+    );
+    let run = env.run_env(
+        &["plan", "--config", path.to_str().expect("utf-8")],
+        &[
+            ("APP_SECRET", "test-only-secret"),
+            ("ADMIN_TOKEN", ssprctl_emulator::LOCAL_ADMIN_REFRESH_TOKEN),
+        ],
+    );
+    assert!(
+        run.stdout.contains("could not look up the group"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("403"),
+        "the status is named:\n{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("no group is named"), "{}", run.stdout);
+}

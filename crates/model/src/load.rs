@@ -26,8 +26,6 @@ pub struct Config {
     pub file: ConfigFile,
     /// Each tenant with its effective settings, in file order.
     pub tenants: Vec<Tenant>,
-    /// The exact file text, as read.
-    pub text: String,
     /// SHA-256 of the file text (hex): saved plans record it.
     pub digest: String,
 }
@@ -176,7 +174,6 @@ pub fn load_str(file: &str, text: &str) -> Result<Config, LoadError> {
     Ok(Config {
         file: parsed,
         tenants,
-        text: text.to_string(),
         digest: sha256_hex(text.as_bytes()),
     })
 }

@@ -21,6 +21,9 @@ pub struct ObservedTenant {
     pub groups_by_name: BTreeMap<String, Vec<GroupInfo>>,
     /// Groups found for each group id the desired or live state refers to.
     pub groups_by_id: BTreeMap<String, GroupInfo>,
+    /// Why the desired group could not be looked up, if the lookup failed
+    /// (as opposed to finding no such group).
+    pub group_lookup_error: Option<String>,
     /// A digest of each live object read, for the stale-plan guard.
     pub digests: BTreeMap<Api, String>,
     /// Read-only facts the preflight checks use.

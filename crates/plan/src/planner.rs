@@ -188,6 +188,10 @@ fn resolve_group(
             message,
         });
     };
+    if let Some(reason) = &observed.group_lookup_error {
+        error(format!("could not look up the group: {reason}"));
+        return None;
+    }
     let group = match (&wanted.id, &wanted.display_name) {
         (Some(id), name) => {
             let Some(found) = observed.groups_by_id.get(&id.to_lowercase()) else {

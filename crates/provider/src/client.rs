@@ -850,23 +850,34 @@ impl HttpProvider {
         if let Some(Ok(skus)) = graph.remove("skus") {
             observed.facts.licences = Some(wire::licences(&skus));
         }
-        if let Some(Ok(g)) = graph.remove("group-id")
-            && let Some(info) = group_info(&g)
-        {
-            observed.groups_by_id.insert(info.id.clone(), info);
+        match graph.remove("group-id") {
+            Some(Ok(g)) => {
+                if let Some(info) = group_info(&g) {
+                    observed.groups_by_id.insert(info.id.clone(), info);
+                }
+            }
+            // Not found: the planner says the group does not exist.
+            Some(Err(ProviderError::Api { status: 404, .. })) | None => {}
+            Some(Err(e)) => observed.group_lookup_error = Some(strip_api_prefix(&one_line(&e))),
         }
-        if let (Some(Ok(list)), Some(name)) = (
+        match (
             graph.remove("group-name"),
             group.as_ref().and_then(|g| g.display_name.clone()),
         ) {
-            let found = list
-                .get("value")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten();
-            observed
-                .groups_by_name
-                .insert(name, found.filter_map(group_info).collect());
+            (Some(Ok(list)), Some(name)) => {
+                let found = list
+                    .get("value")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten();
+                observed
+                    .groups_by_name
+                    .insert(name, found.filter_map(group_info).collect());
+            }
+            (Some(Err(e)), _) => {
+                observed.group_lookup_error = Some(strip_api_prefix(&one_line(&e)))
+            }
+            _ => {}
         }
 
         // Each section is decoded on its own, so one unexpected value costs only
