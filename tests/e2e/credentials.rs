@@ -795,7 +795,7 @@ fn a_read_only_app_plans_but_its_write_is_denied_with_403() {
     assert!(
         apply
             .stderr
-            .contains("error: tenant contoso: writing failed"),
+            .contains("error: tenant contoso: writing administratorPasswordReset.enabled failed"),
         "{}",
         apply.stderr
     );
@@ -805,7 +805,9 @@ fn a_read_only_app_plans_but_its_write_is_denied_with_403() {
         apply.stderr
     );
     assert!(
-        apply.stderr.contains("nothing was written to contoso."),
+        apply
+            .stderr
+            .contains("not applied: administratorPasswordReset.enabled"),
         "{}",
         apply.stderr
     );

@@ -350,9 +350,8 @@ fn exhausted_write_retries_fail_apply_saying_what_was_written() {
     let run = apply(&env, &cfg);
     assert_eq!(run.code, 1, "{}", run.transcript());
     assert!(
-        run.stderr.contains(
-            "error: tenant contoso: writing failed; 1 of this tenant's changes were not attempted"
-        ),
+        run.stderr
+            .contains("error: tenant contoso: writing administratorPasswordReset.enabled failed"),
         "{}",
         run.stderr
     );
@@ -363,12 +362,20 @@ fn exhausted_write_retries_fail_apply_saying_what_was_written() {
         run.stderr
     );
     assert!(
-        run.stderr.contains(
-            "already written to contoso: Graph authenticationMethodsPolicy, portal PasswordResetPolicies."
-        ),
+        run.stderr
+            .contains("contoso after the failure (read back):"),
         "{}",
         run.stderr
     );
+    // Written before the failure, the failed surface, and the one never attempted.
+    for line in [
+        "applied: authenticationMethods.sms.state",
+        "applied: selfServicePasswordReset.methodsRequired",
+        "not applied: administratorPasswordReset.enabled",
+        "not applied: passwordProtection.bannedPasswords",
+    ] {
+        assert!(run.stderr.contains(line), "{line}:\n{}", run.stderr);
+    }
     let log = env.requests();
     let tries = attempts(&log, "PATCH", "/v1.0/policies/authorizationPolicy");
     assert!(
@@ -508,7 +515,8 @@ fn a_dropped_write_fails_apply_with_a_clear_error_and_writes_nothing() {
     let run = apply(&env, &cfg);
     assert_eq!(run.code, 1, "{}", run.transcript());
     assert!(
-        run.stderr.contains("error: tenant contoso: writing failed"),
+        run.stderr
+            .contains("error: tenant contoso: writing administratorPasswordReset.enabled failed"),
         "{}",
         run.stderr
     );
@@ -521,7 +529,8 @@ fn a_dropped_write_fails_apply_with_a_clear_error_and_writes_nothing() {
         run.stderr
     );
     assert!(
-        run.stderr.contains("nothing was written to contoso."),
+        run.stderr
+            .contains("not applied: administratorPasswordReset.enabled"),
         "{}",
         run.stderr
     );
@@ -592,4 +601,22 @@ fn latency_with_jitter_still_converges() {
         latencies.iter().min() != latencies.iter().max(),
         "with jitter: {latencies:?}"
     );
+}
+
+#[test]
+fn a_throttled_token_endpoint_is_retried() {
+    let env = Env::new();
+    let cfg = env.example("quickstart.yaml");
+    env.set_faults(json!({ "failNext": [
+        { "status": 503, "count": 2, "pathPrefix": "/6f1c9a2e-3b4d-4e5f-8a7b-9c0d1e2f3a4b/oauth2", "method": "POST" }
+    ]}));
+    env.clear_requests();
+    let run = env.run(&["plan", "--config", cfg.to_str().expect("utf-8")]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let failed = env
+        .requests()
+        .iter()
+        .filter(|r| r["path"].as_str().is_some_and(|p| p.contains("oauth2")) && r["status"] == 503)
+        .count();
+    assert_eq!(failed, 2, "both 503s were met and ridden out");
 }

@@ -26,14 +26,18 @@ pub struct TenantOutcome {
 /// Why applying to a tenant stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
-    /// A write failed; later surfaces of this tenant were not written.
-    #[error("writing failed; {} of this tenant's changes were not attempted", .not_attempted)]
+    /// A write failed; later surfaces of this tenant were not written. The
+    /// tenant was read again to say exactly which planned settings are live.
+    #[error("writing {} failed", .settings.join(", "))]
     Write {
+        /// The settings of the surface whose write failed.
+        settings: Vec<String>,
         /// The provider's error.
         #[source]
         source: ProviderError,
-        /// Changes left unwritten after the failure.
-        not_attempted: usize,
+        /// Every planned setting after the failure: `applied: PATH`,
+        /// `not applied: PATH` or `unknown: PATH (reason)`.
+        after_failure: Vec<String>,
     },
     /// The write was accepted but reading back shows other values.
     #[error("read-back verification failed: {}", .mismatches.join("; "))]
@@ -177,23 +181,47 @@ async fn apply_tenant<P: Provider>(
         written: Vec::new(),
         error: None,
     };
-    let mut done = 0;
     for (api, changes) in by_surface(&tp.changes) {
         let partial = partial_section(api, &changes);
         if let Err(source) = provider.write(tenant, api, &partial).await {
             outcome.error = Some(ApplyError::Write {
+                settings: changes.iter().map(|c| c.path.clone()).collect(),
                 source,
-                not_attempted: tp.changes.len() - done - changes.len(),
+                after_failure: state_after_failure(tp, tenant, provider).await,
             });
             return outcome;
         }
-        done += changes.len();
         outcome.written.push(api);
     }
     if let Err(e) = verify(tp, tenant, provider).await {
         outcome.error = Some(e);
     }
     outcome
+}
+
+/// After a failed write: which planned settings are live now. A write can fail
+/// after the service applied it (a dropped connection), or half-way (one PUT
+/// per on-premises flag), so the tenant is read rather than guessed.
+async fn state_after_failure<P: Provider>(
+    tp: &TenantPlan,
+    tenant: &Tenant,
+    provider: &P,
+) -> Vec<String> {
+    let observed = provider.read(tenant).await;
+    tp.changes
+        .iter()
+        .map(|c| {
+            if let Some(u) = observed.unreadable.iter().find(|u| u.api == c.api) {
+                return format!("unknown: {} (could not read it back: {})", c.path, u.reason);
+            }
+            let again = ssprctl_plan::plan_tenant(tenant, &observed);
+            if again.changes.iter().any(|n| n.path == c.path) {
+                format!("not applied: {}", c.path)
+            } else {
+                format!("applied: {}", c.path)
+            }
+        })
+        .collect()
 }
 
 /// Re-reads the tenant until every planned value is live, or gives up.

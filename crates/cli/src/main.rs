@@ -388,14 +388,15 @@ async fn apply_with(
                     eprintln!("  caused by: {cause}");
                     source = cause.source();
                 }
-                if written.is_empty() {
+                if let ssprctl_apply::ApplyError::Write { after_failure, .. } = e {
+                    eprintln!("  {} after the failure (read back):", outcome.name);
+                    for line in after_failure {
+                        eprintln!("    {line}");
+                    }
+                } else if written.is_empty() {
                     eprintln!("  nothing was written to {}.", outcome.name);
                 } else {
-                    eprintln!(
-                        "  already written to {}: {}.",
-                        outcome.name,
-                        written.join(", ")
-                    );
+                    eprintln!("  written to {}: {}.", outcome.name, written.join(", "));
                 }
             }
         }

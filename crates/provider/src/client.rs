@@ -331,9 +331,24 @@ impl HttpProvider {
         url: &str,
         form: &[(&str, String)],
     ) -> Result<Fetched, ProviderError> {
-        let (status, body) = self
-            .send_json(api, self.http.post(url).form(form), url)
-            .await?;
+        // The token endpoint can be throttled or briefly unavailable too.
+        let mut attempt = 1;
+        let (status, body) = loop {
+            let sent = self
+                .send_json(api, self.http.post(url).form(form), url)
+                .await;
+            let transient = match &sent {
+                Ok((status, _)) => matches!(status.as_u16(), 429 | 500 | 503 | 504),
+                Err(ProviderError::Transport { .. }) => true,
+                Err(_) => false,
+            };
+            if transient && attempt < MAX_ATTEMPTS {
+                tokio::time::sleep(backoff(attempt)).await;
+                attempt += 1;
+                continue;
+            }
+            break sent?;
+        };
         if !status.is_success() {
             return Err(ProviderError::Token {
                 purpose,
