@@ -160,7 +160,7 @@ fn weakening_changes_need_allow_weakening() {
     assert!(
         refused
             .stdout
-            .contains("weakening: more guesses before lockout"),
+            .contains("! weakening: more guesses before lockout"),
         "{}",
         refused.stdout
     );

@@ -132,28 +132,32 @@ fn render_tenant(out: &mut String, t: &TenantPlan, p: &Paint) {
     }
 }
 
+/// A change, with its risk: weakening changes get a line of their own with the
+/// reason and control (a reviewer must not miss them); strengthening ones a
+/// short note on the same line (the reason is in the JSON and Markdown plans).
 fn render_change(out: &mut String, c: &Change, p: &Paint) {
-    render_value_change(out, c, p);
-    let (label, color) = match c.risk {
-        Risk::Weakening => ("weakening", AnsiColor::Red),
-        Risk::Strengthening => ("strengthening", AnsiColor::Green),
-        Risk::Neutral => return,
+    let note = match c.risk {
+        Risk::Strengthening => format!("  {}", p.color(AnsiColor::Green, "(strengthening)")),
+        _ => String::new(),
     };
-    let control = c
-        .control
-        .as_deref()
-        .map(|k| format!(" [{k}]"))
-        .unwrap_or_default();
-    let _ = writeln!(
-        out,
-        "        {}: {}{}",
-        p.color(color, label),
-        c.reason,
-        p.dim(&control)
-    );
+    render_value_change(out, c, p, &note);
+    if c.risk == Risk::Weakening {
+        let control = c
+            .control
+            .as_deref()
+            .map(|k| format!(" [{k}]"))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "        {} {}{}",
+            p.color(AnsiColor::Red, "! weakening:"),
+            c.reason,
+            p.dim(&control)
+        );
+    }
 }
 
-fn render_value_change(out: &mut String, c: &Change, p: &Paint) {
+fn render_value_change(out: &mut String, c: &Change, p: &Paint, note: &str) {
     let symbol = p.color(AnsiColor::Yellow, c.action.symbol());
     match (&c.before, &c.after) {
         (before, Value::Array(after)) if before.is_array() || before.is_null() => {
@@ -162,7 +166,7 @@ fn render_value_change(out: &mut String, c: &Change, p: &Paint) {
                 .map(|a| a.iter().map(display).collect())
                 .unwrap_or_default();
             let after: Vec<String> = after.iter().map(display).collect();
-            let _ = writeln!(out, "    {symbol} {}:", c.path);
+            let _ = writeln!(out, "    {symbol} {}:{note}", c.path);
             let mut old = before.clone();
             let mut new = after.clone();
             old.sort_by_key(|s| s.to_lowercase());
@@ -185,7 +189,7 @@ fn render_value_change(out: &mut String, c: &Change, p: &Paint) {
         (before, after) => {
             let _ = writeln!(
                 out,
-                "    {symbol} {}: {} {} {}",
+                "    {symbol} {}: {} {} {}{note}",
                 c.path,
                 p.color(AnsiColor::Red, &display(before)),
                 p.dim("->"),
