@@ -620,3 +620,65 @@ fn a_throttled_token_endpoint_is_retried() {
         .count();
     assert_eq!(failed, 2, "both 503s were met and ridden out");
 }
+
+#[test]
+fn a_revoked_token_is_replaced_once() {
+    let env = Env::new();
+    let cfg = env.example("quickstart.yaml");
+    // The portal answers 401 once, as for a token revoked after it was issued.
+    env.set_faults(json!({ "failNext": [
+        { "status": 401, "count": 1, "pathPrefix": "/api/PasswordReset/PasswordResetPolicies", "method": "GET" }
+    ]}));
+    env.clear_requests();
+    let run = env.run(&["plan", "--config", cfg.to_str().expect("utf-8")]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let log = env.requests();
+    let tokens = log
+        .iter()
+        .filter(|r| r["path"].as_str().is_some_and(|p| p.contains("oauth2")))
+        .count();
+    assert_eq!(
+        tokens, 3,
+        "Graph, portal, and one new portal token after the 401"
+    );
+    let portal: Vec<u64> = log
+        .iter()
+        .filter(|r| r["path"] == "/api/PasswordReset/PasswordResetPolicies")
+        .filter_map(|r| r["status"].as_u64())
+        .collect();
+    assert_eq!(portal, [401, 200]);
+}
+
+#[test]
+fn a_second_401_is_not_retried_again() {
+    let env = Env::new();
+    let cfg = env.example("quickstart.yaml");
+    env.set_faults(json!({ "failNext": [
+        { "status": 401, "count": 5, "pathPrefix": "/api/PasswordReset/PasswordResetPolicies", "method": "GET" }
+    ]}));
+    env.clear_requests();
+    let run = env.run(&[
+        "plan",
+        "--config",
+        cfg.to_str().expect("utf-8"),
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(
+        run.code,
+        2,
+        "Graph changes remain; the portal part is unknown:\n{}",
+        run.transcript()
+    );
+    assert!(
+        run.stdout.contains("? portal PasswordResetPolicies"),
+        "{}",
+        run.stdout
+    );
+    assert!(run.stdout.contains("HTTP 401"), "{}", run.stdout);
+    let tries = env
+        .requests()
+        .iter()
+        .filter(|r| r["path"] == "/api/PasswordReset/PasswordResetPolicies")
+        .count();
+    assert_eq!(tries, 2);
+}

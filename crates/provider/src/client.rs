@@ -140,7 +140,13 @@ pub struct HttpProvider {
     tokens: Mutex<HashMap<(String, Audience), CachedToken>>,
     /// Refresh tokens rotated by the token endpoint, per tenant.
     rotated: Mutex<HashMap<String, Secret>>,
+    /// Bounds the portal requests in flight across all tenants.
+    portal_slots: tokio::sync::Semaphore,
 }
+
+/// Portal API requests in flight at once, across tenants. The portal API's
+/// throttling is undocumented (api-surface §9): stay well below Graph's.
+pub const PORTAL_CONCURRENCY: usize = 32;
 
 impl HttpProvider {
     /// A provider for these tenants, keyed by tenant name.
@@ -157,6 +163,7 @@ impl HttpProvider {
             connections,
             tokens: Mutex::new(HashMap::new()),
             rotated: Mutex::new(HashMap::new()),
+            portal_slots: tokio::sync::Semaphore::new(PORTAL_CONCURRENCY),
         })
     }
 
@@ -674,10 +681,39 @@ impl HttpProvider {
         out
     }
 
+    /// A request with the tenant's token for `audience`. A 401 (a token revoked
+    /// or expired early) drops the cached token and retries once with a new one.
+    /// Portal requests also take one of [`PORTAL_CONCURRENCY`] slots.
+    async fn authed(
+        &self,
+        conn: &Connection,
+        audience: Audience,
+        api: Api,
+        method: Method,
+        url: &str,
+        body: Option<&Value>,
+    ) -> Result<(StatusCode, Value), ProviderError> {
+        let _slot = match audience {
+            Audience::Portal => self.portal_slots.acquire().await.ok(),
+            Audience::Graph => None,
+        };
+        let token = self.token(conn, audience, api).await?;
+        match self.call(api, &token, method.clone(), url, body).await {
+            Err(ProviderError::Api { status: 401, .. }) => {
+                self.tokens
+                    .lock()
+                    .await
+                    .remove(&(conn.tenant_id.clone(), audience));
+                let token = self.token(conn, audience, api).await?;
+                self.call(api, &token, method, url, body).await
+            }
+            other => other,
+        }
+    }
+
     async fn portal_get(&self, conn: &Connection, api: Api) -> Result<Value, ProviderError> {
-        let token = self.token(conn, Audience::Portal, api).await?;
         let url = portal_url(conn, api, true);
-        self.call(api, &token, Method::GET, &url, None)
+        self.authed(conn, Audience::Portal, api, Method::GET, &url, None)
             .await
             .map(|(_, v)| v)
     }
@@ -688,10 +724,9 @@ impl HttpProvider {
         api: Api,
         body: &Value,
     ) -> Result<(), ProviderError> {
-        let token = self.token(conn, Audience::Portal, api).await?;
         tracing::info!(api = %api, "write");
         let url = portal_url(conn, api, false);
-        self.call(api, &token, Method::PUT, &url, Some(body))
+        self.authed(conn, Audience::Portal, api, Method::PUT, &url, Some(body))
             .await
             .map(|_| ())
     }
@@ -702,9 +737,8 @@ impl HttpProvider {
         api: Api,
         path: &str,
     ) -> Result<Value, ProviderError> {
-        let token = self.token(conn, Audience::Graph, api).await?;
         let url = format!("{}/v1.0{path}", conn.hosts.graph);
-        self.call(api, &token, Method::GET, &url, None)
+        self.authed(conn, Audience::Graph, api, Method::GET, &url, None)
             .await
             .map(|(_, v)| v)
     }
@@ -717,10 +751,9 @@ impl HttpProvider {
         path: &str,
         body: &Value,
     ) -> Result<(), ProviderError> {
-        let token = self.token(conn, Audience::Graph, api).await?;
         let url = format!("{}/v1.0{path}", conn.hosts.graph);
         tracing::info!(api = %api, %method, path, "write");
-        self.call(api, &token, method, &url, Some(body))
+        self.authed(conn, Audience::Graph, api, method, &url, Some(body))
             .await
             .map(|_| ())
     }
