@@ -8,7 +8,8 @@
 //! app-wide Graph quota term (N · 8 RU / 7,500 RU/s) is below it for every N
 //! here and is printed for reference.
 //!
-//! Run: `cargo bench --bench plan_many` (release build). Each case applies the
+//! Run: `cargo bench --bench plan_many` (release build; add
+//! `SSPRCTL_BENCH_LARGE=1` for N = 10,000). Each case applies the
 //! quick-start settings first (untimed), so the timed plan is the steady-state
 //! drift check an MSP schedules nightly. The emulator runs in this process on
 //! loopback; the binary is the real `ssprctl`.
@@ -21,6 +22,9 @@ use std::time::Instant;
 
 const LATENCY_MS: u64 = 100;
 const CASES: &[(usize, usize)] = &[(1, 1), (100, 64), (1000, 256)];
+/// Added with `SSPRCTL_BENCH_LARGE=1` (a few minutes: the untimed apply of
+/// 10,000 tenants comes first).
+const LARGE: (usize, usize) = (10_000, 256);
 
 fn tenant_id(i: usize) -> String {
     format!("b0000000-0000-4000-8000-{i:012}")
@@ -81,7 +85,11 @@ fn main() {
         "{:>6} {:>5} {:>10} {:>10} {:>10} {:>7}",
         "N", "C", "measured", "LB", "quota LB", "ratio"
     );
-    for &(n, c) in CASES {
+    let mut cases = CASES.to_vec();
+    if std::env::var_os("SSPRCTL_BENCH_LARGE").is_some() {
+        cases.push(LARGE);
+    }
+    for (n, c) in cases {
         let handle = rt
             .block_on(ssprctl_emulator::spawn_with(
                 ssprctl_emulator::Options {

@@ -140,13 +140,7 @@ pub struct HttpProvider {
     tokens: Mutex<HashMap<(String, Audience), CachedToken>>,
     /// Refresh tokens rotated by the token endpoint, per tenant.
     rotated: Mutex<HashMap<String, Secret>>,
-    /// Bounds the portal requests in flight across all tenants.
-    portal_slots: tokio::sync::Semaphore,
 }
-
-/// Portal API requests in flight at once, across tenants. The portal API's
-/// throttling is undocumented (api-surface §9): stay well below Graph's.
-pub const PORTAL_CONCURRENCY: usize = 32;
 
 impl HttpProvider {
     /// A provider for these tenants, keyed by tenant name.
@@ -163,7 +157,6 @@ impl HttpProvider {
             connections,
             tokens: Mutex::new(HashMap::new()),
             rotated: Mutex::new(HashMap::new()),
-            portal_slots: tokio::sync::Semaphore::new(PORTAL_CONCURRENCY),
         })
     }
 
@@ -683,7 +676,6 @@ impl HttpProvider {
 
     /// A request with the tenant's token for `audience`. A 401 (a token revoked
     /// or expired early) drops the cached token and retries once with a new one.
-    /// Portal requests also take one of [`PORTAL_CONCURRENCY`] slots.
     async fn authed(
         &self,
         conn: &Connection,
@@ -693,10 +685,6 @@ impl HttpProvider {
         url: &str,
         body: Option<&Value>,
     ) -> Result<(StatusCode, Value), ProviderError> {
-        let _slot = match audience {
-            Audience::Portal => self.portal_slots.acquire().await.ok(),
-            Audience::Graph => None,
-        };
         let token = self.token(conn, audience, api).await?;
         match self.call(api, &token, method.clone(), url, body).await {
             Err(ProviderError::Api { status: 401, .. }) => {
