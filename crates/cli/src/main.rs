@@ -138,16 +138,27 @@ async fn make_plan(
         created_at: jiff::Timestamp::now().to_string(),
     };
     let mut plan = ssprctl_plan::plan(&pairs, &meta);
-    // Readiness: only when a plan changes who may reset or how many methods.
-    for (tp, (tenant, observed)) in plan.tenants.iter_mut().zip(pairs.iter()) {
-        if !readiness::needed(tp) {
-            continue;
+    // Readiness: only when a plan changes who may reset or how many methods;
+    // read concurrently like the tenants themselves.
+    let figures: Vec<Option<Vec<String>>> =
+        futures_util::stream::iter(plan.tenants.iter().zip(pairs.iter()))
+            .map(|(tp, (tenant, observed))| async move {
+                if !readiness::needed(tp) {
+                    return None;
+                }
+                let groups = readiness::groups_needed(tp, observed);
+                Some(match provider.population(tenant, &groups).await {
+                    Ok(population) => readiness::readiness(tp, observed, &population),
+                    Err(e) => vec![format!("figures unavailable: {e}")],
+                })
+            })
+            .buffered(parallelism.max(1))
+            .collect()
+            .await;
+    for (tp, lines) in plan.tenants.iter_mut().zip(figures) {
+        if let Some(lines) = lines {
+            tp.readiness = lines;
         }
-        let groups = readiness::groups_needed(tp, observed);
-        tp.readiness = match provider.population(tenant, &groups).await {
-            Ok(population) => readiness::readiness(tp, observed, &population),
-            Err(e) => vec![format!("figures unavailable: {e}")],
-        };
     }
     plan
 }
