@@ -181,17 +181,37 @@ async fn apply_tenant<P: Provider>(
         written: Vec::new(),
         error: None,
     };
-    for (api, changes) in by_surface(&tp.changes) {
-        let partial = partial_section(api, &changes);
-        if let Err(source) = provider.write(tenant, api, &partial).await {
-            outcome.error = Some(ApplyError::Write {
-                settings: changes.iter().map(|c| c.path.clone()).collect(),
-                source,
-                after_failure: state_after_failure(tp, tenant, provider).await,
-            });
-            return outcome;
+    // Independent surfaces are written at the same time; a lane's surfaces one
+    // after another (see `lanes`). A lane stops at its first failure.
+    let results = futures_util::future::join_all(lanes(by_surface(&tp.changes)).into_iter().map(
+        |lane| async move {
+            let mut written = Vec::new();
+            for (api, changes) in lane {
+                let partial = partial_section(api, &changes);
+                if let Err(source) = provider.write(tenant, api, &partial).await {
+                    let settings = changes.iter().map(|c| c.path.clone()).collect();
+                    return (written, Some((settings, source)));
+                }
+                written.push(api);
+            }
+            (written, None)
+        },
+    ))
+    .await;
+    let mut failure = None;
+    for (written, error) in results {
+        outcome.written.extend(written);
+        if failure.is_none() {
+            failure = error;
         }
-        outcome.written.push(api);
+    }
+    if let Some((settings, source)) = failure {
+        outcome.error = Some(ApplyError::Write {
+            settings,
+            source,
+            after_failure: state_after_failure(tp, tenant, provider).await,
+        });
+        return outcome;
     }
     if let Err(e) = verify(tp, tenant, provider).await {
         outcome.error = Some(e);
@@ -258,6 +278,27 @@ async fn verify<P: Provider>(
     Err(ApplyError::Verify { mismatches })
 }
 
+/// The write lanes of a tenant: surfaces in one lane are written in order,
+/// lanes at the same time. The authentication-methods policy goes before the
+/// SSPR policy (a method must be on before more methods are required); every
+/// other surface is independent.
+fn lanes(surfaces: Vec<(Api, Vec<&Change>)>) -> Vec<Vec<(Api, Vec<&Change>)>> {
+    let mut ordered = Vec::new();
+    let mut alone = Vec::new();
+    for surface in surfaces {
+        match surface.0 {
+            Api::GraphAuthenticationMethods | Api::PortalPasswordReset => ordered.push(surface),
+            _ => alone.push(vec![surface]),
+        }
+    }
+    let mut out = Vec::new();
+    if !ordered.is_empty() {
+        out.push(ordered);
+    }
+    out.extend(alone);
+    out
+}
+
 /// Changes grouped by surface, keeping the plan's order.
 fn by_surface(changes: &[Change]) -> Vec<(Api, Vec<&Change>)> {
     let mut out: Vec<(Api, Vec<&Change>)> = Vec::new();
@@ -279,4 +320,57 @@ fn partial_section(api: Api, changes: &[&Change]) -> Value {
         wire::set_dotted(&mut partial, rel, c.after.clone());
     }
     partial
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ssprctl_plan::{Action, Risk};
+
+    fn change(api: Api, path: &str) -> Change {
+        Change {
+            path: path.into(),
+            api,
+            action: Action::Update,
+            before: Value::Null,
+            after: Value::Bool(true),
+            risk: Risk::Neutral,
+            reason: String::new(),
+            control: None,
+        }
+    }
+
+    #[test]
+    fn methods_are_written_before_the_sspr_policy_and_the_rest_in_parallel() {
+        let changes = [
+            change(
+                Api::GraphAuthenticationMethods,
+                "authenticationMethods.sms.state",
+            ),
+            change(
+                Api::PortalPasswordReset,
+                "selfServicePasswordReset.methodsRequired",
+            ),
+            change(
+                Api::PortalOnPremises,
+                "onPremisesIntegration.passwordWriteback",
+            ),
+            change(
+                Api::GraphAuthorizationPolicy,
+                "administratorPasswordReset.enabled",
+            ),
+        ];
+        let lanes: Vec<Vec<Api>> = lanes(by_surface(&changes))
+            .into_iter()
+            .map(|lane| lane.into_iter().map(|(api, _)| api).collect())
+            .collect();
+        assert_eq!(
+            lanes,
+            vec![
+                vec![Api::GraphAuthenticationMethods, Api::PortalPasswordReset],
+                vec![Api::PortalOnPremises],
+                vec![Api::GraphAuthorizationPolicy],
+            ]
+        );
+    }
 }

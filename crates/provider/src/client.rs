@@ -985,20 +985,26 @@ impl HttpProvider {
                 let current = self
                     .graph_get(conn, api, "/policies/authenticationMethodsPolicy")
                     .await?;
+                // The policy and each method configuration are separate
+                // objects: PATCH them at the same time.
+                let mut patches = Vec::new();
                 let mut body = json!({});
                 if wire::overlay(api, partial, &current, &mut body) {
-                    self.graph_send(
-                        conn,
-                        api,
-                        Method::PATCH,
-                        "/policies/authenticationMethodsPolicy",
-                        &body,
-                    )
-                    .await?;
+                    patches.push(("/policies/authenticationMethodsPolicy".to_string(), body));
                 }
                 for (id, body) in wire::method_patches(partial, &current) {
-                    self.graph_send(conn, api, Method::PATCH, &format!("/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{id}"), &body).await?;
+                    patches.push((
+                        format!("/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{id}"),
+                        body,
+                    ));
                 }
+                let sent = futures_util::future::join_all(
+                    patches
+                        .iter()
+                        .map(|(path, body)| self.graph_send(conn, api, Method::PATCH, path, body)),
+                )
+                .await;
+                sent.into_iter().collect::<Result<Vec<()>, _>>()?;
             }
             Api::GraphPasswordRuleSettings => {
                 let list = self.graph_get(conn, api, "/groupSettings").await?;
