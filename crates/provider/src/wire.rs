@@ -780,20 +780,7 @@ fn set_pointer(body: &mut Value, current: &Value, pointer: &str, value: Value) {
         obj.entry(parts[0].to_string())
             .or_insert_with(|| top.clone());
     }
-    let mut cur = body;
-    for (i, part) in parts.iter().enumerate() {
-        if !cur.is_object() {
-            *cur = Value::Object(Map::new());
-        }
-        let obj = cur.as_object_mut().expect("made an object just above");
-        if i == parts.len() - 1 {
-            obj.insert((*part).to_string(), value);
-            return;
-        }
-        cur = obj
-            .entry((*part).to_string())
-            .or_insert_with(|| Value::Object(Map::new()));
-    }
+    set_parts(body, &parts, value);
 }
 
 /// The value at a dotted model path.
@@ -803,8 +790,13 @@ pub fn get_dotted<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
 
 /// Sets a value at a dotted model path, creating mappings on the way.
 pub fn set_dotted(v: &mut Value, path: &str, value: Value) {
-    let mut cur = v;
     let parts: Vec<&str> = path.split('.').collect();
+    set_parts(v, &parts, value);
+}
+
+/// Sets a value under the keys `parts`, creating mappings on the way.
+fn set_parts(v: &mut Value, parts: &[&str], value: Value) {
+    let mut cur = v;
     for (i, part) in parts.iter().enumerate() {
         if !cur.is_object() {
             *cur = Value::Object(Map::new());
