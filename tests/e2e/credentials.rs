@@ -268,38 +268,24 @@ fn certificate_from_a_pem_file_signs_in() {
 
 #[test]
 fn certificate_from_a_pfx_file_with_its_password_signs_in() {
-    let env = Env::with_state(Some(cert_state()));
-    let cfg = cert_config(&env);
-    let pfx = repo().join("tests/fixtures/assertion.pfx");
-    let run = assert_plans_as(
-        &env,
-        &cfg,
-        &[
-            ("AZURE_CLIENT_CERTIFICATE_PATH", path_str(&pfx)),
-            ("AZURE_CLIENT_CERTIFICATE_PASSWORD", PFX_PASSWORD),
-        ],
-        CERT_APP,
-    );
-    assert_no_leak(&run, &[PFX_PASSWORD]);
-}
-
-#[test]
-fn certificate_from_a_legacy_encrypted_pfx_file_signs_in() {
-    // OpenSSL's `-legacy`: RC2-40 for the certificate bag, 3DES for the key, as
-    // older Windows and Azure Key Vault exports still produce.
-    let env = Env::with_state(Some(cert_state()));
-    let cfg = cert_config(&env);
-    let pfx = repo().join("tests/fixtures/assertion-legacy.pfx");
-    let run = assert_plans_as(
-        &env,
-        &cfg,
-        &[
-            ("AZURE_CLIENT_CERTIFICATE_PATH", path_str(&pfx)),
-            ("AZURE_CLIENT_CERTIFICATE_PASSWORD", PFX_PASSWORD),
-        ],
-        CERT_APP,
-    );
-    assert_no_leak(&run, &[PFX_PASSWORD]);
+    // Modern (AES-256 / PBKDF2) and OpenSSL's `-legacy` (RC2-40 for the
+    // certificate bag, 3DES for the key, as older Windows and Azure Key Vault
+    // exports still produce).
+    for file in ["assertion.pfx", "assertion-legacy.pfx"] {
+        let env = Env::with_state(Some(cert_state()));
+        let cfg = cert_config(&env);
+        let pfx = repo().join("tests/fixtures").join(file);
+        let run = assert_plans_as(
+            &env,
+            &cfg,
+            &[
+                ("AZURE_CLIENT_CERTIFICATE_PATH", path_str(&pfx)),
+                ("AZURE_CLIENT_CERTIFICATE_PASSWORD", PFX_PASSWORD),
+            ],
+            CERT_APP,
+        );
+        assert_no_leak(&run, &[PFX_PASSWORD]);
+    }
 }
 
 #[test]

@@ -243,5 +243,24 @@ fn a_group_lookup_that_fails_is_not_reported_as_a_missing_group() {
         "the status is named:\n{}",
         run.stdout
     );
+    assert!(
+        run.stdout
+            .contains("grant the app the application permission Group.Read.All"),
+        "the lookup's own permission is named, not the SSPR policy's:\n{}",
+        run.stdout
+    );
     assert!(!run.stdout.contains("no group is named"), "{}", run.stdout);
+    // The readiness figures need the registration report and its own permission.
+    assert!(
+        run.stdout
+            .contains("figures unavailable: reading the registration report: HTTP 403"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout
+            .contains("application permission AuditLog.Read.All"),
+        "{}",
+        run.stdout
+    );
 }

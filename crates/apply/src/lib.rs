@@ -228,13 +228,13 @@ async fn state_after_failure<P: Provider>(
     provider: &P,
 ) -> Vec<String> {
     let observed = provider.read(tenant).await;
+    let again = ssprctl_plan::plan_tenant(tenant, &observed);
     tp.changes
         .iter()
         .map(|c| {
             if let Some(u) = observed.unreadable.iter().find(|u| u.api == c.api) {
                 return format!("unknown: {} (could not read it back: {})", c.path, u.reason);
             }
-            let again = ssprctl_plan::plan_tenant(tenant, &observed);
             if again.changes.iter().any(|n| n.path == c.path) {
                 format!("not applied: {}", c.path)
             } else {

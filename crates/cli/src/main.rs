@@ -97,10 +97,25 @@ fn report(err: &(dyn std::error::Error + 'static)) {
         }
     }
     eprintln!("error: {err}");
+    print_causes(err);
+}
+
+/// Prints the chain of causes below an error already printed.
+fn print_causes(err: &(dyn std::error::Error + 'static)) {
     let mut source = err.source();
     while let Some(cause) = source {
         eprintln!("  caused by: {cause}");
         source = cause.source();
+    }
+}
+
+/// The exit code of a run that changed nothing more: unknown settings are
+/// not success (exit 3), never drift.
+fn settled(plan: &Plan) -> Exit {
+    if plan.has_unknown() {
+        Exit::Unknown
+    } else {
+        Exit::Ok
     }
 }
 
@@ -205,10 +220,8 @@ async fn plan(args: &PlanArgs, color: bool) -> Result<Exit> {
     }
     Ok(if args.detailed_exitcode && plan.change_count() > 0 {
         Exit::Changes
-    } else if plan.has_unknown() {
-        Exit::Unknown
     } else {
-        Exit::Ok
+        settled(&plan)
     })
 }
 
@@ -344,11 +357,7 @@ async fn apply_with(
         return Ok(Exit::Refused);
     }
     if plan.change_count() == 0 {
-        return Ok(if plan.has_unknown() {
-            Exit::Unknown
-        } else {
-            Exit::Ok
-        });
+        return Ok(settled(&plan));
     }
     let weakening = plan.weakening_count();
     if weakening > 0 && !args.allow_weakening {
@@ -394,11 +403,7 @@ async fn apply_with(
                 failed = true;
                 let written: Vec<&str> = outcome.written.iter().map(|a| a.label()).collect();
                 eprintln!("error: tenant {}: {e}", outcome.name);
-                let mut source = std::error::Error::source(e);
-                while let Some(cause) = source {
-                    eprintln!("  caused by: {cause}");
-                    source = cause.source();
-                }
+                print_causes(e);
                 if let ssprctl_apply::ApplyError::Write { after_failure, .. } = e {
                     eprintln!("  {} after the failure (read back):", outcome.name);
                     for line in after_failure {
@@ -412,13 +417,7 @@ async fn apply_with(
             }
         }
     }
-    Ok(if failed {
-        Exit::Error
-    } else if plan.has_unknown() {
-        Exit::Unknown
-    } else {
-        Exit::Ok
-    })
+    Ok(if failed { Exit::Error } else { settled(&plan) })
 }
 
 async fn login(args: &LoginArgs) -> Result<Exit> {

@@ -115,15 +115,45 @@ struct CachedToken {
     refresh_at: Instant,
 }
 
+/// Group lookups (the SSPR group by id or name).
+const GROUP_READ: Need = Need::Permission("Group.Read.All");
+
+/// Which permission a request needs: named in the hint of a 403.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Need {
+    /// The surface's read permission.
+    Read,
+    /// The surface's write permission.
+    Write,
+    /// A permission of its own (lookups, facts, reports).
+    Permission(&'static str),
+}
+
+impl Need {
+    fn for_method(method: &Method) -> Need {
+        if *method == Method::GET {
+            Need::Read
+        } else {
+            Need::Write
+        }
+    }
+}
+
 /// The GET sub-requests of one read, each with an id and the surface it serves.
 #[derive(Default)]
 struct ReadBatch {
-    requests: Vec<(String, Api, String)>,
+    requests: Vec<(String, Api, String, Need)>,
 }
 
 impl ReadBatch {
     fn add(&mut self, id: &str, api: Api, url: &str) {
-        self.requests.push((id.to_string(), api, url.to_string()));
+        self.add_needing(id, api, url, Need::Read);
+    }
+
+    /// A sub-request that needs a permission other than the surface's read.
+    fn add_needing(&mut self, id: &str, api: Api, url: &str, need: Need) {
+        self.requests
+            .push((id.to_string(), api, url.to_string(), need));
     }
 }
 
@@ -473,7 +503,7 @@ impl HttpProvider {
         if status.is_success() {
             Ok((status, body))
         } else {
-            Err(api_error(api, status.as_u16(), &body))
+            Err(api_error(api, status.as_u16(), &body, Need::Read))
         }
     }
 
@@ -506,6 +536,7 @@ impl HttpProvider {
         method: Method,
         url: &str,
         body: Option<&Value>,
+        need: Need,
     ) -> Result<(StatusCode, Value), ProviderError> {
         check_url(api, url)?;
         let mut attempt = 0;
@@ -564,14 +595,14 @@ impl HttpProvider {
             if status.is_success() {
                 return Ok((status, json));
             }
-            return Err(api_error(api, status.as_u16(), &json));
+            return Err(api_error(api, status.as_u16(), &json, need));
         }
     }
 
     async fn graph_batch(
         &self,
         conn: &Connection,
-        requests: &[(String, Api, String)],
+        requests: &[(String, Api, String, Need)],
     ) -> HashMap<String, Result<Value, ProviderError>> {
         let mut out = HashMap::new();
         if requests.is_empty() {
@@ -582,7 +613,7 @@ impl HttpProvider {
             Ok(t) => t,
             Err(e) => {
                 let reason = strip_api_prefix(&one_line(&e));
-                for (id, api, _) in requests {
+                for (id, api, _, _) in requests {
                     out.insert(
                         id.clone(),
                         Err(ProviderError::Unavailable {
@@ -596,9 +627,16 @@ impl HttpProvider {
         };
         let url = format!("{}/v1.0/$batch", conn.hosts.graph);
         for chunk in requests.chunks(20) {
-            let body = json!({ "requests": chunk.iter().map(|(id, _, u)| json!({"id": id, "method": "GET", "url": u})).collect::<Vec<_>>() });
+            let body = json!({ "requests": chunk.iter().map(|(id, _, u, _)| json!({"id": id, "method": "GET", "url": u})).collect::<Vec<_>>() });
             match self
-                .call(first_api, &token, Method::POST, &url, Some(&body))
+                .call(
+                    first_api,
+                    &token,
+                    Method::POST,
+                    &url,
+                    Some(&body),
+                    Need::Read,
+                )
                 .await
             {
                 Ok((_, resp)) => {
@@ -607,7 +645,7 @@ impl HttpProvider {
                         .and_then(Value::as_array)
                         .cloned()
                         .unwrap_or_default();
-                    for (id, api, _) in chunk {
+                    for (id, api, _, need) in chunk {
                         let r = responses
                             .iter()
                             .find(|r| r.get("id").and_then(Value::as_str) == Some(id));
@@ -638,15 +676,15 @@ impl HttpProvider {
                                         conn.hosts.graph,
                                         chunk
                                             .iter()
-                                            .find(|(i, _, _)| i == id)
-                                            .map(|(_, _, u)| u.as_str())
+                                            .find(|(i, _, _, _)| i == id)
+                                            .map(|(_, _, u, _)| u.as_str())
                                             .unwrap_or_default()
                                     );
-                                    self.call(*api, &token, Method::GET, &url, None)
+                                    self.call(*api, &token, Method::GET, &url, None, *need)
                                         .await
                                         .map(|(_, v)| v)
                                 } else {
-                                    Err(api_error(*api, status, &body))
+                                    Err(api_error(*api, status, &body, *need))
                                 }
                             }
                             None => Err(ProviderError::Unexpected {
@@ -659,7 +697,7 @@ impl HttpProvider {
                 }
                 Err(e) => {
                     let reason = format!("$batch failed: {}", strip_api_prefix(&one_line(&e)));
-                    for (id, api, _) in chunk {
+                    for (id, api, _, _) in chunk {
                         out.insert(
                             id.clone(),
                             Err(ProviderError::Unavailable {
@@ -686,14 +724,18 @@ impl HttpProvider {
         body: Option<&Value>,
     ) -> Result<(StatusCode, Value), ProviderError> {
         let token = self.token(conn, audience, api).await?;
-        match self.call(api, &token, method.clone(), url, body).await {
+        let need = Need::for_method(&method);
+        match self
+            .call(api, &token, method.clone(), url, body, need)
+            .await
+        {
             Err(ProviderError::Api { status: 401, .. }) => {
                 self.tokens
                     .lock()
                     .await
                     .remove(&(conn.tenant_id.clone(), audience));
                 let token = self.token(conn, audience, api).await?;
-                self.call(api, &token, method, url, body).await
+                self.call(api, &token, method, url, body, need).await
             }
             other => other,
         }
@@ -790,15 +832,18 @@ impl HttpProvider {
             batch.add("template", Api::GraphPasswordRuleSettings, &template);
         }
         if !needed.is_empty() {
-            batch.add(
+            let org = Need::Permission("Organization.Read.All");
+            batch.add_needing(
                 "organization",
                 Api::GraphAuthorizationPolicy,
                 "/organization?$select=id,onPremisesSyncEnabled,onPremisesLastSyncDateTime",
+                org,
             );
-            batch.add(
+            batch.add_needing(
                 "skus",
                 Api::GraphAuthorizationPolicy,
                 "/subscribedSkus?$select=skuId,skuPartNumber,capabilityStatus,servicePlans",
+                org,
             );
         }
         let group = tenant
@@ -808,17 +853,19 @@ impl HttpProvider {
             .and_then(|s| s.group.clone());
         let select = "$select=id,displayName,securityEnabled";
         match group.as_ref().map(|g| (&g.id, &g.display_name)) {
-            Some((Some(id), _)) => batch.add(
+            Some((Some(id), _)) => batch.add_needing(
                 "group-id",
                 Api::PortalPasswordReset,
                 &format!("/groups/{id}?{select}"),
+                GROUP_READ,
             ),
             Some((None, Some(name))) => {
                 let filter = format!("displayName eq '{}'", name.replace('\'', "''"));
-                batch.add(
+                batch.add_needing(
                     "group-name",
                     Api::PortalPasswordReset,
                     &format!("/groups?$filter={}&{select}", encode(&filter)),
+                    GROUP_READ,
                 );
             }
             _ => {}
@@ -1106,8 +1153,22 @@ impl HttpProvider {
     }
 
     /// Reads the registration report and the members of `groups` (for the
-    /// readiness figures), following `@odata.nextLink` pages.
+    /// readiness figures), following `@odata.nextLink` pages. The error is one
+    /// line saying what could not be read and what to do.
     pub async fn population(
+        &self,
+        tenant: &Tenant,
+        groups: &[String],
+    ) -> Result<Population, String> {
+        self.read_population(tenant, groups).await.map_err(|e| {
+            format!(
+                "reading the registration report: {}",
+                strip_api_prefix(&one_line(&e))
+            )
+        })
+    }
+
+    async fn read_population(
         &self,
         tenant: &Tenant,
         groups: &[String],
@@ -1120,7 +1181,8 @@ impl HttpProvider {
         let report = format!(
             "{base}/v1.0/reports/authenticationMethods/userRegistrationDetails?$select=id,isAdmin,methodsRegistered&$top=999"
         );
-        for row in self.all_pages(api, &token, report).await? {
+        let report_need = Need::Permission("AuditLog.Read.All");
+        for row in self.all_pages(api, &token, report, report_need).await? {
             population.users.push(RegisteredUser {
                 id: row
                     .get("id")
@@ -1143,7 +1205,7 @@ impl HttpProvider {
                 "{base}/v1.0/groups/{group}/transitiveMembers/microsoft.graph.user?$select=id&$top=999"
             );
             let members = self
-                .all_pages(api, &token, url)
+                .all_pages(api, &token, url, Need::Permission("GroupMember.Read.All"))
                 .await?
                 .iter()
                 .filter_map(|m| m.get("id").and_then(Value::as_str).map(str::to_lowercase))
@@ -1160,11 +1222,12 @@ impl HttpProvider {
         api: Api,
         token: &Secret,
         first: String,
+        need: Need,
     ) -> Result<Vec<Value>, ProviderError> {
         let mut out = Vec::new();
         let mut next = Some(first);
         while let Some(url) = next.take() {
-            let (_, page) = self.call(api, token, Method::GET, &url, None).await?;
+            let (_, page) = self.call(api, token, Method::GET, &url, None, need).await?;
             out.extend(
                 page.get("value")
                     .and_then(Value::as_array)
@@ -1313,7 +1376,7 @@ fn group_info(g: &Value) -> Option<GroupInfo> {
     })
 }
 
-fn api_error(api: Api, status: u16, body: &Value) -> ProviderError {
+fn api_error(api: Api, status: u16, body: &Value, need: Need) -> ProviderError {
     let err = body.get("error");
     // Graph: {"error": {"code", "message", "innerError"}}; OAuth and IMDS:
     // {"error": "invalid_request", "error_description": "..."}; portal: {"message"}.
@@ -1335,7 +1398,7 @@ fn api_error(api: Api, status: u16, body: &Value) -> ProviderError {
         .and_then(|i| i.get("request-id"))
         .and_then(Value::as_str)
         .map(str::to_string);
-    let message = match hint(api, status, code.as_deref()) {
+    let message = match hint(api, status, code.as_deref(), need) {
         Some(h) => format!("{message} — {h}"),
         None => message,
     };
@@ -1349,17 +1412,24 @@ fn api_error(api: Api, status: u16, body: &Value) -> ProviderError {
 }
 
 /// What to do about an error, when the status and code say.
-fn hint(api: Api, status: u16, code: Option<&str>) -> Option<String> {
-    match (status, code) {
-        (403, Some(c)) if c.contains("License") || c.contains("license") || c.contains("NonPremium") => {
+fn hint(api: Api, status: u16, code: Option<&str>, need: Need) -> Option<String> {
+    let grant =
+        |p: &str| format!("grant the app the application permission {p} (with admin consent)");
+    match (status, code, need) {
+        (403, Some(c), _) if c.contains("License") || c.contains("license") || c.contains("NonPremium") => {
             Some("this needs a Microsoft Entra ID P1 or P2 licence".into())
         }
-        (403, _) if !api.documented() => Some(
+        // Lookups, facts and reports name their own permission, whatever
+        // surface they serve.
+        (403, _, Need::Permission(p)) => Some(grant(p)),
+        (403, _, _) if !api.documented() => Some(
             "the signed-in account needs an administrator role (Global Administrator is known to work) and must pass MFA and Conditional Access".into(),
         ),
-        (403, Some("Authorization_RequestDenied")) => crate::permissions::needed(api)
-            .map(|n| format!("grant the app the application permission {} (with admin consent)", n.write)),
-        (401, _) if !api.documented() => {
+        (403, Some("Authorization_RequestDenied"), Need::Read) => {
+            crate::permissions::needed(api).map(|n| grant(n.read[0]))
+        }
+        (403, Some("Authorization_RequestDenied"), _) => crate::permissions::needed(api).map(|n| grant(n.write)),
+        (401, _, _) if !api.documented() => {
             Some("the portal API refuses app-only tokens and expired sign-ins: run `ssprctl login` again".into())
         }
         _ => None,
