@@ -154,11 +154,21 @@ fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, Value>) {
 }
 
 /// Whether the live value already is the desired one.
+/// Lists whose items compare case-insensitively: banned terms (Entra matches
+/// them without regard to case) and targets (group object ids).
+fn case_insensitive_list(path: &str) -> bool {
+    path == "passwordProtection.bannedPasswords"
+        || path.ends_with(".include")
+        || path.ends_with(".exclude")
+}
+
 fn same(path: &str, before: &Value, after: &Value) -> bool {
     match (before, after) {
         (Value::Array(a), Value::Array(b)) => {
+            let fold = case_insensitive_list(path);
             let key = |v: &Value| match v {
-                Value::String(s) => s.to_lowercase(),
+                Value::String(s) if fold => s.to_lowercase(),
+                Value::String(s) => s.clone(),
                 other => other.to_string(),
             };
             let mut a: Vec<String> = a.iter().map(key).collect();
@@ -246,4 +256,50 @@ fn resolve_group(
         });
     }
     Some(serde_json::json!({ "id": group.id, "displayName": group.display_name }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn lists_compare_as_sets_and_only_banned_terms_and_targets_ignore_case() {
+        let q = "selfServicePasswordReset.securityQuestions.questions";
+        assert!(same(q, &json!(["A?", "B?"]), &json!(["B?", "A?"])));
+        assert!(!same(
+            q,
+            &json!(["what was your first car?"]),
+            &json!(["What was your first car?"])
+        ));
+        let banned = "passwordProtection.bannedPasswords";
+        assert!(same(banned, &json!(["Contoso"]), &json!(["contoso"])));
+    }
+
+    #[test]
+    fn omitted_field_is_unmanaged_not_reset() {
+        let tenant = Tenant {
+            name: "t".into(),
+            tenant_id: "x".into(),
+            endpoint: ssprctl_model::Endpoint::Local,
+            settings: serde_json::from_value(
+                json!({"administratorPasswordReset": {"enabled": false}}),
+            )
+            .expect("settings"),
+            credentials: None,
+            index: 0,
+        };
+        let observed = ObservedTenant {
+            settings: serde_json::from_value(json!({
+                "administratorPasswordReset": {"enabled": true},
+                "selfServicePasswordReset": {"methodsRequired": 1}
+            }))
+            .expect("settings"),
+            ..Default::default()
+        };
+        let plan = plan_tenant(&tenant, &observed);
+        let paths: Vec<&str> = plan.changes.iter().map(|c| c.path.as_str()).collect();
+        assert_eq!(paths, ["administratorPasswordReset.enabled"]);
+        assert_eq!(plan.changes[0].risk, crate::types::Risk::Strengthening);
+    }
 }
