@@ -611,7 +611,8 @@ pub fn template_defaults(template: &Value) -> Value {
     Value::Object(flat)
 }
 
-/// A flat `{name: value}` object back to the `values` array, in the template's order.
+/// A flat `{name: value}` object back to the `values` array, in the object's
+/// order (the live setting's, or the template's for a new one).
 pub fn setting_values_array(flat: &Value) -> Value {
     Value::Array(
         flat.as_object()
