@@ -160,7 +160,7 @@ fn weakening_changes_need_allow_weakening() {
     assert!(
         refused
             .stdout
-            .contains("! weakening: more guesses before lockout"),
+            .contains("! weakening: more password guesses before lockout"),
         "{}",
         refused.stdout
     );
@@ -261,7 +261,7 @@ fn json_plan_validates_against_the_published_schema() {
     assert_eq!(plan["format_version"], "1.0");
     assert_eq!(
         plan["tenants"][0]["changes"].as_array().map(Vec::len),
-        Some(14)
+        Some(13)
     );
 }
 

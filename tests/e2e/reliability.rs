@@ -560,7 +560,7 @@ fn apply_verification_waits_out_a_stale_read_window() {
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert!(
         run.stdout
-            .contains("contoso: applied 14 changes, verified by reading back."),
+            .contains("contoso: applied 13 changes, verified by reading back."),
         "{}",
         run.stdout
     );

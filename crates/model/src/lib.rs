@@ -7,7 +7,8 @@
 //! - [`validate`]: the semantic rules a schema cannot express.
 //! - [`schema`]: the JSON Schema generated from the types.
 //! - [`observed`]: what was read from a tenant, in model terms.
-//! - [`catalog`]: which API serves each setting.
+//! - [`catalog`]: every managed setting, known once: its API, comparison, risk
+//!   rule, controls, default and description.
 //!
 //! This crate performs no I/O beyond reading the file it is asked to load; it
 //! knows nothing of HTTP or of the APIs' wire names (see `ssprctl-provider`).
@@ -22,7 +23,7 @@ pub mod schema;
 pub mod settings;
 pub mod validate;
 
-pub use catalog::Api;
+pub use catalog::{Api, Field, FieldId};
 pub use config::{Cloud, ConfigFile, Endpoint, Tenant, TenantEntry};
 pub use load::{Config, LoadError, Problem, load_file, load_str};
 pub use observed::{

@@ -1,12 +1,13 @@
 //! The planner: `(desired, observed) -> TenantPlan`, a pure function.
 //!
-//! It compares every managed leaf of the desired settings with the live value at
-//! the same path. Lists compare as sets (the APIs do not keep order). A section
-//! whose surface could not be read yields `Unknown` entries, never changes.
-
-use std::collections::BTreeMap;
+//! It walks the field catalog: every field the desired settings manage is
+//! compared with the live value at the same path, the way its catalog entry
+//! says (exact, as a set, case-insensitively, by group id), and each change is
+//! classified by the entry's risk rule. A section whose surface could not be
+//! read yields `Unknown` entries, never changes.
 
 use serde_json::{Map, Value};
+use ssprctl_model::catalog::{self, Compare, Field};
 use ssprctl_model::{Api, GroupRef, ObservedTenant, Tenant};
 
 use crate::preflight;
@@ -39,12 +40,14 @@ pub fn plan(tenants: &[(&Tenant, &ObservedTenant)], meta: &PlanMeta) -> Plan {
     }
 }
 
+/// The path of the SSPR group (the findings of its resolution name it).
 const GROUP_PATH: &str = "selfServicePasswordReset.group";
 
-/// Plans one tenant.
+/// Plans one tenant: every catalog field the desired settings manage is
+/// compared with its live value as the catalog says.
 pub fn plan_tenant(tenant: &Tenant, observed: &ObservedTenant) -> TenantPlan {
-    let desired = to_object(&tenant.settings);
-    let live = to_object(&observed.settings);
+    let desired = Value::Object(to_object(&tenant.settings));
+    let live = Value::Object(to_object(&observed.settings));
     let mut out = TenantPlan {
         name: tenant.name.clone(),
         tenant_id: tenant.tenant_id.clone(),
@@ -57,13 +60,14 @@ pub fn plan_tenant(tenant: &Tenant, observed: &ObservedTenant) -> TenantPlan {
         prior: observed.digests.clone(),
     };
 
-    for (section, wanted) in &desired {
-        let Some(api) = Api::for_path(section) else {
+    for api in Api::ALL {
+        let managed: Vec<(&Field, &Value)> = catalog::of_api(api)
+            .filter_map(|f| value_at(&desired, f.path).map(|v| (f, v)))
+            .collect();
+        if managed.is_empty() {
             continue;
-        };
-        let mut leaves = BTreeMap::new();
-        flatten(section, wanted, &mut leaves);
-        let Some(have) = live.get(section) else {
+        }
+        if live.get(api.section()).is_none() {
             let reason = observed
                 .unreadable
                 .iter()
@@ -72,41 +76,41 @@ pub fn plan_tenant(tenant: &Tenant, observed: &ObservedTenant) -> TenantPlan {
                 .unwrap_or_else(|| "not read".to_string());
             out.unknown.push(Unknown {
                 api,
-                paths: leaves.into_keys().collect(),
+                paths: managed.iter().map(|(f, _)| f.path.to_string()).collect(),
                 reason,
             });
             continue;
-        };
-        let mut live_leaves = BTreeMap::new();
-        flatten(section, have, &mut live_leaves);
-        out.unmanaged += live_leaves
-            .keys()
-            .filter(|p| !leaves.contains_key(*p))
+        }
+        out.unmanaged += catalog::of_api(api)
+            .filter(|f| value_at(&desired, f.path).is_none() && value_at(&live, f.path).is_some())
             .count();
 
-        for (path, after) in leaves {
-            let before = live_leaves.get(&path).cloned().unwrap_or(Value::Null);
-            let after = if path == GROUP_PATH {
-                match resolve_group(&after, observed, &mut out.findings) {
-                    Some(v) => v,
-                    None => continue,
+        for (field, wanted) in managed {
+            let before = value_at(&live, field.path).cloned().unwrap_or(Value::Null);
+            let after = match field.compare {
+                Compare::GroupReference => {
+                    match resolve_group(wanted, observed, &mut out.findings) {
+                        Some(v) => v,
+                        None => continue,
+                    }
                 }
-            } else {
-                after
+                Compare::Exact | Compare::Set | Compare::CaseInsensitiveSet | Compare::Targets => {
+                    wanted.clone()
+                }
             };
-            if same(&path, &before, &after) {
+            if same(field.compare, &before, &after) {
                 out.unchanged += 1;
             } else {
-                let class = risk::classify(&path, &before, &after);
+                let class = risk::classify_field(field, &before, &after);
                 out.changes.push(Change {
-                    path,
+                    path: field.path.to_string(),
                     api,
                     action: Action::Update,
                     before,
                     after,
                     risk: class.risk,
                     reason: class.reason,
-                    control: class.control.map(str::to_string),
+                    control: class.control,
                 });
             }
         }
@@ -117,8 +121,6 @@ pub fn plan_tenant(tenant: &Tenant, observed: &ObservedTenant) -> TenantPlan {
         let rank = |api: Api| Api::ALL.iter().position(|x| *x == api);
         (rank(a.api), &a.path).cmp(&(rank(b.api), &b.path))
     });
-    out.unknown
-        .sort_by_key(|u| Api::ALL.iter().position(|x| *x == u.api));
     out.findings
         .sort_by(|a, b| (a.severity, &a.path).cmp(&(b.severity, &b.path)));
     out
@@ -127,8 +129,14 @@ pub fn plan_tenant(tenant: &Tenant, observed: &ObservedTenant) -> TenantPlan {
 /// The live value of a setting path in what was observed (`null` if absent).
 pub fn observed_value(observed: &ObservedTenant, path: &str) -> Value {
     let live = Value::Object(to_object(&observed.settings));
-    let pointer = format!("/{}", path.replace('.', "/"));
-    live.pointer(&pointer).cloned().unwrap_or(Value::Null)
+    value_at(&live, path).cloned().unwrap_or(Value::Null)
+}
+
+/// The value at a dotted path, if there is one.
+fn value_at<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.')
+        .try_fold(v, |cur, k| cur.get(k))
+        .filter(|v| !v.is_null())
 }
 
 fn to_object<T: serde::Serialize>(value: &T) -> Map<String, Value> {
@@ -138,47 +146,33 @@ fn to_object<T: serde::Serialize>(value: &T) -> Map<String, Value> {
     }
 }
 
-/// Collects the leaves under `prefix`: scalars and lists; mappings recurse,
-/// except the group reference, which is one value.
-fn flatten(prefix: &str, value: &Value, out: &mut BTreeMap<String, Value>) {
-    match value {
-        Value::Object(map) if prefix != GROUP_PATH => {
-            for (k, v) in map {
-                flatten(&format!("{prefix}.{k}"), v, out);
-            }
-        }
-        other => {
-            out.insert(prefix.to_string(), other.clone());
-        }
-    }
-}
-
-/// Whether the live value already is the desired one.
-/// Lists whose items compare case-insensitively: banned terms (Entra matches
-/// them without regard to case) and targets (group object ids).
-fn case_insensitive_list(path: &str) -> bool {
-    path == "passwordProtection.bannedPasswords"
-        || path.ends_with(".include")
-        || path.ends_with(".exclude")
-}
-
-fn same(path: &str, before: &Value, after: &Value) -> bool {
-    match (before, after) {
-        (Value::Array(a), Value::Array(b)) => {
-            let fold = case_insensitive_list(path);
-            let key = |v: &Value| match v {
+/// Whether the live value already is the desired one, compared as the
+/// catalog says.
+fn same(compare: Compare, before: &Value, after: &Value) -> bool {
+    let set = |v: &Value, fold: bool| -> Option<Vec<String>> {
+        let mut items: Vec<String> = v
+            .as_array()?
+            .iter()
+            .map(|i| match i {
                 Value::String(s) if fold => s.to_lowercase(),
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
-            };
-            let mut a: Vec<String> = a.iter().map(key).collect();
-            let mut b: Vec<String> = b.iter().map(key).collect();
-            a.sort();
-            b.sort();
-            a == b
+            })
+            .collect();
+        items.sort();
+        items.dedup();
+        Some(items)
+    };
+    match compare {
+        Compare::Exact => before == after,
+        Compare::Set => set(before, false).is_some_and(|b| Some(b) == set(after, false)),
+        Compare::CaseInsensitiveSet | Compare::Targets => {
+            set(before, true).is_some_and(|b| Some(b) == set(after, true))
         }
-        (b, a) if path == GROUP_PATH => b.get("id") == a.get("id"),
-        (b, a) => b == a,
+        Compare::GroupReference => {
+            let id = |v: &Value| v.get("id").and_then(Value::as_str).map(str::to_lowercase);
+            id(before).is_some() && id(before) == id(after)
+        }
     }
 }
 
@@ -265,15 +259,16 @@ mod tests {
 
     #[test]
     fn lists_compare_as_sets_and_only_banned_terms_and_targets_ignore_case() {
-        let q = "selfServicePasswordReset.securityQuestions.questions";
+        let q = Compare::Set;
         assert!(same(q, &json!(["A?", "B?"]), &json!(["B?", "A?"])));
         assert!(!same(
             q,
             &json!(["what was your first car?"]),
             &json!(["What was your first car?"])
         ));
-        let banned = "passwordProtection.bannedPasswords";
+        let banned = Compare::CaseInsensitiveSet;
         assert!(same(banned, &json!(["Contoso"]), &json!(["contoso"])));
+        assert!(!same(banned, &Value::Null, &json!([])));
     }
 
     #[test]

@@ -1,14 +1,19 @@
 //! Security classification of a change: weakening, strengthening or neutral,
-//! with a one-line reason and the benchmark control it touches.
+//! with a one-line reason and the benchmark controls it touches.
 //!
-//! Controls cited: CIS Microsoft Azure Foundations Benchmark v4.0 (section 6,
-//! "Identity Services", SSPR recommendations), CIS Microsoft 365 Foundations
-//! Benchmark, CISA SCuBA Microsoft Entra ID baseline (MS.AAD), and Maester's
-//! EIDSCA checks.
+//! Every setting's rule and reasons are in the field catalog
+//! (`ssprctl_model::catalog`); this module only reads a rule the right way
+//! round. It fails closed: a change whose direction cannot be told (a live value
+//! of an unexpected form) or a path the catalog does not know is weakening, so
+//! it needs `--allow-weakening` and a reviewer's eye.
 
 use serde_json::Value;
+use ssprctl_model::catalog::{self, Compare, Effect, Field, RiskRule};
 
 use crate::types::Risk;
+
+/// The model's name for every user as a method target.
+const ALL_USERS: &str = "allUsers";
 
 /// The classification of one change.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -17,273 +22,171 @@ pub struct Classification {
     pub risk: Risk,
     /// Why.
     pub reason: String,
-    /// The control it touches.
-    pub control: Option<&'static str>,
+    /// The controls it touches, joined for one line.
+    pub control: Option<String>,
 }
 
-const CIS_METHODS: &str = "CIS Azure 6.5: number of methods required to reset is 2";
-const CIS_NOTIFY_USERS: &str = "CIS Azure 6.10: notify users on password resets";
-const CIS_NOTIFY_ADMINS: &str =
-    "CIS Azure: notify all admins when other admins reset their password";
-const CIS_RECONFIRM: &str = "CIS Azure: days before users are asked to reconfirm is not 0";
-const CIS_SSPR_ALL: &str = "CIS M365: self-service password reset enabled for all";
-const EIDSCA_AP01: &str = "EIDSCA.AP01: SSPR for administrators disabled";
-const SCUBA_WEAK_METHODS: &str = "CISA SCuBA MS.AAD.3.5: SMS, voice and email OTP disabled";
-const SCUBA_CONTEXT: &str = "CISA SCuBA MS.AAD.3.3: Authenticator shows login context";
-const SCUBA_MIGRATION: &str = "CISA SCuBA MS.AAD.3.4: authentication methods migration complete";
-const CIS_BANNED: &str = "CIS M365: custom banned password list enforced";
-const CIS_ONPREM: &str = "CIS M365: password protection enabled for on-premises AD";
-
-fn c(risk: Risk, reason: impl Into<String>, control: Option<&'static str>) -> Classification {
-    Classification {
-        risk,
-        reason: reason.into(),
-        control,
+fn risk_of(effect: Effect) -> Risk {
+    match effect {
+        Effect::Weakening => Risk::Weakening,
+        Effect::Strengthening => Risk::Strengthening,
     }
-}
-
-fn neutral() -> Classification {
-    c(Risk::Neutral, "no direct effect on security", None)
-}
-
-fn direction(up_is_stronger: bool, before: &Value, after: &Value) -> Option<bool> {
-    let (b, a) = (before.as_f64()?, after.as_f64()?);
-    if a == b {
-        return None;
-    }
-    Some((a > b) == up_is_stronger)
-}
-
-fn stronger_if(
-    cond: Option<bool>,
-    up: &str,
-    down: &str,
-    control: Option<&'static str>,
-) -> Classification {
-    match cond {
-        Some(true) => c(Risk::Strengthening, up, control),
-        Some(false) => c(Risk::Weakening, down, control),
-        None => neutral(),
-    }
-}
-
-fn turned(after: &Value) -> Option<bool> {
-    after.as_bool().or_else(|| match after.as_str() {
-        Some("enabled") => Some(true),
-        Some("disabled") | Some("default") => Some(false),
-        _ => None,
-    })
 }
 
 /// Classifies setting `path` changing from `before` to `after`.
 pub fn classify(path: &str, before: &Value, after: &Value) -> Classification {
-    let leaf = path.rsplit('.').next().unwrap_or(path);
-    let on = turned(after);
-    match path {
-        "selfServicePasswordReset.enabledFor" => {
-            let rank = |v: &Value| match v.as_str() {
-                Some("all") => Some(2.0),
-                Some("selected") => Some(1.0),
-                Some("none") => Some(0.0),
-                _ => None,
-            };
-            let cond = rank(before)
-                .zip(rank(after))
-                .and_then(|(b, a)| (a != b).then_some(a > b));
-            stronger_if(
-                cond,
-                "more users can recover their account themselves",
-                "fewer users can reset their password themselves",
-                Some(CIS_SSPR_ALL),
-            )
-        }
-        "selfServicePasswordReset.methodsRequired" => stronger_if(
-            direction(true, before, after),
-            "an attacker must compromise more methods to reset a password",
-            "one compromised method is enough to reset a password",
-            Some(CIS_METHODS),
-        ),
-        "selfServicePasswordReset.methods.securityQuestions" => stronger_if(
-            on.map(|o| !o),
-            "security questions (guessable) no longer reset passwords",
-            "security questions are guessable and phishable",
-            None,
-        ),
-        "selfServicePasswordReset.securityQuestions.numberToReset" => stronger_if(
-            direction(true, before, after),
-            "more questions must be answered",
-            "fewer questions must be answered",
-            None,
-        ),
-        "selfServicePasswordReset.registration.requireOnSignIn" => stronger_if(
+    match catalog::by_path(path) {
+        Some(field) => classify_field(field, before, after),
+        None => Classification {
+            risk: Risk::Weakening,
+            reason: "ssprctl has no rule for this setting; treated as weakening".to_string(),
+            control: None,
+        },
+    }
+}
+
+/// Classifies a change of one catalog field.
+pub fn classify_field(field: &Field, before: &Value, after: &Value) -> Classification {
+    let (risk, reason) = decide(field, before, after);
+    Classification {
+        risk,
+        reason,
+        control: field.controls_line(),
+    }
+}
+
+/// The reason given when the direction cannot be told.
+fn undecidable(before: &Value, after: &Value) -> (Risk, String) {
+    (
+        Risk::Weakening,
+        format!("the direction of {before} -> {after} cannot be told; treated as weakening"),
+    )
+}
+
+fn decide(field: &Field, before: &Value, after: &Value) -> (Risk, String) {
+    match field.risk {
+        RiskRule::Switch {
             on,
-            "users register reset methods before they need them",
-            "users may never register reset methods",
-            None,
-        ),
-        "selfServicePasswordReset.registration.reconfirmAfterDays" => {
+            why_on,
+            why_off,
+        } => match switched_on(after) {
+            Some(true) => (risk_of(on), why_on.to_string()),
+            Some(false) => (risk_of(on.opposite()), why_off.to_string()),
+            None => undecidable(before, after),
+        },
+        RiskRule::Number {
+            up,
+            why_up,
+            why_down,
+        } => match (before.as_f64(), after.as_f64()) {
+            (Some(b), Some(a)) if a > b => (risk_of(up), why_up.to_string()),
+            (Some(b), Some(a)) if a < b => (risk_of(up.opposite()), why_down.to_string()),
+            _ => undecidable(before, after),
+        },
+        RiskRule::Interval {
+            why_sooner,
+            why_later,
+        } => {
+            // 0 means never: the longest interval of all.
             let days = |v: &Value| v.as_f64().map(|d| if d == 0.0 { f64::INFINITY } else { d });
-            let cond = days(before)
-                .zip(days(after))
-                .and_then(|(b, a)| (a != b).then_some(a < b));
-            stronger_if(
-                cond,
-                "stale reset methods are reconfirmed sooner",
-                "stale reset methods are reconfirmed later (0 = never)",
-                Some(CIS_RECONFIRM),
-            )
-        }
-        "selfServicePasswordReset.notifications.notifyUsersOnReset" => stronger_if(
-            on,
-            "users learn of resets they did not make",
-            "users are not told when their password is reset",
-            Some(CIS_NOTIFY_USERS),
-        ),
-        "selfServicePasswordReset.notifications.notifyAdminsOnAdminReset" => stronger_if(
-            on,
-            "admins learn when another admin resets a password",
-            "admin password resets go unnoticed",
-            Some(CIS_NOTIFY_ADMINS),
-        ),
-        "administratorPasswordReset.enabled" => stronger_if(
-            on.map(|o| !o),
-            "administrators cannot reset their password themselves",
-            "administrators can reset their own password with SSPR",
-            Some(EIDSCA_AP01),
-        ),
-        "authenticationMethods.migrationState" => {
-            if after.as_str() == Some("migrationComplete") {
-                c(
-                    Risk::Strengthening,
-                    "one policy governs every method",
-                    Some(SCUBA_MIGRATION),
-                )
-            } else if before.as_str() == Some("migrationComplete") {
-                c(
-                    Risk::Weakening,
-                    "legacy method policies apply again",
-                    Some(SCUBA_MIGRATION),
-                )
-            } else {
-                neutral()
+            match (days(before), days(after)) {
+                (Some(b), Some(a)) if a < b => (Risk::Strengthening, why_sooner.to_string()),
+                (Some(b), Some(a)) if a > b => (Risk::Weakening, why_later.to_string()),
+                _ => undecidable(before, after),
             }
         }
-        "authenticationMethods.sms.state"
-        | "authenticationMethods.voice.state"
-        | "authenticationMethods.email.state" => stronger_if(
-            on.map(|o| !o),
-            "a phishable method is turned off",
-            "a phishable method is turned on",
-            Some(SCUBA_WEAK_METHODS),
-        ),
-        "authenticationMethods.fido2.state"
-        | "authenticationMethods.microsoftAuthenticator.state"
-        | "authenticationMethods.x509Certificate.state" => stronger_if(
-            on,
-            "a strong method becomes available",
-            "a strong method is taken away",
-            None,
-        ),
-        "authenticationMethods.microsoftAuthenticator.showApplicationName"
-        | "authenticationMethods.microsoftAuthenticator.showLocation" => stronger_if(
-            on,
-            "push prompts show their context (MFA fatigue)",
-            "push prompts hide their context (MFA fatigue)",
-            Some(SCUBA_CONTEXT),
-        ),
-        "authenticationMethods.registrationCampaign.state" => stronger_if(
-            on,
-            "users are nudged to register Authenticator",
-            "users are no longer nudged to register Authenticator",
-            None,
-        ),
-        "authenticationMethods.temporaryAccessPass.oneTimeUse" => stronger_if(
-            on,
-            "a pass works only once",
-            "a pass can be reused until it expires",
-            None,
-        ),
-        "authenticationMethods.temporaryAccessPass.defaultLifetimeMinutes"
-        | "authenticationMethods.temporaryAccessPass.maximumLifetimeMinutes" => stronger_if(
-            direction(false, before, after),
-            "passes expire sooner",
-            "passes live longer",
-            None,
-        ),
-        "passwordProtection.lockoutThreshold" => stronger_if(
-            direction(false, before, after),
-            "fewer guesses before lockout",
-            "more guesses before lockout",
-            None,
-        ),
-        "passwordProtection.lockoutDurationSeconds" => stronger_if(
-            direction(true, before, after),
-            "longer lockouts slow guessing",
-            "shorter lockouts speed up guessing",
-            None,
-        ),
-        "passwordProtection.enforceBannedPasswords" => stronger_if(
-            on,
-            "the custom banned list is enforced",
-            "the custom banned list is not enforced",
-            Some(CIS_BANNED),
-        ),
-        "passwordProtection.bannedPasswords" => {
-            let set = |v: &Value| -> Vec<String> {
-                v.as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .map(str::to_lowercase)
-                    .collect()
+        RiskRule::Ranked {
+            order,
+            up,
+            why_up,
+            why_down,
+        } => {
+            let rank = |v: &Value| v.as_str().and_then(|s| order.iter().position(|o| *o == s));
+            match (rank(before), rank(after)) {
+                (Some(b), Some(a)) if a > b => (risk_of(up), why_up.to_string()),
+                (Some(b), Some(a)) if a < b => (risk_of(up.opposite()), why_down.to_string()),
+                _ => undecidable(before, after),
+            }
+        }
+        RiskRule::Members {
+            added,
+            why_added,
+            why_removed,
+        } => {
+            let fold = matches!(
+                field.compare,
+                Compare::CaseInsensitiveSet | Compare::Targets
+            );
+            let (Some(b), Some(a)) = (members(before, fold), members(after, fold)) else {
+                return undecidable(before, after);
             };
-            let (b, a) = (set(before), set(after));
-            let removed = b.iter().filter(|t| !a.contains(t)).count();
-            let added = a.iter().filter(|t| !b.contains(t)).count();
-            if removed > 0 {
-                c(
-                    Risk::Weakening,
-                    format!(
-                        "{removed} banned term{} removed",
-                        if removed == 1 { "" } else { "s" }
-                    ),
-                    Some(CIS_BANNED),
-                )
-            } else if added > 0 {
-                c(
-                    Risk::Strengthening,
-                    format!(
-                        "{added} banned term{} added",
-                        if added == 1 { "" } else { "s" }
-                    ),
-                    Some(CIS_BANNED),
-                )
+            let plus = a.iter().filter(|t| !b.contains(t)).count();
+            let minus = b.iter().filter(|t| !a.contains(t)).count();
+            let counts = match (plus, minus) {
+                (0, m) => format!("{m} removed"),
+                (p, 0) => format!("{p} added"),
+                (p, m) => format!("{p} added, {m} removed"),
+            };
+            let all = |list: &[String]| list.iter().any(|t| t == &ALL_USERS.to_lowercase());
+            let (widens, narrows) = match field.compare {
+                // allUsers covers every group: it decides the direction alone.
+                Compare::Targets if all(&a) != all(&b) => (all(&a), all(&b)),
+                Compare::Exact
+                | Compare::Set
+                | Compare::CaseInsensitiveSet
+                | Compare::GroupReference
+                | Compare::Targets => (plus > 0, minus > 0),
+            };
+            // A change that adds and removes is judged by its weakening half.
+            let effects = [widens.then_some(added), narrows.then_some(added.opposite())];
+            let effect = if effects.contains(&Some(Effect::Weakening)) {
+                Some(Effect::Weakening)
+            } else if effects.contains(&Some(Effect::Strengthening)) {
+                Some(Effect::Strengthening)
             } else {
-                neutral()
+                None
+            };
+            match effect {
+                Some(e) if e == added => (risk_of(e), format!("{why_added} ({counts})")),
+                Some(e) => (risk_of(e), format!("{why_removed} ({counts})")),
+                None => (
+                    Risk::Neutral,
+                    "the same members in another order or case".to_string(),
+                ),
             }
         }
-        "passwordProtection.onPremisesEnabled" => stronger_if(
-            on,
-            "domain controllers check banned passwords",
-            "domain controllers stop checking banned passwords",
-            Some(CIS_ONPREM),
-        ),
-        "passwordProtection.onPremisesMode" => stronger_if(
-            after.as_str().map(|m| m == "enforce"),
-            "banned passwords are rejected on-premises",
-            "banned passwords are only audited on-premises",
-            Some(CIS_ONPREM),
-        ),
-        _ if leaf == "exclude" => {
-            let len = |v: &Value| v.as_array().map_or(0, Vec::len) as f64;
-            stronger_if(
-                direction(false, &len(before).into(), &len(after).into()),
-                "fewer exclusions",
-                "more exclusions from the policy",
-                None,
-            )
-        }
-        _ => neutral(),
+        RiskRule::Neutral { why } => (Risk::Neutral, why.to_string()),
+    }
+}
+
+/// Whether a switch value means on: `true` / `"enabled"` on, `false` /
+/// `"disabled"` off.
+fn switched_on(v: &Value) -> Option<bool> {
+    match v {
+        Value::Bool(b) => Some(*b),
+        Value::String(s) if s == "enabled" => Some(true),
+        Value::String(s) if s == "disabled" => Some(false),
+        _ => None,
+    }
+}
+
+/// A list's members as comparable strings; a missing list has none.
+fn members(v: &Value, fold: bool) -> Option<Vec<String>> {
+    match v {
+        Value::Null => Some(Vec::new()),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| {
+                i.as_str().map(|s| {
+                    if fold {
+                        s.to_lowercase()
+                    } else {
+                        s.to_string()
+                    }
+                })
+            })
+            .collect(),
+        _ => None,
     }
 }
 
@@ -291,118 +194,316 @@ pub fn classify(path: &str, before: &Value, after: &Value) -> Classification {
 mod tests {
     use super::*;
     use serde_json::json;
+    use ssprctl_model::catalog::{FIELDS, FieldId};
+
+    use Risk::{Neutral, Strengthening as S, Weakening as W};
+
+    /// The decisions, written out by hand for every field (one direction; the
+    /// reverse must be the opposite, except for neutral fields). This table is
+    /// the specification a reviewer reads: the catalog must agree with it.
+    const DECISIONS: &[(FieldId, Value0, Value0, Risk)] = &[
+        (FieldId::SsprEnabledFor, V::S("none"), V::S("all"), S),
+        (FieldId::SsprGroup, V::Group("a"), V::Group("b"), Neutral),
+        (FieldId::SsprMethodsRequired, V::N(1), V::N(2), S),
+        (FieldId::SsprMethodEmail, V::B(false), V::B(true), W),
+        (FieldId::SsprMethodMobilePhone, V::B(false), V::B(true), W),
+        (FieldId::SsprMethodOfficePhone, V::B(false), V::B(true), W),
+        (
+            FieldId::SsprMethodSecurityQuestions,
+            V::B(false),
+            V::B(true),
+            W,
+        ),
+        (
+            FieldId::SsprMethodAuthenticatorNotification,
+            V::B(false),
+            V::B(true),
+            S,
+        ),
+        (
+            FieldId::SsprMethodAuthenticatorCode,
+            V::B(false),
+            V::B(true),
+            S,
+        ),
+        (FieldId::SsprQuestionsToRegister, V::N(3), V::N(5), Neutral),
+        (FieldId::SsprQuestionsToReset, V::N(3), V::N(5), S),
+        (
+            FieldId::SsprQuestions,
+            V::L(&["A?"]),
+            V::L(&["A?", "B?"]),
+            Neutral,
+        ),
+        (FieldId::SsprRequireRegistration, V::B(false), V::B(true), S),
+        (FieldId::SsprReconfirmDays, V::N(180), V::N(0), W),
+        (FieldId::SsprNotifyUsers, V::B(true), V::B(false), W),
+        (FieldId::SsprNotifyAdmins, V::B(true), V::B(false), W),
+        (
+            FieldId::SsprHelpdeskCustomLink,
+            V::B(false),
+            V::B(true),
+            Neutral,
+        ),
+        (
+            FieldId::SsprHelpdeskContact,
+            V::S(""),
+            V::S("https://help.example"),
+            Neutral,
+        ),
+        (FieldId::OnPremPasswordWriteback, V::B(false), V::B(true), W),
+        (
+            FieldId::OnPremUnlockWithoutReset,
+            V::B(false),
+            V::B(true),
+            W,
+        ),
+        (FieldId::AdminSspr, V::B(false), V::B(true), W),
+        (
+            FieldId::MigrationState,
+            V::S("preMigration"),
+            V::S("migrationComplete"),
+            S,
+        ),
+        (FieldId::CampaignState, V::S("disabled"), V::S("enabled"), S),
+        (FieldId::CampaignSnoozeDays, V::N(1), V::N(14), W),
+        (FieldId::CampaignEnforce, V::B(true), V::B(false), W),
+        (FieldId::CampaignInclude, V::L(&[]), V::L(&["allUsers"]), S),
+        (FieldId::CampaignExclude, V::L(&[]), V::L(&["g1"]), W),
+        (FieldId::EmailState, V::S("disabled"), V::S("enabled"), W),
+        (
+            FieldId::EmailInclude,
+            V::L(&["g1"]),
+            V::L(&["g1", "allUsers"]),
+            W,
+        ),
+        (FieldId::EmailExclude, V::L(&[]), V::L(&["g1"]), S),
+        (
+            FieldId::EmailExternalUsers,
+            V::S("disabled"),
+            V::S("enabled"),
+            W,
+        ),
+        (FieldId::SmsState, V::S("disabled"), V::S("enabled"), W),
+        (FieldId::SmsInclude, V::L(&[]), V::L(&["allUsers"]), W),
+        (FieldId::SmsExclude, V::L(&["g1"]), V::L(&[]), W),
+        (FieldId::VoiceState, V::S("disabled"), V::S("enabled"), W),
+        (FieldId::VoiceInclude, V::L(&[]), V::L(&["g1"]), W),
+        (FieldId::VoiceExclude, V::L(&[]), V::L(&["g1"]), S),
+        (FieldId::VoiceOfficePhone, V::B(false), V::B(true), W),
+        (
+            FieldId::AuthenticatorState,
+            V::S("disabled"),
+            V::S("enabled"),
+            S,
+        ),
+        (
+            FieldId::AuthenticatorInclude,
+            V::L(&["allUsers"]),
+            V::L(&["g1"]),
+            W,
+        ),
+        (FieldId::AuthenticatorExclude, V::L(&[]), V::L(&["g1"]), W),
+        (FieldId::AuthenticatorOtp, V::B(false), V::B(true), W),
+        (
+            FieldId::AuthenticatorShowApp,
+            V::S("default"),
+            V::S("enabled"),
+            S,
+        ),
+        (
+            FieldId::AuthenticatorShowLocation,
+            V::S("enabled"),
+            V::S("disabled"),
+            W,
+        ),
+        (
+            FieldId::SoftwareOathState,
+            V::S("disabled"),
+            V::S("enabled"),
+            W,
+        ),
+        (FieldId::SoftwareOathInclude, V::L(&[]), V::L(&["g1"]), W),
+        (FieldId::SoftwareOathExclude, V::L(&[]), V::L(&["g1"]), S),
+        (
+            FieldId::HardwareOathState,
+            V::S("disabled"),
+            V::S("enabled"),
+            W,
+        ),
+        (FieldId::HardwareOathInclude, V::L(&[]), V::L(&["g1"]), W),
+        (FieldId::HardwareOathExclude, V::L(&[]), V::L(&["g1"]), S),
+        (FieldId::TapState, V::S("disabled"), V::S("enabled"), W),
+        (FieldId::TapInclude, V::L(&["g1"]), V::L(&["allUsers"]), W),
+        (FieldId::TapExclude, V::L(&[]), V::L(&["admins"]), S),
+        (FieldId::TapDefaultLifetime, V::N(60), V::N(480), W),
+        (FieldId::TapMinimumLifetime, V::N(60), V::N(10), S),
+        (FieldId::TapMaximumLifetime, V::N(480), V::N(43200), W),
+        (FieldId::TapLength, V::N(8), V::N(16), S),
+        (FieldId::TapOneTimeUse, V::B(false), V::B(true), S),
+        (FieldId::Fido2State, V::S("disabled"), V::S("enabled"), S),
+        (FieldId::Fido2Include, V::L(&[]), V::L(&["allUsers"]), S),
+        (FieldId::Fido2Exclude, V::L(&[]), V::L(&["g1"]), W),
+        (FieldId::Fido2SelfService, V::B(true), V::B(false), W),
+        (FieldId::Fido2Attestation, V::B(true), V::B(false), W),
+        (FieldId::X509State, V::S("enabled"), V::S("disabled"), W),
+        (FieldId::X509Include, V::L(&[]), V::L(&["g1"]), S),
+        (FieldId::X509Exclude, V::L(&["g1"]), V::L(&[]), S),
+        (FieldId::LockoutThreshold, V::N(10), V::N(50), W),
+        (FieldId::LockoutDuration, V::N(60), V::N(300), S),
+        (FieldId::EnforceBannedPasswords, V::B(true), V::B(false), W),
+        (FieldId::BannedPasswords, V::L(&["contoso"]), V::L(&[]), W),
+        (FieldId::OnPremProtection, V::B(false), V::B(true), S),
+        (
+            FieldId::OnPremProtectionMode,
+            V::S("enforce"),
+            V::S("audit"),
+            W,
+        ),
+    ];
+
+    /// A value written compactly in the table above.
+    #[derive(Clone, Copy, Debug)]
+    enum V {
+        B(bool),
+        N(u64),
+        S(&'static str),
+        L(&'static [&'static str]),
+        Group(&'static str),
+    }
+    type Value0 = V;
+
+    impl V {
+        fn json(self) -> Value {
+            match self {
+                V::B(b) => json!(b),
+                V::N(n) => json!(n),
+                V::S(s) => json!(s),
+                V::L(items) => json!(items),
+                V::Group(id) => json!({"id": id, "displayName": id}),
+            }
+        }
+    }
+
+    fn opposite(r: Risk) -> Risk {
+        match r {
+            W => S,
+            S => W,
+            Neutral => Neutral,
+        }
+    }
 
     #[test]
-    fn fewer_methods_required_is_weakening() {
+    fn every_field_has_a_written_decision() {
+        for f in &FIELDS {
+            let n = DECISIONS.iter().filter(|(id, ..)| *id == f.id).count();
+            assert_eq!(n, 1, "{} has {n} rows in DECISIONS", f.path);
+        }
+    }
+
+    #[test]
+    fn every_field_is_classified_as_decided_in_both_directions() {
+        for (id, before, after, expected) in DECISIONS {
+            let f = id.spec();
+            let forward = classify(f.path, &before.json(), &after.json());
+            assert_eq!(
+                forward.risk, *expected,
+                "{}: {before:?} -> {after:?}",
+                f.path
+            );
+            assert!(!forward.reason.is_empty(), "{}: no reason", f.path);
+            assert_eq!(forward.control, f.controls_line(), "{}", f.path);
+            let back = classify(f.path, &after.json(), &before.json());
+            assert_eq!(
+                back.risk,
+                opposite(*expected),
+                "{}: {after:?} -> {before:?}",
+                f.path
+            );
+            assert_ne!(forward.reason, "", "{}", f.path);
+            if *expected != Neutral {
+                assert_ne!(
+                    forward.reason, back.reason,
+                    "{}: one reason for both ways",
+                    f.path
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn an_unknown_path_or_an_unreadable_direction_fails_closed() {
+        assert_eq!(classify("nope.x", &json!(1), &json!(2)).risk, W);
         let k = classify(
             "selfServicePasswordReset.methodsRequired",
-            &json!(2),
+            &Value::Null,
             &json!(1),
         );
-        assert_eq!(k.risk, Risk::Weakening);
-        assert_eq!(k.control, Some(CIS_METHODS));
+        assert_eq!(k.risk, W);
+        assert!(k.reason.contains("cannot be told"), "{}", k.reason);
         assert_eq!(
             classify(
-                "selfServicePasswordReset.methodsRequired",
-                &json!(1),
-                &json!(2)
+                "authenticationMethods.sms.state",
+                &Value::Null,
+                &json!("bogus")
             )
             .risk,
-            Risk::Strengthening
+            W
         );
     }
 
     #[test]
-    fn enabling_security_questions_is_weakening() {
-        assert_eq!(
-            classify(
-                "selfServicePasswordReset.methods.securityQuestions",
-                &json!(false),
-                &json!(true)
-            )
-            .risk,
-            Risk::Weakening
-        );
+    fn reconfirm_zero_means_never() {
+        let path = "selfServicePasswordReset.registration.reconfirmAfterDays";
+        assert_eq!(classify(path, &json!(0), &json!(730)).risk, S);
+        assert_eq!(classify(path, &json!(90), &json!(180)).risk, W);
     }
 
     #[test]
-    fn turning_off_admin_notifications_is_weakening() {
-        assert_eq!(
-            classify(
-                "selfServicePasswordReset.notifications.notifyAdminsOnAdminReset",
-                &json!(true),
-                &json!(false)
-            )
-            .risk,
-            Risk::Weakening
-        );
-    }
-
-    #[test]
-    fn reconfirm_zero_means_never_and_is_weakening() {
-        assert_eq!(
-            classify(
-                "selfServicePasswordReset.registration.reconfirmAfterDays",
-                &json!(180),
-                &json!(0)
-            )
-            .risk,
-            Risk::Weakening
-        );
-        assert_eq!(
-            classify(
-                "selfServicePasswordReset.registration.reconfirmAfterDays",
-                &json!(0),
-                &json!(180)
-            )
-            .risk,
-            Risk::Strengthening
-        );
-    }
-
-    #[test]
-    fn removing_a_banned_term_is_weakening_even_when_adding_others() {
+    fn a_list_change_that_adds_and_removes_is_judged_by_its_weakening_half() {
         let k = classify(
             "passwordProtection.bannedPasswords",
             &json!(["contoso", "fabrikam"]),
             &json!(["contoso", "northwind", "tailspin"]),
         );
-        assert_eq!(k.risk, Risk::Weakening);
-        assert_eq!(k.reason, "1 banned term removed");
+        assert_eq!(k.risk, W);
+        assert!(k.reason.ends_with("(2 added, 1 removed)"), "{}", k.reason);
+        // Swapping which group may use SMS might widen it: weakening.
+        let k = classify(
+            "authenticationMethods.sms.include",
+            &json!(["g1"]),
+            &json!(["g2"]),
+        );
+        assert_eq!(k.risk, W);
+        // Case alone is no change for case-insensitive lists.
+        let k = classify(
+            "passwordProtection.bannedPasswords",
+            &json!(["Contoso"]),
+            &json!(["contoso"]),
+        );
+        assert_eq!(k.risk, Neutral);
     }
 
     #[test]
-    fn enabling_sms_is_weakening_and_fido2_strengthening() {
-        assert_eq!(
-            classify(
-                "authenticationMethods.sms.state",
-                &json!("disabled"),
-                &json!("enabled")
-            )
-            .risk,
-            Risk::Weakening
+    fn controls_are_named_with_their_benchmark() {
+        let k = classify(
+            "selfServicePasswordReset.methodsRequired",
+            &json!(2),
+            &json!(1),
         );
         assert_eq!(
-            classify(
-                "authenticationMethods.fido2.state",
-                &json!("disabled"),
-                &json!("enabled")
-            )
-            .risk,
-            Risk::Strengthening
+            k.control.as_deref(),
+            Some("CIS Azure 6.5: number of methods required to reset is 2")
         );
-    }
-
-    #[test]
-    fn helpdesk_link_is_neutral() {
+        let k = classify(
+            "authenticationMethods.sms.state",
+            &json!("disabled"),
+            &json!("enabled"),
+        );
         assert_eq!(
-            classify(
-                "selfServicePasswordReset.helpdesk.contact",
-                &json!(""),
-                &json!("https://x.example")
+            k.control.as_deref(),
+            Some(
+                "CISA SCuBA MS.AAD.3.5: SMS, voice call and email one-time passcode disabled; CIS M365 5.2.3.5: weak authentication methods disabled"
             )
-            .risk,
-            Risk::Neutral
         );
     }
 }

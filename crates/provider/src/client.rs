@@ -1003,7 +1003,7 @@ impl HttpProvider {
             Api::PortalPasswordReset => {
                 let current = self.portal_get(conn, api).await?;
                 let mut body = current.clone();
-                wire::overlay(api, partial, &current, &mut body);
+                wire::overlay(api, partial, &current, &mut body).map_err(unwritable(api))?;
                 self.portal_put(conn, api, &body).await?;
             }
             Api::PortalOnPremises => {
@@ -1012,13 +1012,14 @@ impl HttpProvider {
                 for key in wire::model_fields(api) {
                     let Some(v) = partial.get(key) else { continue };
                     let mut body = json!({});
-                    wire::overlay(api, &json!({ key: v }), &current, &mut body);
+                    wire::overlay(api, &json!({ key: v }), &current, &mut body)
+                        .map_err(unwritable(api))?;
                     self.portal_put(conn, api, &body).await?;
                 }
             }
             Api::GraphAuthorizationPolicy => {
                 let mut body = json!({});
-                wire::overlay(api, partial, &Value::Null, &mut body);
+                wire::overlay(api, partial, &Value::Null, &mut body).map_err(unwritable(api))?;
                 self.graph_send(
                     conn,
                     api,
@@ -1036,10 +1037,12 @@ impl HttpProvider {
                 // objects: PATCH them at the same time.
                 let mut patches = Vec::new();
                 let mut body = json!({});
-                if wire::overlay(api, partial, &current, &mut body) {
+                if wire::overlay(api, partial, &current, &mut body).map_err(unwritable(api))? {
                     patches.push(("/policies/authenticationMethodsPolicy".to_string(), body));
                 }
-                for (id, body) in wire::method_patches(partial, &current) {
+                for (id, body) in
+                    wire::method_patches(partial, &current).map_err(unwritable(api))?
+                {
                     patches.push((
                         format!("/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{id}"),
                         body,
@@ -1073,7 +1076,7 @@ impl HttpProvider {
                     }
                 };
                 let mut flat = current.clone();
-                wire::overlay(api, partial, &current, &mut flat);
+                wire::overlay(api, partial, &current, &mut flat).map_err(unwritable(api))?;
                 let values = wire::setting_values_array(&flat);
                 match existing.as_ref().and_then(|s| s.get("id")).and_then(Value::as_str) {
                     // Update: always the full set of values.
@@ -1335,6 +1338,11 @@ impl Provider for HttpProvider {
     async fn write(&self, tenant: &Tenant, api: Api, partial: &Value) -> Result<(), ProviderError> {
         self.write_surface(tenant, api, partial).await
     }
+}
+
+/// Wraps a conversion failure of `api`'s write.
+fn unwritable(api: Api) -> impl Fn(wire::WireError) -> ProviderError {
+    move |source| ProviderError::Unwritable { api, source }
 }
 
 fn portal_url(conn: &Connection, api: Api, read: bool) -> String {

@@ -68,6 +68,15 @@ pub enum ProviderError {
         /// The earlier failure, in one line.
         reason: String,
     },
+    /// A desired value the API cannot carry; nothing was sent for it.
+    #[error("{api}: nothing was written")]
+    Unwritable {
+        /// Which surface.
+        api: Api,
+        /// Which setting and value.
+        #[source]
+        source: crate::wire::WireError,
+    },
     /// The answer was not what the API documents.
     #[error("{api}: unexpected response: {detail}")]
     Unexpected {

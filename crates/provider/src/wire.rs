@@ -1,20 +1,24 @@
 //! The ONE mapping between model names and the APIs' wire names.
 //!
-//! Each surface has a table of fields: the model path, the wire location (a JSON
-//! pointer into the API's object) and how the value converts. Reading a surface
-//! walks its table wire -> model; writing walks it model -> wire, overlaying only
-//! the fields present in the partial settings onto the body it is given (the
-//! current object for the portal's full PUT, an empty object for Graph's PATCH).
+//! Every field of the catalog (`ssprctl_model::catalog`) has exactly one wire
+//! mapping here, [`wire`], an exhaustive `match` on [`FieldId`]: where the value
+//! lives on the wire (a JSON pointer into the surface's object, or into one
+//! method configuration of the authentication-methods policy) and how it
+//! converts. Reading a surface walks its catalog fields wire -> model; writing
+//! walks them model -> wire, overlaying only the fields present in the partial
+//! settings onto the body it is given (the current object for the portal's full
+//! PUT, an empty object for Graph's PATCH).
 //!
 //! Misspellings are the real wire names (`registrationReconfirmIntevalInDays`).
 //! UNCONFIRMED facts of reference/api-surface.md are marked where they are used.
 
 use serde_json::{Map, Value, json};
-use ssprctl_model::Api;
+use ssprctl_model::catalog::{self, FieldId};
+use ssprctl_model::{Api, Field};
 
 /// How a value converts between model and wire.
-#[derive(Clone, Copy, Debug)]
-enum Conv {
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Conv {
     /// Same JSON on both sides.
     Plain,
     /// `enabledFor` none/selected/all <-> `enablementType` 0/1/2.
@@ -36,143 +40,36 @@ enum Conv {
     ModeString,
 }
 
-/// One field of a surface.
+/// Where a field lives on the wire.
 #[derive(Clone, Copy, Debug)]
-struct Field {
-    /// Dotted model path below the section, e.g. `registration.reconfirmAfterDays`.
-    model: &'static str,
-    /// JSON pointer into the wire object.
-    wire: &'static str,
-    conv: Conv,
+pub enum Loc {
+    /// A JSON pointer into the surface's object (for the password rules, into
+    /// the flat `{name: value}` object of [`setting_values`]).
+    Object(&'static str),
+    /// A JSON pointer into one method configuration of the
+    /// authentication-methods policy.
+    Method(&'static MethodConfig, &'static str),
 }
 
-const fn f(model: &'static str, wire: &'static str, conv: Conv) -> Field {
-    Field { model, wire, conv }
+/// The wire mapping of one catalog field.
+#[derive(Clone, Copy, Debug)]
+pub struct Wire {
+    /// Where it lives.
+    pub loc: Loc,
+    /// How it converts.
+    pub conv: Conv,
 }
 
-/// Portal `PasswordReset/PasswordResetPolicies` (api-surface §1a).
-const PASSWORD_RESET: &[Field] = &[
-    f("enabledFor", "/enablementType", Conv::EnablementType),
-    f("group", "/passwordResetEnabledGroupIds", Conv::SsprGroup),
-    f(
-        "methodsRequired",
-        "/numberOfAuthenticationMethodsRequired",
-        Conv::Plain,
-    ),
-    f("methods.email", "/emailOptionEnabled", Conv::Plain),
-    f(
-        "methods.mobilePhone",
-        "/mobilePhoneOptionEnabled",
-        Conv::Plain,
-    ),
-    f(
-        "methods.officePhone",
-        "/officePhoneOptionEnabled",
-        Conv::Plain,
-    ),
-    f(
-        "methods.securityQuestions",
-        "/securityQuestionsOptionEnabled",
-        Conv::Plain,
-    ),
-    f(
-        "methods.authenticatorNotification",
-        "/mobileAppNotificationEnabled",
-        Conv::Plain,
-    ),
-    f(
-        "methods.authenticatorCode",
-        "/mobileAppCodeEnabled",
-        Conv::Plain,
-    ),
-    f(
-        "securityQuestions.numberToRegister",
-        "/numberOfQuestionsToRegister",
-        Conv::Plain,
-    ),
-    f(
-        "securityQuestions.numberToReset",
-        "/numberOfQuestionsToReset",
-        Conv::Plain,
-    ),
-    // UNCONFIRMED: only `questionText` is known of a question item.
-    f(
-        "securityQuestions.questions",
-        "/securityQuestions",
-        Conv::QuestionTexts,
-    ),
-    f(
-        "registration.requireOnSignIn",
-        "/registrationRequiredOnSignIn",
-        Conv::Plain,
-    ),
-    // sic: the real wire name is misspelled "Inteval".
-    f(
-        "registration.reconfirmAfterDays",
-        "/registrationReconfirmIntevalInDays",
-        Conv::Plain,
-    ),
-    f(
-        "notifications.notifyUsersOnReset",
-        "/notifyUsersOnPasswordReset",
-        Conv::Plain,
-    ),
-    f(
-        "notifications.notifyAdminsOnAdminReset",
-        "/notifyOnAdminPasswordReset",
-        Conv::Plain,
-    ),
-    f("helpdesk.customLink", "/customizeHelpdeskLink", Conv::Plain),
-    f("helpdesk.contact", "/customHelpdeskEmailOrUrl", Conv::Plain),
-];
-
-/// Portal `PasswordReset/OnPremisesPasswordResetPolicies` (api-surface §1b).
-const ON_PREMISES: &[Field] = &[
-    f(
-        "passwordWriteback",
-        "/passwordWritebackSupported",
-        Conv::Plain,
-    ),
-    f("unlockWithoutReset", "/accountUnlockEnabled", Conv::Plain),
-];
-
-/// Graph `policies/authorizationPolicy` (api-surface §2).
-const AUTHORIZATION: &[Field] = &[f("enabled", "/allowedToUseSSPR", Conv::Plain)];
-
-/// Graph `policies/authenticationMethodsPolicy`, policy level (api-surface §3).
-const METHODS_POLICY: &[Field] = &[
-    f("migrationState", "/policyMigrationState", Conv::Plain),
-    f(
-        "registrationCampaign.state",
-        "/registrationEnforcement/authenticationMethodsRegistrationCampaign/state",
-        Conv::Plain,
-    ),
-    f(
-        "registrationCampaign.snoozeDays",
-        "/registrationEnforcement/authenticationMethodsRegistrationCampaign/snoozeDurationInDays",
-        Conv::Plain,
-    ),
-    f(
-        "registrationCampaign.enforceAfterSnoozes",
-        "/registrationEnforcement/authenticationMethodsRegistrationCampaign/enforceRegistrationAfterAllowedSnoozes",
-        Conv::Plain,
-    ),
-    f(
-        "registrationCampaign.include",
-        "/registrationEnforcement/authenticationMethodsRegistrationCampaign/includeTargets",
-        Conv::Targets(
-            r#"{"targetType":"group","targetedAuthenticationMethod":"microsoftAuthenticator"}"#,
-        ),
-    ),
-    f(
-        "registrationCampaign.exclude",
-        "/registrationEnforcement/authenticationMethodsRegistrationCampaign/excludeTargets",
-        Conv::Targets(r#"{"targetType":"group"}"#),
-    ),
-];
-
-const INCLUDE_DEFAULT: &str = r#"{"targetType":"group","isRegistrationRequired":false}"#;
-const EXCLUDE_DEFAULT: &str = r#"{"targetType":"group"}"#;
+impl Wire {
+    /// The wire name for documentation, e.g. `registrationReconfirmIntevalInDays`
+    /// or `Sms: includeTargets`.
+    pub fn name(&self) -> String {
+        match self.loc {
+            Loc::Object(p) => p.trim_start_matches('/').to_string(),
+            Loc::Method(m, p) => format!("{}: {}", m.id, p.trim_start_matches('/')),
+        }
+    }
+}
 
 /// One method configuration of the authentication-methods policy.
 #[derive(Debug)]
@@ -183,178 +80,228 @@ pub struct MethodConfig {
     pub id: &'static str,
     /// The `@odata.type` a PATCH must carry.
     pub odata_type: &'static str,
-    fields: &'static [Field],
 }
 
-macro_rules! common {
-    ($include:expr) => {
-        [
-            f("state", "/state", Conv::Plain),
-            f("include", "/includeTargets", Conv::Targets($include)),
-            f("exclude", "/excludeTargets", Conv::Targets(EXCLUDE_DEFAULT)),
-        ]
-    };
+const fn method(model: &'static str, id: &'static str, odata_type: &'static str) -> MethodConfig {
+    MethodConfig {
+        model,
+        id,
+        odata_type,
+    }
 }
 
-const COMMON: [Field; 3] = common!(INCLUDE_DEFAULT);
-const AUTHENTICATOR_FIELDS: [Field; 6] = {
-    let c = common!(
-        r#"{"targetType":"group","isRegistrationRequired":false,"authenticationMode":"any"}"#
-    );
-    [
-        c[0],
-        c[1],
-        c[2],
-        f("softwareOathAllowed", "/isSoftwareOathEnabled", Conv::Plain),
-        f(
-            "showApplicationName",
-            "/featureSettings/displayAppInformationRequiredState/state",
-            Conv::Plain,
-        ),
-        f(
-            "showLocation",
-            "/featureSettings/displayLocationInformationRequiredState/state",
-            Conv::Plain,
-        ),
-    ]
-};
-const EMAIL_FIELDS: [Field; 4] = [
-    COMMON[0],
-    COMMON[1],
-    COMMON[2],
-    f(
-        "externalUsersOtp",
-        "/allowExternalIdToUseEmailOtp",
-        Conv::Plain,
-    ),
-];
-const VOICE_FIELDS: [Field; 4] = [
-    COMMON[0],
-    COMMON[1],
-    COMMON[2],
-    f("officePhoneAllowed", "/isOfficePhoneAllowed", Conv::Plain),
-];
-const TAP_FIELDS: [Field; 8] = [
-    COMMON[0],
-    COMMON[1],
-    COMMON[2],
-    f(
-        "defaultLifetimeMinutes",
-        "/defaultLifetimeInMinutes",
-        Conv::Plain,
-    ),
-    f(
-        "minimumLifetimeMinutes",
-        "/minimumLifetimeInMinutes",
-        Conv::Plain,
-    ),
-    f(
-        "maximumLifetimeMinutes",
-        "/maximumLifetimeInMinutes",
-        Conv::Plain,
-    ),
-    f("length", "/defaultLength", Conv::Plain),
-    f("oneTimeUse", "/isUsableOnce", Conv::Plain),
-];
-const FIDO2_FIELDS: [Field; 5] = [
-    COMMON[0],
-    COMMON[1],
-    COMMON[2],
-    f(
-        "selfServiceRegistration",
-        "/isSelfServiceRegistrationAllowed",
-        Conv::Plain,
-    ),
-    f("enforceAttestation", "/isAttestationEnforced", Conv::Plain),
-];
+static EMAIL: MethodConfig = method(
+    "email",
+    "Email",
+    "#microsoft.graph.emailAuthenticationMethodConfiguration",
+);
+static SMS: MethodConfig = method(
+    "sms",
+    "Sms",
+    "#microsoft.graph.smsAuthenticationMethodConfiguration",
+);
+static VOICE: MethodConfig = method(
+    "voice",
+    "Voice",
+    "#microsoft.graph.voiceAuthenticationMethodConfiguration",
+);
+static AUTHENTICATOR: MethodConfig = method(
+    "microsoftAuthenticator",
+    "MicrosoftAuthenticator",
+    "#microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration",
+);
+static SOFTWARE_OATH: MethodConfig = method(
+    "softwareOath",
+    "SoftwareOath",
+    "#microsoft.graph.softwareOathAuthenticationMethodConfiguration",
+);
+static HARDWARE_OATH: MethodConfig = method(
+    "hardwareOath",
+    "HardwareOath",
+    "#microsoft.graph.hardwareOathAuthenticationMethodConfiguration",
+);
+static TAP: MethodConfig = method(
+    "temporaryAccessPass",
+    "TemporaryAccessPass",
+    "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration",
+);
+static FIDO2: MethodConfig = method(
+    "fido2",
+    "Fido2",
+    "#microsoft.graph.fido2AuthenticationMethodConfiguration",
+);
+static X509: MethodConfig = method(
+    "x509Certificate",
+    "X509Certificate",
+    "#microsoft.graph.x509CertificateAuthenticationMethodConfiguration",
+);
 
 /// Every method configuration ssprctl manages.
-pub const METHODS: &[MethodConfig] = &[
-    MethodConfig {
-        model: "email",
-        id: "Email",
-        odata_type: "#microsoft.graph.emailAuthenticationMethodConfiguration",
-        fields: &EMAIL_FIELDS,
-    },
-    MethodConfig {
-        model: "sms",
-        id: "Sms",
-        odata_type: "#microsoft.graph.smsAuthenticationMethodConfiguration",
-        fields: &COMMON,
-    },
-    MethodConfig {
-        model: "voice",
-        id: "Voice",
-        odata_type: "#microsoft.graph.voiceAuthenticationMethodConfiguration",
-        fields: &VOICE_FIELDS,
-    },
-    MethodConfig {
-        model: "microsoftAuthenticator",
-        id: "MicrosoftAuthenticator",
-        odata_type: "#microsoft.graph.microsoftAuthenticatorAuthenticationMethodConfiguration",
-        fields: &AUTHENTICATOR_FIELDS,
-    },
-    MethodConfig {
-        model: "softwareOath",
-        id: "SoftwareOath",
-        odata_type: "#microsoft.graph.softwareOathAuthenticationMethodConfiguration",
-        fields: &COMMON,
-    },
-    MethodConfig {
-        model: "hardwareOath",
-        id: "HardwareOath",
-        odata_type: "#microsoft.graph.hardwareOathAuthenticationMethodConfiguration",
-        fields: &COMMON,
-    },
-    MethodConfig {
-        model: "temporaryAccessPass",
-        id: "TemporaryAccessPass",
-        odata_type: "#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration",
-        fields: &TAP_FIELDS,
-    },
-    MethodConfig {
-        model: "fido2",
-        id: "Fido2",
-        odata_type: "#microsoft.graph.fido2AuthenticationMethodConfiguration",
-        fields: &FIDO2_FIELDS,
-    },
-    MethodConfig {
-        model: "x509Certificate",
-        id: "X509Certificate",
-        odata_type: "#microsoft.graph.x509CertificateAuthenticationMethodConfiguration",
-        fields: &COMMON,
-    },
+pub static METHODS: [&MethodConfig; 9] = [
+    &EMAIL,
+    &SMS,
+    &VOICE,
+    &AUTHENTICATOR,
+    &SOFTWARE_OATH,
+    &HARDWARE_OATH,
+    &TAP,
+    &FIDO2,
+    &X509,
 ];
+
+/// A new include target's defaults, per method family.
+const INCLUDE_DEFAULT: &str = r#"{"targetType":"group","isRegistrationRequired":false}"#;
+const AUTHENTICATOR_INCLUDE_DEFAULT: &str =
+    r#"{"targetType":"group","isRegistrationRequired":false,"authenticationMode":"any"}"#;
+const EXCLUDE_DEFAULT: &str = r#"{"targetType":"group"}"#;
+const CAMPAIGN_INCLUDE_DEFAULT: &str =
+    r#"{"targetType":"group","targetedAuthenticationMethod":"microsoftAuthenticator"}"#;
+
+const fn at(pointer: &'static str, conv: Conv) -> Wire {
+    Wire {
+        loc: Loc::Object(pointer),
+        conv,
+    }
+}
+const fn plain(pointer: &'static str) -> Wire {
+    at(pointer, Conv::Plain)
+}
+const fn of(m: &'static MethodConfig, pointer: &'static str, conv: Conv) -> Wire {
+    Wire {
+        loc: Loc::Method(m, pointer),
+        conv,
+    }
+}
+const fn state(m: &'static MethodConfig) -> Wire {
+    of(m, "/state", Conv::Plain)
+}
+const fn include(m: &'static MethodConfig) -> Wire {
+    of(m, "/includeTargets", Conv::Targets(INCLUDE_DEFAULT))
+}
+const fn exclude(m: &'static MethodConfig) -> Wire {
+    of(m, "/excludeTargets", Conv::Targets(EXCLUDE_DEFAULT))
+}
+
+/// The wire mapping of every catalog field (api-surface §1a portal policy,
+/// §1b on-premises policy, §2 authorization policy, §3 methods policy, §5
+/// password rule settings).
+pub fn wire(id: FieldId) -> Wire {
+    use Conv::*;
+    use FieldId as F;
+    match id {
+        F::SsprEnabledFor => at("/enablementType", EnablementType),
+        F::SsprGroup => at("/passwordResetEnabledGroupIds", SsprGroup),
+        F::SsprMethodsRequired => plain("/numberOfAuthenticationMethodsRequired"),
+        F::SsprMethodEmail => plain("/emailOptionEnabled"),
+        F::SsprMethodMobilePhone => plain("/mobilePhoneOptionEnabled"),
+        F::SsprMethodOfficePhone => plain("/officePhoneOptionEnabled"),
+        F::SsprMethodSecurityQuestions => plain("/securityQuestionsOptionEnabled"),
+        F::SsprMethodAuthenticatorNotification => plain("/mobileAppNotificationEnabled"),
+        F::SsprMethodAuthenticatorCode => plain("/mobileAppCodeEnabled"),
+        F::SsprQuestionsToRegister => plain("/numberOfQuestionsToRegister"),
+        F::SsprQuestionsToReset => plain("/numberOfQuestionsToReset"),
+        // UNCONFIRMED: only `questionText` is known of a question item.
+        F::SsprQuestions => at("/securityQuestions", QuestionTexts),
+        F::SsprRequireRegistration => plain("/registrationRequiredOnSignIn"),
+        // sic: the real wire name is misspelled "Inteval".
+        F::SsprReconfirmDays => plain("/registrationReconfirmIntevalInDays"),
+        F::SsprNotifyUsers => plain("/notifyUsersOnPasswordReset"),
+        F::SsprNotifyAdmins => plain("/notifyOnAdminPasswordReset"),
+        F::SsprHelpdeskCustomLink => plain("/customizeHelpdeskLink"),
+        F::SsprHelpdeskContact => plain("/customHelpdeskEmailOrUrl"),
+        F::OnPremPasswordWriteback => plain("/passwordWritebackSupported"),
+        F::OnPremUnlockWithoutReset => plain("/accountUnlockEnabled"),
+        F::AdminSspr => plain("/allowedToUseSSPR"),
+        F::MigrationState => plain("/policyMigrationState"),
+        F::CampaignState => plain(concat!(
+            "/registrationEnforcement/authenticationMethodsRegistrationCampaign",
+            "/state"
+        )),
+        F::CampaignSnoozeDays => plain(concat!(
+            "/registrationEnforcement/authenticationMethodsRegistrationCampaign",
+            "/snoozeDurationInDays"
+        )),
+        F::CampaignEnforce => plain(concat!(
+            "/registrationEnforcement/authenticationMethodsRegistrationCampaign",
+            "/enforceRegistrationAfterAllowedSnoozes"
+        )),
+        F::CampaignInclude => at(
+            concat!(
+                "/registrationEnforcement/authenticationMethodsRegistrationCampaign",
+                "/includeTargets"
+            ),
+            Targets(CAMPAIGN_INCLUDE_DEFAULT),
+        ),
+        F::CampaignExclude => at(
+            concat!(
+                "/registrationEnforcement/authenticationMethodsRegistrationCampaign",
+                "/excludeTargets"
+            ),
+            Targets(EXCLUDE_DEFAULT),
+        ),
+        F::EmailState => state(&EMAIL),
+        F::EmailInclude => include(&EMAIL),
+        F::EmailExclude => exclude(&EMAIL),
+        F::EmailExternalUsers => of(&EMAIL, "/allowExternalIdToUseEmailOtp", Plain),
+        F::SmsState => state(&SMS),
+        F::SmsInclude => include(&SMS),
+        F::SmsExclude => exclude(&SMS),
+        F::VoiceState => state(&VOICE),
+        F::VoiceInclude => include(&VOICE),
+        F::VoiceExclude => exclude(&VOICE),
+        F::VoiceOfficePhone => of(&VOICE, "/isOfficePhoneAllowed", Plain),
+        F::AuthenticatorState => state(&AUTHENTICATOR),
+        F::AuthenticatorInclude => of(
+            &AUTHENTICATOR,
+            "/includeTargets",
+            Targets(AUTHENTICATOR_INCLUDE_DEFAULT),
+        ),
+        F::AuthenticatorExclude => exclude(&AUTHENTICATOR),
+        F::AuthenticatorOtp => of(&AUTHENTICATOR, "/isSoftwareOathEnabled", Plain),
+        F::AuthenticatorShowApp => of(
+            &AUTHENTICATOR,
+            "/featureSettings/displayAppInformationRequiredState/state",
+            Plain,
+        ),
+        F::AuthenticatorShowLocation => of(
+            &AUTHENTICATOR,
+            "/featureSettings/displayLocationInformationRequiredState/state",
+            Plain,
+        ),
+        F::SoftwareOathState => state(&SOFTWARE_OATH),
+        F::SoftwareOathInclude => include(&SOFTWARE_OATH),
+        F::SoftwareOathExclude => exclude(&SOFTWARE_OATH),
+        F::HardwareOathState => state(&HARDWARE_OATH),
+        F::HardwareOathInclude => include(&HARDWARE_OATH),
+        F::HardwareOathExclude => exclude(&HARDWARE_OATH),
+        F::TapState => state(&TAP),
+        F::TapInclude => include(&TAP),
+        F::TapExclude => exclude(&TAP),
+        F::TapDefaultLifetime => of(&TAP, "/defaultLifetimeInMinutes", Plain),
+        F::TapMinimumLifetime => of(&TAP, "/minimumLifetimeInMinutes", Plain),
+        F::TapMaximumLifetime => of(&TAP, "/maximumLifetimeInMinutes", Plain),
+        F::TapLength => of(&TAP, "/defaultLength", Plain),
+        F::TapOneTimeUse => of(&TAP, "/isUsableOnce", Plain),
+        F::Fido2State => state(&FIDO2),
+        F::Fido2Include => include(&FIDO2),
+        F::Fido2Exclude => exclude(&FIDO2),
+        F::Fido2SelfService => of(&FIDO2, "/isSelfServiceRegistrationAllowed", Plain),
+        F::Fido2Attestation => of(&FIDO2, "/isAttestationEnforced", Plain),
+        F::X509State => state(&X509),
+        F::X509Include => include(&X509),
+        F::X509Exclude => exclude(&X509),
+        F::LockoutThreshold => at("/LockoutThreshold", IntString),
+        F::LockoutDuration => at("/LockoutDurationInSeconds", IntString),
+        F::EnforceBannedPasswords => at("/EnableBannedPasswordCheck", BoolString),
+        F::BannedPasswords => at("/BannedPasswordList", TabList),
+        F::OnPremProtection => at("/EnableBannedPasswordCheckOnPremises", BoolString),
+        // "Enforce", not Microsoft365DSC's old "Enforced".
+        F::OnPremProtectionMode => at("/BannedPasswordCheckOnPremisesMode", ModeString),
+    }
+}
 
 /// The "Password Rule Settings" directory-setting template (api-surface §5).
 pub const PASSWORD_RULE_TEMPLATE_ID: &str = "5cf42378-d67d-4f36-ba46-e8b86229381d";
-
-/// Directory setting values, read as a flat `{name: value}` object.
-const PASSWORD_RULES: &[Field] = &[
-    f("lockoutThreshold", "/LockoutThreshold", Conv::IntString),
-    f(
-        "lockoutDurationSeconds",
-        "/LockoutDurationInSeconds",
-        Conv::IntString,
-    ),
-    f(
-        "enforceBannedPasswords",
-        "/EnableBannedPasswordCheck",
-        Conv::BoolString,
-    ),
-    f("bannedPasswords", "/BannedPasswordList", Conv::TabList),
-    f(
-        "onPremisesEnabled",
-        "/EnableBannedPasswordCheckOnPremises",
-        Conv::BoolString,
-    ),
-    // "Enforce", not Microsoft365DSC's old "Enforced".
-    f(
-        "onPremisesMode",
-        "/BannedPasswordCheckOnPremisesMode",
-        Conv::ModeString,
-    ),
-];
 
 /// The portal's `enablementType` values (api-surface §1a).
 const ENABLEMENT: [(&str, i64); 3] = [("none", 0), ("selected", 1), ("all", 2)];
@@ -364,14 +311,16 @@ const ALL_USERS_WIRE: &str = "all_users";
 /// The model's name for it.
 const ALL_USERS_MODEL: &str = "allUsers";
 
-fn table(api: Api) -> &'static [Field] {
-    match api {
-        Api::PortalPasswordReset => PASSWORD_RESET,
-        Api::PortalOnPremises => ON_PREMISES,
-        Api::GraphAuthorizationPolicy => AUTHORIZATION,
-        Api::GraphAuthenticationMethods => METHODS_POLICY,
-        Api::GraphPasswordRuleSettings => PASSWORD_RULES,
-    }
+/// A model value the wire cannot carry.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: cannot write {value} to the API: expected {expected}")]
+pub struct WireError {
+    /// The setting.
+    pub path: &'static str,
+    /// The value that could not be converted.
+    pub value: Value,
+    /// What the conversion needs.
+    pub expected: &'static str,
 }
 
 /// The portal's read-only `*OptionAllowed` flags, by model method name
@@ -474,9 +423,10 @@ pub fn digest(object: &Value) -> String {
         .collect()
 }
 
-/// The model fields of a surface's policy-level table, in table order.
+/// The model paths (relative to the section) of a surface's fields, in
+/// catalog order.
 pub fn model_fields(api: Api) -> impl Iterator<Item = &'static str> {
-    table(api).iter().map(|f| f.model)
+    catalog::of_api(api).map(Field::relative_path)
 }
 
 // ---------------------------------------------------------------- reading
@@ -485,100 +435,106 @@ pub fn model_fields(api: Api) -> impl Iterator<Item = &'static str> {
 /// names). For `GraphAuthenticationMethods`, method configurations are read from
 /// the auto-expanded `authenticationMethodConfigurations`. For
 /// `GraphPasswordRuleSettings`, pass the flat object of [`setting_values`].
-pub fn observe(api: Api, wire: &Value) -> Value {
+/// A value of an unexpected form is left out (the section then fails to
+/// decode, or the planner sees no live value), never guessed.
+pub fn observe(api: Api, object: &Value) -> Value {
     let mut section = Value::Object(Map::new());
-    read_fields(table(api), wire, &mut section, "");
-    if api == Api::GraphAuthenticationMethods {
-        let configs = wire
-            .get("authenticationMethodConfigurations")
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        for m in METHODS {
-            if let Some(cfg) = configs.iter().find(|c| id_matches(c, m.id)) {
-                read_fields(m.fields, cfg, &mut section, m.model);
-            }
+    for field in catalog::of_api(api) {
+        let w = wire(field.id);
+        let (holder, pointer) = match w.loc {
+            Loc::Object(p) => (Some(object), p),
+            Loc::Method(m, p) => (method_config(object, m.id), p),
+        };
+        let Some(raw) = holder.and_then(|h| h.pointer(pointer)) else {
+            continue;
+        };
+        if let Some(v) = read_value(w.conv, raw, holder.unwrap_or(&Value::Null)) {
+            set_dotted(&mut section, field.relative_path(), v);
         }
     }
     section
 }
 
-fn read_fields(fields: &[Field], wire: &Value, section: &mut Value, prefix: &str) {
-    for field in fields {
-        let Some(raw) = wire.pointer(field.wire) else {
-            continue;
-        };
-        let value = match field.conv {
-            Conv::Plain => Some(raw.clone()),
-            Conv::EnablementType => raw
-                .as_i64()
-                .and_then(|n| ENABLEMENT.iter().find(|(_, v)| *v == n))
-                .map(|(name, _)| json!(name)),
-            Conv::SsprGroup => raw.get(0).and_then(Value::as_str).map(|id| {
-                let name = wire
-                    .get("passwordResetEnabledGroupName")
-                    .and_then(Value::as_str)
-                    .filter(|n| !n.is_empty());
-                let mut g = json!({ "id": id.to_lowercase() });
-                if let Some(name) = name {
-                    g["displayName"] = json!(name);
-                }
-                g
-            }),
-            Conv::QuestionTexts => raw.as_array().map(|items| {
-                Value::Array(
-                    items
-                        .iter()
-                        .filter_map(|q| q.get("questionText").cloned())
-                        .collect(),
-                )
-            }),
-            Conv::Targets(_) => raw.as_array().map(|items| {
-                Value::Array(
-                    items
-                        .iter()
-                        .filter_map(|t| t.get("id").and_then(Value::as_str))
-                        .map(|id| {
-                            json!(if id == ALL_USERS_WIRE {
-                                ALL_USERS_MODEL.to_string()
-                            } else {
-                                id.to_lowercase()
-                            })
+/// The method configuration `id` in a policy's `authenticationMethodConfigurations`.
+fn method_config<'a>(policy: &'a Value, id: &str) -> Option<&'a Value> {
+    policy
+        .get("authenticationMethodConfigurations")?
+        .as_array()?
+        .iter()
+        .find(|c| id_matches(c, id))
+}
+
+fn read_value(conv: Conv, raw: &Value, holder: &Value) -> Option<Value> {
+    match conv {
+        Conv::Plain => Some(raw.clone()),
+        Conv::EnablementType => raw
+            .as_i64()
+            .and_then(|n| ENABLEMENT.iter().find(|(_, v)| *v == n))
+            .map(|(name, _)| json!(name)),
+        Conv::SsprGroup => raw.get(0).and_then(Value::as_str).map(|id| {
+            let name = holder
+                .get("passwordResetEnabledGroupName")
+                .and_then(Value::as_str)
+                .filter(|n| !n.is_empty());
+            let mut g = json!({ "id": id.to_lowercase() });
+            if let Some(name) = name {
+                g["displayName"] = json!(name);
+            }
+            g
+        }),
+        Conv::QuestionTexts => raw.as_array().map(|items| {
+            Value::Array(
+                items
+                    .iter()
+                    .filter_map(|q| q.get("questionText").cloned())
+                    .collect(),
+            )
+        }),
+        Conv::Targets(_) => raw.as_array().map(|items| {
+            Value::Array(
+                items
+                    .iter()
+                    .filter_map(|t| t.get("id").and_then(Value::as_str))
+                    .map(|id| {
+                        json!(if id == ALL_USERS_WIRE {
+                            ALL_USERS_MODEL.to_string()
+                        } else {
+                            id.to_lowercase()
                         })
-                        .collect(),
-                )
-            }),
-            Conv::IntString => raw
-                .as_str()
-                .and_then(|s| s.trim().parse::<u64>().ok())
-                .map(|n| json!(n)),
-            Conv::BoolString => raw.as_str().and_then(|s| {
-                if s.eq_ignore_ascii_case("true") {
-                    Some(json!(true))
-                } else if s.eq_ignore_ascii_case("false") {
-                    Some(json!(false))
-                } else {
-                    None
-                }
-            }),
-            Conv::TabList => raw.as_str().map(|s| {
-                Value::Array(
-                    s.split('\t')
-                        .filter(|t| !t.is_empty())
-                        .map(|t| json!(t))
-                        .collect(),
-                )
-            }),
-            Conv::ModeString => raw.as_str().map(|s| json!(s.to_lowercase())),
-        };
-        if let Some(v) = value {
-            let path = if prefix.is_empty() {
-                field.model.to_string()
+                    })
+                    .collect(),
+            )
+        }),
+        Conv::IntString => raw
+            .as_str()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .map(|n| json!(n)),
+        Conv::BoolString => raw.as_str().and_then(|s| {
+            if s.eq_ignore_ascii_case("true") {
+                Some(json!(true))
+            } else if s.eq_ignore_ascii_case("false") {
+                Some(json!(false))
             } else {
-                format!("{prefix}.{}", field.model)
-            };
-            set_dotted(section, &path, v);
-        }
+                None
+            }
+        }),
+        Conv::TabList => raw.as_str().map(|s| {
+            Value::Array(
+                s.split('\t')
+                    .filter(|t| !t.is_empty())
+                    .map(|t| json!(t))
+                    .collect(),
+            )
+        }),
+        Conv::ModeString => raw.as_str().and_then(|s| {
+            if s.eq_ignore_ascii_case("audit") {
+                Some(json!("audit"))
+            } else if s.eq_ignore_ascii_case("enforce") {
+                Some(json!("enforce"))
+            } else {
+                None
+            }
+        }),
     }
 }
 
@@ -631,143 +587,176 @@ fn id_matches(cfg: &Value, id: &str) -> bool {
 
 // ---------------------------------------------------------------- writing
 
-/// Overlays the fields present in `partial` (a model section) onto `body`,
-/// reading `current` (the live wire object) for entries to preserve. Returns
+/// Overlays the policy-level fields present in `partial` (a model section)
+/// onto `body`, reading `current` (the live wire object) for entries to
+/// preserve. Method configurations are written by [`method_patches`]. Returns
 /// whether anything was written.
-pub fn overlay(api: Api, partial: &Value, current: &Value, body: &mut Value) -> bool {
-    write_fields(table(api), partial, current, body)
+pub fn overlay(
+    api: Api,
+    partial: &Value,
+    current: &Value,
+    body: &mut Value,
+) -> Result<bool, WireError> {
+    let mut wrote = false;
+    for field in catalog::of_api(api) {
+        let Loc::Object(pointer) = wire(field.id).loc else {
+            continue;
+        };
+        let Some(v) = get_dotted(partial, field.relative_path()) else {
+            continue;
+        };
+        let value = write_value(field, v, current.pointer(pointer), body)?;
+        set_pointer(body, current, pointer, value);
+        wrote = true;
+    }
+    Ok(wrote)
 }
 
 /// For each method configuration with fields in `partial`, the PATCH body
 /// (`@odata.type` first, then the changed fields) and its configuration id.
-pub fn method_patches(partial: &Value, policy: &Value) -> Vec<(&'static str, Value)> {
-    let configs = policy
-        .get("authenticationMethodConfigurations")
-        .and_then(Value::as_array)
-        .cloned()
-        .unwrap_or_default();
-    let mut out = Vec::new();
-    for m in METHODS {
-        let Some(section) = partial.get(m.model) else {
+pub fn method_patches(
+    partial: &Value,
+    policy: &Value,
+) -> Result<Vec<(&'static str, Value)>, WireError> {
+    let mut out: Vec<(&'static str, Value)> = Vec::new();
+    for field in catalog::of_api(Api::GraphAuthenticationMethods) {
+        let Loc::Method(m, pointer) = wire(field.id).loc else {
             continue;
         };
-        let current = configs
-            .iter()
-            .find(|c| id_matches(c, m.id))
-            .cloned()
-            .unwrap_or(Value::Null);
-        let mut body = json!({ "@odata.type": m.odata_type });
-        if write_fields(m.fields, section, &current, &mut body) {
-            out.push((m.id, body));
-        }
+        let Some(v) = get_dotted(partial, field.relative_path()) else {
+            continue;
+        };
+        let current = method_config(policy, m.id).cloned().unwrap_or(Value::Null);
+        let index = match out.iter().position(|(id, _)| *id == m.id) {
+            Some(i) => i,
+            None => {
+                out.push((m.id, json!({ "@odata.type": m.odata_type })));
+                out.len() - 1
+            }
+        };
+        let body = &mut out[index].1;
+        let value = write_value(field, v, current.pointer(pointer), body)?;
+        set_pointer(body, &current, pointer, value);
     }
-    out
+    Ok(out)
 }
 
-fn write_fields(fields: &[Field], partial: &Value, current: &Value, body: &mut Value) -> bool {
-    let mut wrote = false;
-    for field in fields {
-        let Some(v) = get_dotted(partial, field.model) else {
-            continue;
-        };
-        let existing = current.pointer(field.wire);
-        let wire_value = match field.conv {
-            Conv::Plain => v.clone(),
-            Conv::EnablementType => {
-                let n = v
-                    .as_str()
-                    .and_then(|s| ENABLEMENT.iter().find(|(name, _)| *name == s))
-                    .map(|(_, n)| *n);
-                match n {
-                    Some(n) => json!(n),
-                    None => continue,
-                }
+/// The wire form of one model value; `existing` is the live wire value (for
+/// list entries whose other members must be kept).
+fn write_value(
+    field: &Field,
+    v: &Value,
+    existing: Option<&Value>,
+    body: &mut Value,
+) -> Result<Value, WireError> {
+    let fail = |expected: &'static str| WireError {
+        path: field.path,
+        value: v.clone(),
+        expected,
+    };
+    let strings = |expected: &'static str| -> Result<Vec<&str>, WireError> {
+        v.as_array()
+            .ok_or_else(|| fail(expected))?
+            .iter()
+            .map(|i| i.as_str().ok_or_else(|| fail(expected)))
+            .collect()
+    };
+    let old = || {
+        existing
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default()
+    };
+    Ok(match wire(field.id).conv {
+        Conv::Plain => v.clone(),
+        Conv::EnablementType => {
+            let n = v
+                .as_str()
+                .and_then(|s| ENABLEMENT.iter().find(|(name, _)| *name == s))
+                .map(|(_, n)| *n)
+                .ok_or_else(|| fail("none, selected or all"))?;
+            json!(n)
+        }
+        Conv::SsprGroup => {
+            // The planner resolves the group to its object id before apply.
+            let id = v
+                .get("id")
+                .and_then(Value::as_str)
+                .filter(|id| !id.is_empty())
+                .ok_or_else(|| fail("a group with its object id"))?;
+            let name = v
+                .get("displayName")
+                .and_then(Value::as_str)
+                .unwrap_or_default();
+            if let Some(obj) = body.as_object_mut() {
+                obj.insert("passwordResetEnabledGroupName".into(), json!(name));
             }
-            Conv::SsprGroup => {
-                let id = v.get("id").and_then(Value::as_str).unwrap_or_default();
-                let name = v
-                    .get("displayName")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default();
-                if let Some(obj) = body.as_object_mut() {
-                    obj.insert("passwordResetEnabledGroupName".into(), json!(name));
-                }
-                json!([id])
-            }
-            Conv::QuestionTexts => {
-                let old = existing
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
-                Value::Array(
-                    v.as_array()
-                        .into_iter()
-                        .flatten()
-                        .map(|text| {
-                            old.iter()
-                                .find(|q| q.get("questionText") == Some(text))
-                                .cloned()
-                                .unwrap_or_else(|| json!({ "questionText": text }))
-                        })
-                        .collect(),
-                )
-            }
-            Conv::Targets(default) => {
-                let old = existing
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default();
-                Value::Array(
-                    v.as_array()
-                        .into_iter()
-                        .flatten()
-                        .filter_map(Value::as_str)
-                        .map(|id| {
-                            let wire_id = if id == ALL_USERS_MODEL {
-                                ALL_USERS_WIRE
-                            } else {
-                                id
-                            };
-                            old.iter()
-                                .find(|t| {
-                                    t.get("id")
-                                        .and_then(Value::as_str)
-                                        .is_some_and(|o| o.eq_ignore_ascii_case(wire_id))
-                                })
-                                .cloned()
-                                .unwrap_or_else(|| {
-                                    let mut t: Value =
-                                        serde_json::from_str(default).unwrap_or_else(|_| json!({}));
-                                    t["id"] = json!(wire_id);
-                                    t
-                                })
-                        })
-                        .collect(),
-                )
-            }
-            Conv::IntString => json!(v.as_u64().map(|n| n.to_string()).unwrap_or_default()),
-            Conv::BoolString => json!(if v.as_bool() == Some(true) {
-                "True"
-            } else {
-                "False"
-            }),
-            Conv::TabList => json!(
-                v.as_array()
+            json!([id])
+        }
+        Conv::QuestionTexts => {
+            let old = old();
+            Value::Array(
+                strings("a list of question texts")?
                     .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .collect::<Vec<_>>()
-                    .join("\t")
-            ),
-            Conv::ModeString => match v.as_str() {
-                Some("enforce") => json!("Enforce"),
-                _ => json!("Audit"),
-            },
-        };
-        set_pointer(body, current, field.wire, wire_value);
-        wrote = true;
-    }
-    wrote
+                    .map(|text| {
+                        old.iter()
+                            .find(|q| q.get("questionText").and_then(Value::as_str) == Some(text))
+                            .cloned()
+                            .unwrap_or_else(|| json!({ "questionText": text }))
+                    })
+                    .collect(),
+            )
+        }
+        Conv::Targets(default) => {
+            let old = old();
+            let template: Value = serde_json::from_str(default).map_err(|_| fail("targets"))?;
+            Value::Array(
+                strings("a list of allUsers or group object ids")?
+                    .into_iter()
+                    .map(|id| {
+                        let wire_id = if id == ALL_USERS_MODEL {
+                            ALL_USERS_WIRE
+                        } else {
+                            id
+                        };
+                        old.iter()
+                            .find(|t| {
+                                t.get("id")
+                                    .and_then(Value::as_str)
+                                    .is_some_and(|o| o.eq_ignore_ascii_case(wire_id))
+                            })
+                            .cloned()
+                            .unwrap_or_else(|| {
+                                let mut t = template.clone();
+                                t["id"] = json!(wire_id);
+                                t
+                            })
+                    })
+                    .collect(),
+            )
+        }
+        Conv::IntString => json!(
+            v.as_u64()
+                .ok_or_else(|| fail("a whole number"))?
+                .to_string()
+        ),
+        Conv::BoolString => match v.as_bool().ok_or_else(|| fail("true or false"))? {
+            true => json!("True"),
+            false => json!("False"),
+        },
+        Conv::TabList => {
+            let terms = strings("a list of terms")?;
+            if terms.iter().any(|t| t.contains('\t')) {
+                return Err(fail("terms without a TAB (TAB separates them on the wire)"));
+            }
+            json!(terms.join("\t"))
+        }
+        Conv::ModeString => match v.as_str() {
+            Some("audit") => json!("Audit"),
+            Some("enforce") => json!("Enforce"),
+            _ => return Err(fail("audit or enforce")),
+        },
+    })
 }
 
 /// Sets `value` at `pointer` in `body`. A complex property that the body does
@@ -819,7 +808,7 @@ mod tests {
 
     #[test]
     fn portal_object_maps_both_ways_with_the_misspelled_field() {
-        let wire = json!({
+        let portal = json!({
             "objectId": "default", "enablementType": 1,
             "passwordResetEnabledGroupIds": ["B6CDB9C3-D660-4558-BCFD-82C14A986B56"],
             "passwordResetEnabledGroupName": "SSPR Pilot",
@@ -828,7 +817,7 @@ mod tests {
             "securityQuestions": [{"questionText": "Q1", "id": "x"}],
             "emailOptionAllowed": true
         });
-        let section = observe(Api::PortalPasswordReset, &wire);
+        let section = observe(Api::PortalPasswordReset, &portal);
         assert_eq!(section["enabledFor"], "selected");
         assert_eq!(
             section["group"],
@@ -839,13 +828,8 @@ mod tests {
 
         let partial = json!({"enabledFor": "all", "registration": {"reconfirmAfterDays": 90},
                              "securityQuestions": {"questions": ["Q1", "Q2"]}});
-        let mut body = wire.clone();
-        assert!(overlay(
-            Api::PortalPasswordReset,
-            &partial,
-            &wire,
-            &mut body
-        ));
+        let mut body = portal.clone();
+        assert!(overlay(Api::PortalPasswordReset, &partial, &portal, &mut body).expect("converts"));
         assert_eq!(body["enablementType"], 2);
         assert_eq!(body["registrationReconfirmIntevalInDays"], 90);
         assert_eq!(
@@ -867,7 +851,7 @@ mod tests {
                                 "displayLocationInformationRequiredState": {"state": "default"}}
         }]});
         let partial = json!({"microsoftAuthenticator": {"include": ["allUsers", "b6cdb9c3-d660-4558-bcfd-82c14a986b56"], "showLocation": "enabled"}});
-        let patches = method_patches(&partial, &policy);
+        let patches = method_patches(&partial, &policy).expect("converts");
         assert_eq!(patches.len(), 1);
         let (id, body) = &patches[0];
         assert_eq!(*id, "MicrosoftAuthenticator");
@@ -905,7 +889,8 @@ mod tests {
             &json!({"lockoutThreshold": 5, "onPremisesMode": "enforce", "enforceBannedPasswords": true}),
             &flat,
             &mut body,
-        );
+        )
+        .expect("converts");
         assert_eq!(body["LockoutThreshold"], "5");
         assert_eq!(body["BannedPasswordCheckOnPremisesMode"], "Enforce");
         assert_eq!(body["EnableBannedPasswordCheck"], "True");
