@@ -5,6 +5,7 @@
 //! - [`client`]: tokens, `$batch` reads, portal reads in parallel, writes by each
 //!   API's rules, bounded retries honouring Retry-After.
 //! - [`clouds`]: hosts per Microsoft cloud.
+//! - [`settings_doc`]: `docs/settings.md`, generated from the catalog and the wire mapping.
 //!
 //! The provider never decides policy: it reads, maps and writes what it is told.
 
@@ -18,6 +19,7 @@ pub mod client;
 pub mod clouds;
 pub mod error;
 pub mod permissions;
+pub mod settings_doc;
 pub mod store;
 pub mod wire;
 

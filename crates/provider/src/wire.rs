@@ -896,3 +896,139 @@ mod tests {
         assert_eq!(body["EnableBannedPasswordCheck"], "True");
     }
 }
+
+/// model -> wire -> model is the identity for every catalog field.
+#[cfg(test)]
+mod roundtrip {
+    use super::*;
+    use proptest::prelude::*;
+    use ssprctl_model::catalog::{Compare, FIELDS, RiskRule};
+
+    /// Values a field may take, derived from its catalog entry (its default's
+    /// type, its ranked values) and its wire conversion.
+    fn value_of(field: &'static Field) -> BoxedStrategy<Value> {
+        let default: Value = serde_json::from_str(field.default).expect("JSON default");
+        let guid = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}";
+        match (field.compare, &default) {
+            (Compare::GroupReference, _) => (guid, "[A-Za-z][A-Za-z0-9 -]{0,20}")
+                .prop_map(|(id, name)| json!({"id": id, "displayName": name}))
+                .boxed(),
+            (Compare::Targets, _) => {
+                let target = prop_oneof![Just(ALL_USERS_MODEL.to_string()), guid.prop_map(String::from)];
+                proptest::collection::btree_set(target, 0..4)
+                    .prop_map(|s| json!(s.into_iter().collect::<Vec<_>>()))
+                    .boxed()
+            }
+            (Compare::Set | Compare::CaseInsensitiveSet, _) => {
+                proptest::collection::btree_set("[a-z0-9]{4,16}", 0..6)
+                    .prop_map(|s| json!(s.into_iter().collect::<Vec<_>>()))
+                    .boxed()
+            }
+            (Compare::Exact, Value::Bool(_)) => any::<bool>().prop_map(|b| json!(b)).boxed(),
+            (Compare::Exact, Value::Number(_)) => (0u32..50_000).prop_map(|n| json!(n)).boxed(),
+            (Compare::Exact, Value::String(_)) => match field.risk {
+                RiskRule::Ranked { order, .. } => proptest::sample::select(order.to_vec())
+                    .prop_map(|s| json!(s))
+                    .boxed(),
+                RiskRule::Switch { .. } => proptest::sample::select(vec!["enabled", "disabled"])
+                    .prop_map(|s| json!(s))
+                    .boxed(),
+                RiskRule::Number { .. }
+                | RiskRule::Interval { .. }
+                | RiskRule::Members { .. }
+                | RiskRule::Neutral { .. } => "[ -~]{0,40}".prop_map(|s| json!(s)).boxed(),
+            },
+            (Compare::Exact, other) => panic!("{}: no generator for {other}", field.path),
+        }
+    }
+
+    /// A whole surface's section with every field set.
+    fn section_of(api: Api) -> BoxedStrategy<Value> {
+        let fields: Vec<&'static Field> = catalog::of_api(api).collect();
+        let values: Vec<BoxedStrategy<Value>> = fields.iter().map(|f| value_of(f)).collect();
+        values
+            .prop_map(move |vs| {
+                let mut section = json!({});
+                for (f, v) in fields.iter().zip(vs) {
+                    set_dotted(&mut section, f.relative_path(), v);
+                }
+                section
+            })
+            .boxed()
+    }
+
+    /// Writes a section the way the provider does, then reads it back.
+    fn write_then_read(api: Api, section: &Value) -> Value {
+        let mut body = json!({});
+        overlay(api, section, &Value::Null, &mut body).expect("converts");
+        if api == Api::GraphAuthenticationMethods {
+            let configs: Vec<Value> = method_patches(section, &Value::Null)
+                .expect("converts")
+                .into_iter()
+                .map(|(id, mut patch)| {
+                    patch["id"] = json!(id);
+                    patch
+                })
+                .collect();
+            body["authenticationMethodConfigurations"] = json!(configs);
+        }
+        observe(api, &body)
+    }
+
+    proptest! {
+        #[test]
+        fn every_field_round_trips_through_its_wire_mapping(
+            sspr in section_of(Api::PortalPasswordReset),
+            onprem in section_of(Api::PortalOnPremises),
+            authz in section_of(Api::GraphAuthorizationPolicy),
+            methods in section_of(Api::GraphAuthenticationMethods),
+            rules in section_of(Api::GraphPasswordRuleSettings),
+        ) {
+            for (api, section) in [
+                (Api::PortalPasswordReset, sspr),
+                (Api::PortalOnPremises, onprem),
+                (Api::GraphAuthorizationPolicy, authz),
+                (Api::GraphAuthenticationMethods, methods),
+                (Api::GraphPasswordRuleSettings, rules),
+            ] {
+                prop_assert_eq!(write_then_read(api, &section), section);
+            }
+        }
+    }
+
+    #[test]
+    fn every_field_has_a_generator_and_method_fields_live_in_a_method_configuration() {
+        for f in &FIELDS {
+            let _ = value_of(f);
+            let in_method = matches!(wire(f.id).loc, Loc::Method(..));
+            let is_method = f.api == Api::GraphAuthenticationMethods
+                && METHODS.iter().any(|m| f.relative_path().starts_with(&format!("{}.", m.model)));
+            assert_eq!(in_method, is_method, "{}", f.path);
+            if let Loc::Method(m, _) = wire(f.id).loc {
+                assert!(f.relative_path().starts_with(&format!("{}.", m.model)), "{}", f.path);
+            }
+        }
+    }
+
+    #[test]
+    fn a_value_the_wire_cannot_carry_is_an_error_not_a_blank() {
+        let mut body = json!({});
+        let err = overlay(
+            Api::GraphPasswordRuleSettings,
+            &json!({"lockoutThreshold": "ten"}),
+            &Value::Null,
+            &mut body,
+        )
+        .expect_err("a string is not a whole number");
+        assert_eq!(err.path, "passwordProtection.lockoutThreshold");
+        assert_eq!(body, json!({}), "nothing is written");
+        let err = overlay(
+            Api::GraphPasswordRuleSettings,
+            &json!({"bannedPasswords": ["a\tb"]}),
+            &Value::Null,
+            &mut json!({}),
+        )
+        .expect_err("a TAB would split the term");
+        assert!(err.to_string().contains("TAB"), "{err}");
+    }
+}
