@@ -1,7 +1,6 @@
 //! Semantic rules that a schema cannot express, checked on each tenant's
 //! effective (merged) settings. Sources: reference/api-surface.md §1a, §3, §5.
 
-use crate::config::TenantEntry;
 use crate::settings::{EnabledFor, Settings, Target};
 
 /// A rule broken by a tenant's effective settings.
@@ -34,30 +33,48 @@ pub struct TenantIssue {
     pub message: String,
 }
 
-/// Checks the tenant list: names and tenant ids are unique.
-pub fn tenants(entries: &[TenantEntry]) -> Vec<TenantIssue> {
+/// The fields of one tenant entry that the cross-tenant rules compare. The
+/// loader fills them from the file as written, so an entry with a problem
+/// elsewhere (a bad endpoint, say) is still compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TenantKeys<'a> {
+    /// Index of the entry in the file's `tenants` list.
+    pub index: usize,
+    /// Its `name`, if it is a string.
+    pub name: Option<&'a str>,
+    /// Its `tenantId`, if it is a string.
+    pub tenant_id: Option<&'a str>,
+}
+
+/// Checks the tenant list: names and tenant ids are unique (ids compared
+/// without regard to case). Each issue names the first entry it repeats.
+pub fn tenants(entries: &[TenantKeys<'_>]) -> Vec<TenantIssue> {
     let mut out = Vec::new();
     for (i, t) in entries.iter().enumerate() {
-        if let Some(first) = entries[..i].iter().position(|o| o.name == t.name) {
+        let earlier = &entries[..i];
+        if let Some(name) = t.name
+            && let Some(first) = earlier.iter().find(|o| o.name == Some(name))
+        {
             out.push(TenantIssue {
-                index: i,
+                index: t.index,
                 field: "name",
                 message: format!(
-                    "tenant name `{}` is already used by tenants[{first}]",
-                    t.name
+                    "tenant name `{name}` is already used by tenants[{}]",
+                    first.index
                 ),
             });
         }
-        if let Some(first) = entries[..i]
-            .iter()
-            .position(|o| o.tenant_id.eq_ignore_ascii_case(&t.tenant_id))
+        if let Some(id) = t.tenant_id
+            && let Some(first) = earlier
+                .iter()
+                .find(|o| o.tenant_id.is_some_and(|o| o.eq_ignore_ascii_case(id)))
         {
             out.push(TenantIssue {
-                index: i,
+                index: t.index,
                 field: "tenantId",
                 message: format!(
-                    "tenant id {} is already managed by tenants[{first}]; one tenant, one entry",
-                    t.tenant_id
+                    "tenant id {id} is already managed by tenants[{}]; one tenant, one entry",
+                    first.index
                 ),
             });
         }
