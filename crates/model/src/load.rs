@@ -460,9 +460,8 @@ impl Located<'_> {
 }
 
 /// How to fix a control-character problem.
-const CONTROL_HELP: &str = "control characters (tab, line break, ESC, NUL, DEL, C1) and bidi \
-     controls (U+200E, U+200F, U+202A..U+202E, U+2066..U+2069) are not allowed: they would \
-     reach terminals and PR comments as they are";
+const CONTROL_HELP: &str = "control and bidi characters are not allowed in the file: they \
+     would reach terminals and PR comments as they are";
 
 /// Control and bidi characters (see [`crate::text`]) in every mapping key and
 /// string value of the document, each located at its key or value.
