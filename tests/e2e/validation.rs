@@ -92,6 +92,58 @@ tenants:
     insta::assert_snapshot!("validate_semantic_errors", run.transcript());
 }
 
+/// Control characters, numbers serde would refuse, a pasted secret and a
+/// semantic problem, all in one run, each at its value; nothing raw reaches the
+/// terminal and the secret is never shown.
+#[test]
+fn input_hygiene_problems_are_located_at_the_value_in_one_run() {
+    let env = Env::new();
+    env.config(
+        "hygiene.yaml",
+        "version: 1
+baseline:
+  selfServicePasswordReset:
+    securityQuestions:
+      numberToRegister: 3
+      questions: [\"Name of your first pet?\\u202E\", \"City you were born in?\"]
+  passwordProtection:
+    bannedPasswords: [\"contoso\\e[2J\", \"fab\\trikam\"]
+tenants:
+  - name: contoso
+    tenantId: 6f1c9a2e-3b4d-4e5f-8a7b-9c0d1e2f3a4b
+    endpoint: local
+    credentials:
+      graph: { method: clientSecret, secretEnv: \"Qx8~s3cr3t.Value\" }
+    \"notes\\a\": hello
+    settings:
+      selfServicePasswordReset:
+        methodsRequired: 2.5
+      passwordProtection:
+        lockoutThreshold: 1180591620717411303424
+  - name: fabrikam
+    tenantId: 0b8f3c1a-2d4e-4f6a-8b9c-1d2e3f4a5b6c
+    endpoint: local
+    settings:
+      authenticationMethods:
+        temporaryAccessPass: { minimumLifetimeMinutes: 60, maximumLifetimeMinutes: 30 }
+",
+    );
+    let run = env.run(&["validate", "--config", "hygiene.yaml"]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    let raw = |c: char| ssprctl_model::text::is_control(c) && c != '\n';
+    assert!(!run.stderr.contains(raw), "{:?}", run.stderr);
+    assert!(!run.stderr.contains("s3cr3t"), "{}", run.stderr);
+    // The semantic problems of the second tenant (its own and the baseline's)
+    // are reported with the rest.
+    for path in [
+        "tenants[1].settings.authenticationMethods.temporaryAccessPass.minimumLifetimeMinutes",
+        "baseline.selfServicePasswordReset.securityQuestions.questions:",
+    ] {
+        assert!(run.stderr.contains(path), "{path}: {}", run.stderr);
+    }
+    insta::assert_snapshot!("validate_input_hygiene", run.transcript());
+}
+
 #[test]
 fn yaml_syntax_error_has_a_position() {
     let env = Env::new();

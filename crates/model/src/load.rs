@@ -5,6 +5,7 @@
 //! This is the only module that touches the YAML crate (serde-saphyr), so a
 //! change of YAML library stays in one file.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 use std::sync::OnceLock;
 
@@ -17,6 +18,7 @@ use serde_saphyr::{Location, Spanned};
 
 use crate::config::{ConfigFile, Tenant, deep_merge};
 use crate::settings::Settings;
+use crate::text::{escape_controls, is_control};
 use crate::validate;
 
 /// A desired-state file that passed every check.
@@ -31,6 +33,10 @@ pub struct Config {
 }
 
 /// One problem in a desired-state file.
+///
+/// Problems made by the loader hold no raw control characters: every text field
+/// is escaped with [`escape_controls`], and `Display` escapes again for problems
+/// made elsewhere.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
     /// The file as the user named it.
@@ -47,15 +53,29 @@ pub struct Problem {
     pub help: Option<String>,
 }
 
+impl Problem {
+    /// The problem with control characters in its texts escaped visibly.
+    fn escaped(self) -> Problem {
+        Problem {
+            file: escape_controls(&self.file),
+            path: escape_controls(&self.path),
+            message: escape_controls(&self.message),
+            help: self.help.as_deref().map(escape_controls),
+            ..self
+        }
+    }
+}
+
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}:{}:{}: ", self.file, self.line, self.column)?;
+        let file = escape_controls(&self.file);
+        write!(f, "{file}:{}:{}: ", self.line, self.column)?;
         if !self.path.is_empty() {
-            write!(f, "{}: ", self.path)?;
+            write!(f, "{}: ", escape_controls(&self.path))?;
         }
-        f.write_str(&self.message)?;
+        f.write_str(&escape_controls(&self.message))?;
         if let Some(help) = &self.help {
-            write!(f, "\n  help: {help}")?;
+            write!(f, "\n  help: {}", escape_controls(help))?;
         }
         Ok(())
     }
@@ -65,7 +85,7 @@ impl std::fmt::Display for Problem {
 #[derive(Debug, thiserror::Error)]
 pub enum LoadError {
     /// The file could not be read.
-    #[error("cannot read {path}")]
+    #[error("cannot read {}", escape_controls(.path))]
     Read {
         /// The path as given.
         path: String,
@@ -74,7 +94,7 @@ pub enum LoadError {
         source: std::io::Error,
     },
     /// The file has problems; every one is listed.
-    #[error("{} has {} problem{}", .file, .problems.len(), if .problems.len() == 1 { "" } else { "s" })]
+    #[error("{} has {} problem{}", escape_controls(.file), .problems.len(), if .problems.len() == 1 { "" } else { "s" })]
     Invalid {
         /// The file as the user named it.
         file: String,
@@ -94,10 +114,17 @@ pub fn load_file(path: &Path) -> Result<Config, LoadError> {
 }
 
 /// Checks a desired-state document; `file` names it in problems.
+///
+/// Every problem of the document is reported in one run: the input checks
+/// (control characters, whole numbers, the JSON Schema) and the semantic rules
+/// of [`validate`], which run on every tenant whose effective settings still
+/// deserialise. A semantic problem at a value the input checks already
+/// reported is left out: fix the value first. Problems never contain raw
+/// control characters (see [`crate::text`]).
 pub fn load_str(file: &str, text: &str) -> Result<Config, LoadError> {
     let invalid = |problems: Vec<Problem>| LoadError::Invalid {
         file: file.to_string(),
-        problems,
+        problems: finished(problems),
     };
     let options = serde_saphyr::options! { strict_booleans: true };
     let tree: Spanned<Node> = match serde_saphyr::from_str_with_options(text, options.clone()) {
@@ -111,32 +138,39 @@ pub fn load_str(file: &str, text: &str) -> Result<Config, LoadError> {
     };
     let located = Located { file, tree: &tree };
 
-    let mut problems = schema_problems(&located, &value);
-    if !problems.is_empty() {
-        return Err(invalid(sorted(problems)));
-    }
-    let parsed: ConfigFile = match serde_json::from_value(value.clone()) {
-        Ok(f) => f,
-        Err(err) => {
-            return Err(invalid(vec![located.problem(&[], err.to_string(), None)]));
-        }
-    };
+    // Input checks: each looks at values as written.
+    let mut problems = control_problems(&located);
+    let numbers = integer_problems(&located, &value);
+    let reported: Vec<String> = numbers.iter().map(|p| p.path.clone()).collect();
+    problems.extend(numbers);
+    problems.extend(schema_problems(&located, &value, &reported));
+    let input_paths: BTreeSet<String> = problems.iter().map(|p| p.path.clone()).collect();
 
+    // Semantic rules, on every tenant whose effective settings deserialise.
+    let mut semantic = Vec::new();
+    let mut unexplained = Vec::new();
     let baseline = value.get("baseline").cloned().unwrap_or(Value::Null);
-    let mut tenants = Vec::new();
-    for (index, entry) in parsed.tenants.iter().enumerate() {
+    let entries = value
+        .get("tenants")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    let mut effective: Vec<Option<Settings>> = Vec::with_capacity(entries.len());
+    for (index, entry) in entries.iter().enumerate() {
         let mut merged = match &baseline {
-            Value::Null => Value::Object(Default::default()),
-            b => b.clone(),
+            Value::Object(_) => baseline.clone(),
+            _ => Value::Object(Default::default()),
         };
-        if let Some(own) = value.pointer(&format!("/tenants/{index}/settings")) {
+        if let Some(own) = entry.get("settings") {
             deep_merge(&mut merged, own);
         }
-        let settings: Settings = match serde_json::from_value(merged) {
-            Ok(s) => s,
+        let settings = match serde_json::from_value::<Settings>(merged) {
+            Ok(settings) => settings,
             Err(err) => {
+                // The input checks say why; if they found nothing, say this.
                 let at = [Seg::Key("tenants".into()), Seg::Index(index)];
-                problems.push(located.problem(&at, err.to_string(), None));
+                unexplained.push(located.problem(&at, err.to_string(), None));
+                effective.push(None);
                 continue;
             }
         };
@@ -149,28 +183,62 @@ pub fn load_str(file: &str, text: &str) -> Result<Config, LoadError> {
             } else {
                 base
             };
-            problems.push(located.problem(&at, issue.message, issue.help));
+            semantic.push(located.problem(&at, issue.message, issue.help));
         }
-        tenants.push(Tenant {
-            name: entry.name.clone(),
-            tenant_id: entry.tenant_id.to_ascii_lowercase(),
-            endpoint: entry.endpoint.clone(),
-            settings,
-            credentials: entry.credentials.clone(),
-            index,
-        });
+        effective.push(Some(settings));
     }
-    for issue in validate::tenants(&parsed.tenants) {
+    let keys: Vec<validate::TenantKeys<'_>> = entries
+        .iter()
+        .enumerate()
+        .map(|(index, entry)| validate::TenantKeys {
+            index,
+            name: entry.get("name").and_then(Value::as_str),
+            tenant_id: entry.get("tenantId").and_then(Value::as_str),
+        })
+        .collect();
+    for issue in validate::tenants(&keys) {
         let at = vec![
             Seg::Key("tenants".into()),
             Seg::Index(issue.index),
             Seg::Key(issue.field.into()),
         ];
-        problems.push(located.problem(&at, issue.message, None));
+        semantic.push(located.problem(&at, issue.message, None));
     }
+    if problems.is_empty() {
+        problems = unexplained;
+    }
+    // A value both kinds of check object to is reported once, by the input check.
+    problems.extend(
+        semantic
+            .into_iter()
+            .filter(|p| !input_paths.contains(&p.path)),
+    );
     if !problems.is_empty() {
-        return Err(invalid(sorted(problems)));
+        return Err(invalid(problems));
     }
+
+    let parsed: ConfigFile = match serde_json::from_value(value) {
+        Ok(f) => f,
+        // Unreachable when the checks above are complete; kept so that a gap
+        // is a reported problem rather than a panic.
+        Err(err) => return Err(invalid(vec![located.problem(&[], err.to_string(), None)])),
+    };
+    let tenants = parsed
+        .tenants
+        .iter()
+        .zip(effective)
+        .enumerate()
+        .filter_map(|(index, (entry, settings))| {
+            Some(Tenant {
+                name: entry.name.clone(),
+                tenant_id: entry.tenant_id.to_ascii_lowercase(),
+                endpoint: entry.endpoint.clone(),
+                settings: settings?,
+                credentials: entry.credentials.clone(),
+                index,
+            })
+        })
+        .collect();
     Ok(Config {
         file: parsed,
         tenants,
@@ -178,7 +246,9 @@ pub fn load_str(file: &str, text: &str) -> Result<Config, LoadError> {
     })
 }
 
-fn sorted(mut problems: Vec<Problem>) -> Vec<Problem> {
+/// Sorts problems by position, drops repeats and escapes control characters.
+fn finished(problems: Vec<Problem>) -> Vec<Problem> {
+    let mut problems: Vec<Problem> = problems.into_iter().map(Problem::escaped).collect();
     problems.sort_by(|a, b| (a.line, a.column, &a.message).cmp(&(b.line, b.column, &b.message)));
     // A baseline problem is found once per tenant: report it once.
     problems.dedup_by(|a, b| a.line == b.line && a.column == b.column && a.message == b.message);
@@ -248,6 +318,9 @@ fn render_path(at: &[Seg]) -> String {
 enum Node {
     Map(Vec<(Spanned<String>, Spanned<Node>)>),
     Seq(Vec<Spanned<Node>>),
+    /// A string scalar, kept for the control-character check.
+    Str(String),
+    /// Any other scalar.
     Leaf,
 }
 
@@ -291,8 +364,8 @@ impl<'de> Visitor<'de> for NodeVisitor {
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<Node, E> {
         Ok(Node::Leaf)
     }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Node, E> {
-        Ok(Node::Leaf)
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Node, E> {
+        Ok(Node::Str(v.to_string()))
     }
     fn visit_unit<E: de::Error>(self) -> Result<Node, E> {
         Ok(Node::Leaf)
@@ -386,6 +459,204 @@ impl Located<'_> {
     }
 }
 
+/// How to fix a control-character problem.
+const CONTROL_HELP: &str = "control and bidi characters are not allowed in the file: they \
+     would reach terminals and PR comments as they are";
+
+/// Control and bidi characters (see [`crate::text`]) in every mapping key and
+/// string value of the document, each located at its key or value.
+fn control_problems(located: &Located<'_>) -> Vec<Problem> {
+    let mut problems = Vec::new();
+    walk_controls(located, located.tree, &mut Vec::new(), &mut problems);
+    problems
+}
+
+fn walk_controls(
+    located: &Located<'_>,
+    node: &Spanned<Node>,
+    at: &mut Vec<Seg>,
+    out: &mut Vec<Problem>,
+) {
+    match &node.value {
+        Node::Map(entries) => {
+            for (key, value) in entries {
+                at.push(Seg::Key(key.value.clone()));
+                if let Some(found) = controls_in(&key.value) {
+                    let message = format!("the key {found}");
+                    out.push(located.problem_at(key.referenced, at, message, hint(CONTROL_HELP)));
+                }
+                walk_controls(located, value, at, out);
+                at.pop();
+            }
+        }
+        Node::Seq(items) => {
+            for (index, item) in items.iter().enumerate() {
+                at.push(Seg::Index(index));
+                walk_controls(located, item, at, out);
+                at.pop();
+            }
+        }
+        Node::Str(text) => {
+            if let Some(found) = controls_in(text) {
+                out.push(located.problem_at(node.referenced, at, found, hint(CONTROL_HELP)));
+            }
+        }
+        Node::Leaf => {}
+    }
+}
+
+/// "contains the control character `\u{1b}`" (each distinct one, escaped), or
+/// `None` when `text` has none. The text itself is not shown: it may be a secret.
+fn controls_in(text: &str) -> Option<String> {
+    let mut found: Vec<char> = Vec::new();
+    for c in text.chars().filter(|c| is_control(*c)) {
+        if !found.contains(&c) {
+            found.push(c);
+        }
+    }
+    let list: Vec<String> = found
+        .iter()
+        .map(|c| format!("`{}`", escape_controls(c.encode_utf8(&mut [0; 4]))))
+        .collect();
+    match list.as_slice() {
+        [] => None,
+        [one] => Some(format!("contains the control character {one}")),
+        many => Some(format!(
+            "contains the control characters {}",
+            many.join(", ")
+        )),
+    }
+}
+
+fn hint(text: &str) -> Option<String> {
+    Some(text.to_string())
+}
+
+/// Numbers where the schema wants a whole number that serde would refuse with
+/// no position: a fraction (`2.5`), a decimal point (`2.0`, which JSON Schema
+/// counts as an integer) or a value beyond the field's integer type (`2^70`,
+/// which YAML reads as a float). Each is located at the value.
+fn integer_problems(located: &Located<'_>, value: &Value) -> Vec<Problem> {
+    let root = crate::schema::config_schema_value();
+    let mut problems = Vec::new();
+    walk_integers(located, &root, &root, value, &mut Vec::new(), &mut problems);
+    problems
+}
+
+fn walk_integers(
+    located: &Located<'_>,
+    root: &Value,
+    schema: &Value,
+    value: &Value,
+    at: &mut Vec<Seg>,
+    out: &mut Vec<Problem>,
+) {
+    let schema = resolve_ref(root, schema);
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                let alternatives = ["oneOf", "anyOf"]
+                    .iter()
+                    .filter_map(|u| schema.get(u).and_then(Value::as_array))
+                    .flatten();
+                let child_schema =
+                    schema
+                        .get("properties")
+                        .and_then(|p| p.get(key))
+                        .or_else(|| {
+                            alternatives
+                                .into_iter()
+                                .find_map(|alt| resolve_ref(root, alt).get("properties")?.get(key))
+                        });
+                if let Some(child_schema) = child_schema {
+                    at.push(Seg::Key(key.clone()));
+                    walk_integers(located, root, child_schema, child, at, out);
+                    at.pop();
+                }
+            }
+        }
+        Value::Array(items) => {
+            if let Some(item_schema) = schema.get("items") {
+                for (index, item) in items.iter().enumerate() {
+                    at.push(Seg::Index(index));
+                    walk_integers(located, root, item_schema, item, at, out);
+                    at.pop();
+                }
+            }
+        }
+        Value::Number(n) if schema.get("type").and_then(Value::as_str) == Some("integer") => {
+            if let Some((message, help)) = integer_problem(n, schema) {
+                out.push(located.problem(at, message, help));
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Why `n` does not fit the integer field `schema`, if it does not.
+fn integer_problem(n: &serde_json::Number, schema: &Value) -> Option<(String, Option<String>)> {
+    let (lo, hi): (i128, i128) = match schema.get("format").and_then(Value::as_str) {
+        Some("uint8") => (0, u8::MAX.into()),
+        Some("uint16") => (0, u16::MAX.into()),
+        Some("uint32") => (0, u32::MAX.into()),
+        Some("int8") => (i8::MIN.into(), i8::MAX.into()),
+        Some("int16") => (i16::MIN.into(), i16::MAX.into()),
+        Some("int32") => (i32::MIN.into(), i32::MAX.into()),
+        Some("int64" | "int") => (i64::MIN.into(), i64::MAX.into()),
+        Some("uint64" | "uint") => (0, u64::MAX.into()),
+        _ => (i64::MIN.into(), u64::MAX.into()),
+    };
+    let whole = n
+        .as_i64()
+        .map(i128::from)
+        .or_else(|| n.as_u64().map(i128::from));
+    let float = n.as_f64().unwrap_or(f64::NAN);
+    match whole {
+        Some(i) if (lo..=hi).contains(&i) => return None,
+        None if float.fract() != 0.0 || !float.is_finite() => {
+            return Some((format!("expected a whole number, found {n}"), None));
+        }
+        // A whole float inside the type's range (compared as floats only to
+        // choose the message).
+        None if float >= lo as f64 && float <= hi as f64 => {
+            return Some((
+                format!("expected a whole number, found {n}"),
+                hint("write it without a decimal point"),
+            ));
+        }
+        _ => {}
+    }
+    let bound = |key: &str| schema.get(key).and_then(Value::as_i64).map(i128::from);
+    let lo = bound("minimum").map_or(lo, |m| m.max(lo));
+    let hi = bound("maximum").map_or(hi, |m| m.min(hi));
+    let shown = whole.map_or_else(|| format!("{float:.0}"), |i| i.to_string());
+    Some((
+        format!("{shown} is out of range: expected a whole number from {lo} to {hi}"),
+        None,
+    ))
+}
+
+/// Follows `$ref`s (and the one-item `allOf` schemars wraps a `$ref` with
+/// siblings in) to the schema they name.
+fn resolve_ref<'s>(root: &'s Value, mut node: &'s Value) -> &'s Value {
+    for _ in 0..8 {
+        if let Some(Value::Array(all)) = node.get("allOf")
+            && let [only] = all.as_slice()
+        {
+            node = only;
+            continue;
+        }
+        let Some(r) = node.get("$ref").and_then(Value::as_str) else {
+            break;
+        };
+        match root.pointer(r.trim_start_matches('#')) {
+            Some(target) => node = target,
+            None => break,
+        }
+    }
+    node
+}
+
 fn validator() -> &'static jsonschema::Validator {
     static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
     VALIDATOR.get_or_init(|| {
@@ -394,11 +665,14 @@ fn validator() -> &'static jsonschema::Validator {
     })
 }
 
-fn schema_problems(located: &Located<'_>, value: &Value) -> Vec<Problem> {
+/// The JSON Schema's problems, except at the paths in `reported` (values an
+/// earlier check has explained better).
+fn schema_problems(located: &Located<'_>, value: &Value, reported: &[String]) -> Vec<Problem> {
     let mut problems = Vec::new();
     for err in validator().iter_errors(value) {
         report_schema_error(located, &err, &mut problems);
     }
+    problems.retain(|p| !reported.contains(&p.path));
     problems
 }
 
@@ -419,6 +693,16 @@ fn report_schema_error(
             })
             .collect();
         let instance = err.instance();
+        // A value under `credentials` may be a secret pasted in by mistake: its
+        // problems never show it (the `method` tag excepted).
+        let hide = hides_value(&at);
+        let shown = || -> String {
+            if hide {
+                "the value".into()
+            } else {
+                instance.to_string()
+            }
+        };
         match err.kind() {
             ValidationErrorKind::OneOfNotValid { context }
             | ValidationErrorKind::AnyOf { context }
@@ -506,7 +790,7 @@ fn report_schema_error(
                 let expected = expected_type(&at);
                 problems.push(located.problem(
                     &at,
-                    format!("expected {expected}, found {}", describe(instance)),
+                    format!("expected {expected}, found {}", describe(instance, hide)),
                     None,
                 ));
             }
@@ -515,7 +799,11 @@ fn report_schema_error(
                     .as_array()
                     .map(|a| a.iter().map(short).collect())
                     .unwrap_or_default();
-                let got = short(instance);
+                let got = if hide {
+                    "the value".into()
+                } else {
+                    short(instance)
+                };
                 let help = did_you_mean(
                     got.trim_matches('`'),
                     &choices
@@ -534,7 +822,11 @@ fn report_schema_error(
                 if !enum_choices(&at).is_empty() =>
             {
                 let choices = enum_choices(&at);
-                let got = short(instance);
+                let got = if hide {
+                    "the value".into()
+                } else {
+                    short(instance)
+                };
                 let help = did_you_mean(got.trim_matches('`'), &choices)
                     .map(|s| format!("did you mean `{s}`?"));
                 problems.push(located.problem(
@@ -545,22 +837,22 @@ fn report_schema_error(
             }
             ValidationErrorKind::Minimum { limit } => problems.push(located.problem(
                 &at,
-                format!("{instance} is less than the minimum of {limit}"),
+                format!("{} is less than the minimum of {limit}", shown()),
                 None,
             )),
             ValidationErrorKind::Maximum { limit } => problems.push(located.problem(
                 &at,
-                format!("{instance} is greater than the maximum of {limit}"),
+                format!("{} is greater than the maximum of {limit}", shown()),
                 None,
             )),
             ValidationErrorKind::MinLength { limit } => problems.push(located.problem(
                 &at,
-                format!("{instance} is shorter than {limit} characters"),
+                format!("{} is shorter than {limit} characters", shown()),
                 None,
             )),
             ValidationErrorKind::MaxLength { limit } => problems.push(located.problem(
                 &at,
-                format!("{instance} is longer than {limit} characters"),
+                format!("{} is longer than {limit} characters", shown()),
                 None,
             )),
             ValidationErrorKind::MaxItems { limit } => {
@@ -579,8 +871,25 @@ fn report_schema_error(
                     Seg::Key(k) => Some(k.as_str()),
                     Seg::Index(_) => None,
                 });
+                let instance = shown();
+                let env_field = last.is_some_and(|k| crate::credentials::ENV_FIELDS.contains(&k));
+                if env_field {
+                    problems.push(located.problem(
+                        &at,
+                        "this value is not an environment-variable name; put the secret in an \
+                         environment variable and name the variable here"
+                            .into(),
+                        hint(
+                            "a name has letters, digits and `_` and does not start with a digit, \
+                             e.g. `AZURE_CLIENT_SECRET`",
+                        ),
+                    ));
+                    return;
+                }
                 let message = match last {
-                    Some("tenantId") | Some("id") => format!("{instance} is not a GUID"),
+                    Some("tenantId") | Some("id") | Some("clientId") => {
+                        format!("{instance} is not a GUID")
+                    }
                     Some("endpoint") => format!(
                         "{instance} is not an endpoint: expected local, public, usGovernment, \
                          china, or http://127.0.0.1:PORT (plain http only to loopback)"
@@ -605,15 +914,30 @@ fn short(v: &Value) -> String {
     }
 }
 
-fn describe(v: &Value) -> String {
-    match v {
-        Value::Null => "nothing (null)".into(),
-        Value::Bool(b) => format!("a boolean ({b})"),
-        Value::Number(n) => format!("a number ({n})"),
-        Value::String(s) => format!("a string (\"{s}\")"),
-        Value::Array(_) => "a list".into(),
-        Value::Object(_) => "a mapping".into(),
+/// What kind of value `v` is, with the value unless `hide`.
+fn describe(v: &Value, hide: bool) -> String {
+    let (kind, value) = match v {
+        Value::Null => return "nothing (null)".into(),
+        Value::Array(_) => return "a list".into(),
+        Value::Object(_) => return "a mapping".into(),
+        Value::Bool(b) => ("a boolean", b.to_string()),
+        Value::Number(n) => ("a number", n.to_string()),
+        Value::String(s) => ("a string", format!("\"{s}\"")),
+    };
+    if hide {
+        kind.into()
+    } else {
+        format!("{kind} ({value})")
     }
+}
+
+/// Whether problems at `at` must not show the value: anything under
+/// `credentials` but its `method` tag.
+fn hides_value(at: &[Seg]) -> bool {
+    let under_credentials = at
+        .iter()
+        .any(|s| matches!(s, Seg::Key(k) if k == "credentials"));
+    under_credentials && !matches!(at.last(), Some(Seg::Key(k)) if k == "method")
 }
 
 /// The schema node describing the value at `at`.
@@ -642,7 +966,18 @@ fn schema_at(at: &[Seg]) -> Option<Value> {
     let mut node = resolve(root.clone());
     for seg in at {
         let next = match seg {
-            Seg::Key(k) => node.get("properties").and_then(|p| p.get(k)).cloned(),
+            // In a tagged union, the first alternative that has the field.
+            Seg::Key(k) => node
+                .get("properties")
+                .and_then(|p| p.get(k))
+                .cloned()
+                .or_else(|| {
+                    ["oneOf", "anyOf"]
+                        .iter()
+                        .filter_map(|u| node.get(u).and_then(Value::as_array))
+                        .flatten()
+                        .find_map(|alt| resolve(alt.clone()).get("properties")?.get(k).cloned())
+                }),
             Seg::Index(_) => node.get("items").cloned(),
         }?;
         node = resolve(next);
@@ -758,4 +1093,387 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TENANT: &str = "tenants:
+  - name: contoso
+    tenantId: 6f1c9a2e-3b4d-4e5f-8a7b-9c0d1e2f3a4b
+    endpoint: local
+";
+
+    /// The problems of a document that must not load.
+    fn problems(yaml: &str) -> Vec<Problem> {
+        match load_str("t.yaml", yaml) {
+            Err(LoadError::Invalid { problems, .. }) => problems,
+            Err(other) => panic!("unexpected error: {other}"),
+            Ok(_) => panic!("the document loaded:\n{yaml}"),
+        }
+    }
+
+    /// A file with one tenant whose `settings` are `settings` (indented by 6).
+    fn with_settings(settings: &str) -> String {
+        format!("version: 1\n{TENANT}    settings:\n{settings}")
+    }
+
+    fn has_raw_control(p: &Problem) -> bool {
+        let texts = [&p.file, &p.path, &p.message];
+        texts.iter().any(|t| crate::text::find_control(t).is_some())
+            || p.help
+                .as_deref()
+                .and_then(crate::text::find_control)
+                .is_some()
+            || crate::text::find_control(&p.to_string().replace("\n  help: ", " ")).is_some()
+    }
+
+    #[test]
+    fn a_control_character_in_a_value_is_located_at_the_value_and_shown_escaped() {
+        let yaml = with_settings(
+            "      passwordProtection:\n        bannedPasswords: [okayterm, \"ab\\e[31mcd\"]\n",
+        );
+        let found = problems(&yaml);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        let p = &found[0];
+        assert_eq!((p.line, p.column), (8, 37));
+        assert_eq!(
+            p.path,
+            "tenants[0].settings.passwordProtection.bannedPasswords[1]"
+        );
+        assert_eq!(p.message, "contains the control character `\\u{1b}`");
+        assert!(!has_raw_control(p));
+    }
+
+    #[test]
+    fn every_kind_of_control_character_is_refused_in_a_string() {
+        // YAML double-quoted escapes for each kind the text module names.
+        let kinds = [
+            ("\\0", "\\u{0}"),
+            ("\\a", "\\u{7}"),
+            ("\\t", "\\t"),
+            ("\\n", "\\n"),
+            ("\\r", "\\r"),
+            ("\\e", "\\u{1b}"),
+            ("\\x7f", "\\u{7f}"),
+            ("\\N", "\\u{85}"),
+            ("\\x9b", "\\u{9b}"),
+            ("\\u061c", "\\u{61c}"),
+            ("\\u200e", "\\u{200e}"),
+            ("\\u200f", "\\u{200f}"),
+            ("\\u2028", "\\u{2028}"),
+            ("\\u202a", "\\u{202a}"),
+            ("\\u202e", "\\u{202e}"),
+            ("\\u2066", "\\u{2066}"),
+            ("\\u2069", "\\u{2069}"),
+        ];
+        for (yaml_escape, shown) in kinds {
+            let yaml = with_settings(&format!(
+                "      selfServicePasswordReset:\n        helpdesk: {{ customLink: true, contact: \"https://help.contoso.com/{yaml_escape}x\" }}\n"
+            ));
+            let found = problems(&yaml);
+            let p = found
+                .iter()
+                .find(|p| p.message.contains("control character"))
+                .unwrap_or_else(|| panic!("{yaml_escape}: {found:#?}"));
+            assert_eq!(
+                p.path,
+                "tenants[0].settings.selfServicePasswordReset.helpdesk.contact"
+            );
+            assert_eq!(
+                p.message,
+                format!("contains the control character `{shown}`")
+            );
+            assert!(found.iter().all(|p| !has_raw_control(p)), "{found:#?}");
+        }
+    }
+
+    #[test]
+    fn a_control_character_in_a_key_is_located_at_the_key() {
+        let yaml = format!("version: 1\n{TENANT}    \"x\\e]0;title\\a\": 1\n");
+        let found = problems(&yaml);
+        let p = found
+            .iter()
+            .find(|p| p.message.starts_with("the key contains"))
+            .unwrap_or_else(|| panic!("{found:#?}"));
+        assert_eq!((p.line, p.column), (6, 5));
+        assert_eq!(p.path, "tenants[0].x\\u{1b}]0;title\\u{7}");
+        assert_eq!(
+            p.message,
+            "the key contains the control characters `\\u{1b}`, `\\u{7}`"
+        );
+        // The unknown-field problem names the key escaped too.
+        assert!(found.iter().all(|p| !has_raw_control(p)), "{found:#?}");
+    }
+
+    #[test]
+    fn a_control_character_in_a_secret_environment_field_does_not_show_the_value() {
+        let yaml = format!(
+            "version: 1\n{TENANT}    credentials:\n      graph: {{ method: clientSecret, secretEnv: \"hunter2\\tsecret\" }}\n"
+        );
+        for p in problems(&yaml) {
+            assert!(!p.to_string().contains("hunter2"), "{p}");
+        }
+    }
+
+    #[test]
+    fn a_tab_in_a_banned_term_is_reported_once() {
+        let yaml = with_settings(
+            "      passwordProtection:\n        bannedPasswords: [\"okay\\tterm\"]\n",
+        );
+        let found = problems(&yaml);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].message, "contains the control character `\\t`");
+    }
+
+    #[test]
+    fn a_line_break_from_a_block_scalar_is_refused() {
+        let yaml = with_settings(
+            "      selfServicePasswordReset:\n        securityQuestions:\n          questions:\n            - |\n              What is your name?\n",
+        );
+        let found = problems(&yaml);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].message, "contains the control character `\\n`");
+    }
+
+    #[test]
+    fn a_fraction_where_a_whole_number_goes_is_located_at_the_value() {
+        let yaml = with_settings("      selfServicePasswordReset:\n        methodsRequired: 2.5\n");
+        let found = problems(&yaml);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        let p = &found[0];
+        assert_eq!((p.line, p.column), (8, 26));
+        assert_eq!(
+            p.path,
+            "tenants[0].settings.selfServicePasswordReset.methodsRequired"
+        );
+        assert_eq!(p.message, "expected a whole number, found 2.5");
+    }
+
+    #[test]
+    fn a_decimal_point_where_a_whole_number_goes_is_located_with_a_hint() {
+        let yaml = with_settings("      passwordProtection:\n        lockoutThreshold: 10.0\n");
+        let found = problems(&yaml);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        let p = &found[0];
+        assert_eq!(
+            (p.line, p.column, p.path.as_str()),
+            (
+                8,
+                27,
+                "tenants[0].settings.passwordProtection.lockoutThreshold"
+            )
+        );
+        assert_eq!(p.message, "expected a whole number, found 10.0");
+        assert_eq!(p.help.as_deref(), Some("write it without a decimal point"));
+    }
+
+    #[test]
+    fn a_number_beyond_the_field_type_is_located_at_the_value() {
+        // 2^70: YAML reads it as a float, JSON Schema as an integer.
+        let yaml = format!(
+            "version: 1\nbaseline:\n  passwordProtection:\n    lockoutThreshold: 1180591620717411303424\n  selfServicePasswordReset:\n    methodsRequired: 1180591620717411303424\n{TENANT}"
+        );
+        let found = problems(&yaml);
+        assert_eq!(found.len(), 2, "{found:#?}");
+        assert_eq!(
+            (found[0].line, found[0].column, found[0].path.as_str()),
+            (4, 23, "baseline.passwordProtection.lockoutThreshold")
+        );
+        assert_eq!(
+            found[0].message,
+            "1180591620717411303424 is out of range: expected a whole number from 1 to 4294967295"
+        );
+        assert_eq!(
+            (found[1].line, found[1].column, found[1].path.as_str()),
+            (6, 22, "baseline.selfServicePasswordReset.methodsRequired")
+        );
+        assert_eq!(
+            found[1].message,
+            "1180591620717411303424 is out of range: expected a whole number from 1 to 2"
+        );
+    }
+
+    #[test]
+    fn an_integer_beyond_the_field_type_is_located_at_the_value() {
+        let yaml =
+            with_settings("      passwordProtection:\n        lockoutThreshold: 4294967296\n");
+        let found = problems(&yaml);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!((found[0].line, found[0].column), (8, 27));
+        assert_eq!(
+            found[0].message,
+            "4294967296 is out of range: expected a whole number from 1 to 4294967295"
+        );
+    }
+
+    #[test]
+    fn a_fractional_version_is_located_at_the_value() {
+        let found = problems(&format!("version: 1.0\n{TENANT}"));
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!((found[0].line, found[0].column), (1, 10));
+        assert_eq!(found[0].path, "version");
+    }
+
+    #[test]
+    fn every_environment_variable_field_refuses_a_pasted_secret_without_showing_it() {
+        let secret = "s3cr3t~Qx8.value";
+        let cases = [
+            ("graph", "clientSecret", "secretEnv"),
+            ("graph", "certificate", "pathEnv"),
+            ("graph", "certificate", "passwordEnv"),
+            ("graph", "workloadIdentity", "tokenFileEnv"),
+            ("portal", "refreshToken", "env"),
+        ];
+        for (kind, method, field) in cases {
+            let yaml = format!(
+                "version: 1\n{TENANT}    credentials:\n      {kind}: {{ method: {method}, {field}: \"{secret}\" }}\n"
+            );
+            let found = problems(&yaml);
+            assert_eq!(found.len(), 1, "{field}: {found:#?}");
+            let p = &found[0];
+            assert_eq!(p.path, format!("tenants[0].credentials.{kind}.{field}"));
+            assert_eq!(p.line, 7);
+            assert!(
+                p.message.starts_with("this value is not an environment-variable name; put the secret in an environment variable and name the variable here"),
+                "{p}"
+            );
+            assert!(!p.to_string().contains(secret), "{p}");
+        }
+    }
+
+    #[test]
+    fn environment_variable_names_are_accepted() {
+        let yaml = format!(
+            "version: 1\n{TENANT}    credentials:\n      graph: {{ method: clientSecret, secretEnv: CONTOSO_CLIENT_SECRET }}\n      portal: {{ method: refreshToken, env: _TOKEN2 }}\n"
+        );
+        assert!(load_str("t.yaml", &yaml).is_ok());
+    }
+
+    #[test]
+    fn no_value_under_credentials_is_shown() {
+        let yaml = format!(
+            "version: 1\n{TENANT}    credentials:\n      graph: {{ method: clientSecret, clientId: \"s3cr3t~Qx8\", secretEnv: 123456789 }}\n"
+        );
+        let found = problems(&yaml);
+        assert_eq!(found.len(), 2, "{found:#?}");
+        for p in &found {
+            let text = p.to_string();
+            assert!(
+                !text.contains("s3cr3t") && !text.contains("123456789"),
+                "{text}"
+            );
+        }
+        assert_eq!(found[0].message, "the value is not a GUID");
+        assert_eq!(found[1].message, "expected a string, found a number");
+    }
+
+    #[test]
+    fn schema_and_semantic_problems_are_reported_in_one_run() {
+        let yaml = "version: 1
+tenants:
+  - name: contoso
+    tenantId: 6f1c9a2e-3b4d-4e5f-8a7b-9c0d1e2f3a4b
+    endpoint: local
+    settings:
+      selfServicePasswordReset:
+        enabledFor: everyone
+  - name: fabrikam
+    tenantId: 0b8f3c1a-2d4e-4f6a-8b9c-1d2e3f4a5b6c
+    endpoint: local
+    settings:
+      authenticationMethods:
+        temporaryAccessPass: { minimumLifetimeMinutes: 60, maximumLifetimeMinutes: 30 }
+";
+        let found = problems(yaml);
+        let paths: Vec<&str> = found.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "tenants[0].settings.selfServicePasswordReset.enabledFor",
+                "tenants[1].settings.authenticationMethods.temporaryAccessPass.minimumLifetimeMinutes",
+            ]
+        );
+    }
+
+    #[test]
+    fn semantic_rules_run_on_a_tenant_whose_entry_has_a_schema_problem_elsewhere() {
+        let yaml = "version: 1
+tenants:
+  - name: contoso
+    tenantId: 6f1c9a2e-3b4d-4e5f-8a7b-9c0d1e2f3a4b
+    endpoint: http://10.0.0.1:80
+    settings:
+      passwordProtection:
+        bannedPasswords: [okayterm, OKAYTERM]
+  - name: contoso
+    tenantId: not-a-guid
+    endpoint: local
+";
+        let found = problems(yaml);
+        let paths: Vec<&str> = found.iter().map(|p| p.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            [
+                "tenants[0].endpoint",
+                "tenants[0].settings.passwordProtection.bannedPasswords[1]",
+                "tenants[1].name",
+                "tenants[1].tenantId",
+            ]
+        );
+        assert!(found[2].message.contains("already used by tenants[0]"));
+    }
+
+    #[test]
+    fn a_value_both_checks_object_to_is_reported_once() {
+        // Schema: shorter than 4 characters; semantic rule: 4 to 16 characters.
+        let yaml = with_settings("      passwordProtection:\n        bannedPasswords: [abc]\n");
+        let found = problems(&yaml);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].message, "\"abc\" is shorter than 4 characters");
+    }
+
+    #[test]
+    fn a_baseline_semantic_problem_is_reported_once_for_many_tenants() {
+        let yaml = "version: 1
+baseline:
+  authenticationMethods:
+    fido2: { exclude: [allUsers] }
+tenants:
+  - name: contoso
+    tenantId: 6f1c9a2e-3b4d-4e5f-8a7b-9c0d1e2f3a4b
+    endpoint: local
+  - name: fabrikam
+    tenantId: 0b8f3c1a-2d4e-4f6a-8b9c-1d2e3f4a5b6c
+    endpoint: local
+";
+        let found = problems(yaml);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(
+            found[0].path,
+            "baseline.authenticationMethods.fido2.exclude[0]"
+        );
+    }
+
+    #[test]
+    fn a_problem_made_elsewhere_is_escaped_when_displayed() {
+        let p = Problem {
+            file: "a\u{1b}.yaml".into(),
+            line: 1,
+            column: 1,
+            path: "x\u{202e}y".into(),
+            message: "bad \u{7}".into(),
+            help: Some("\u{9b}31m".into()),
+        };
+        assert_eq!(
+            p.to_string(),
+            "a\\u{1b}.yaml:1:1: x\\u{202e}y: bad \\u{7}\n  help: \\u{9b}31m"
+        );
+        let err = LoadError::Invalid {
+            file: "a\u{1b}.yaml".into(),
+            problems: vec![p],
+        };
+        assert_eq!(err.to_string(), "a\\u{1b}.yaml has 1 problem");
+    }
 }

@@ -1,7 +1,6 @@
 //! Semantic rules that a schema cannot express, checked on each tenant's
 //! effective (merged) settings. Sources: reference/api-surface.md §1a, §3, §5.
 
-use crate::config::TenantEntry;
 use crate::settings::{EnabledFor, Settings, Target};
 
 /// A rule broken by a tenant's effective settings.
@@ -34,32 +33,53 @@ pub struct TenantIssue {
     pub message: String,
 }
 
-/// Checks the tenant list: names and tenant ids are unique.
-pub fn tenants(entries: &[TenantEntry]) -> Vec<TenantIssue> {
+/// The fields of one tenant entry that the cross-tenant rules compare. The
+/// loader fills them from the file as written, so an entry with a problem
+/// elsewhere (a bad endpoint, say) is still compared.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TenantKeys<'a> {
+    /// Index of the entry in the file's `tenants` list.
+    pub index: usize,
+    /// Its `name`, if it is a string.
+    pub name: Option<&'a str>,
+    /// Its `tenantId`, if it is a string.
+    pub tenant_id: Option<&'a str>,
+}
+
+/// Checks the tenant list: names and tenant ids are unique (ids compared
+/// without regard to case). Each issue names the first entry it repeats.
+/// Linear in the number of entries (files with 10,000 tenants exist).
+pub fn tenants(entries: &[TenantKeys<'_>]) -> Vec<TenantIssue> {
+    use std::collections::HashMap;
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    let mut ids: HashMap<String, usize> = HashMap::new();
     let mut out = Vec::new();
-    for (i, t) in entries.iter().enumerate() {
-        if let Some(first) = entries[..i].iter().position(|o| o.name == t.name) {
-            out.push(TenantIssue {
-                index: i,
-                field: "name",
-                message: format!(
-                    "tenant name `{}` is already used by tenants[{first}]",
-                    t.name
-                ),
-            });
+    for t in entries {
+        if let Some(name) = t.name {
+            match names.get(name) {
+                Some(first) => out.push(TenantIssue {
+                    index: t.index,
+                    field: "name",
+                    message: format!("tenant name `{name}` is already used by tenants[{first}]"),
+                }),
+                None => {
+                    names.insert(name, t.index);
+                }
+            }
         }
-        if let Some(first) = entries[..i]
-            .iter()
-            .position(|o| o.tenant_id.eq_ignore_ascii_case(&t.tenant_id))
-        {
-            out.push(TenantIssue {
-                index: i,
-                field: "tenantId",
-                message: format!(
-                    "tenant id {} is already managed by tenants[{first}]; one tenant, one entry",
-                    t.tenant_id
-                ),
-            });
+        if let Some(id) = t.tenant_id {
+            match ids.get(&id.to_ascii_lowercase()) {
+                Some(first) => out.push(TenantIssue {
+                    index: t.index,
+                    field: "tenantId",
+                    message: format!(
+                        "tenant id {id} is already managed by tenants[{first}]; one tenant, one entry"
+                    ),
+                }),
+                None => {
+                    ids.insert(id.to_ascii_lowercase(), t.index);
+                }
+            }
         }
     }
     out
@@ -355,6 +375,77 @@ fn is_email(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn keys<'a>(entries: &[(&'a str, &'a str)]) -> Vec<TenantKeys<'a>> {
+        entries
+            .iter()
+            .enumerate()
+            .map(|(index, (name, id))| TenantKeys {
+                index,
+                name: Some(name),
+                tenant_id: Some(id),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_repeated_name_or_id_names_the_first_entry() {
+        let id = "6f1c9a2e-3b4d-4e5f-8a7b-9c0d1e2f3a4b";
+        let other = "0b8f3c1a-2d4e-4f6a-8b9c-1d2e3f4a5b6c";
+        let upper = id.to_ascii_uppercase();
+        let found = tenants(&keys(&[
+            ("a", id),
+            ("b", other),
+            ("a", &upper),
+            ("c", other),
+        ]));
+        let got: Vec<(usize, &str, &str)> = found
+            .iter()
+            .map(|i| (i.index, i.field, i.message.as_str()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (2, "name", "tenant name `a` is already used by tenants[0]"),
+                (
+                    2,
+                    "tenantId",
+                    "tenant id 6F1C9A2E-3B4D-4E5F-8A7B-9C0D1E2F3A4B is already managed by tenants[0]; one tenant, one entry"
+                ),
+                (
+                    3,
+                    "tenantId",
+                    "tenant id 0b8f3c1a-2d4e-4f6a-8b9c-1d2e3f4a5b6c is already managed by tenants[1]; one tenant, one entry"
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn an_entry_without_a_name_or_id_is_compared_on_what_it_has() {
+        let entries = [
+            TenantKeys {
+                index: 0,
+                name: None,
+                tenant_id: Some("x"),
+            },
+            TenantKeys {
+                index: 1,
+                name: Some("a"),
+                tenant_id: None,
+            },
+            TenantKeys {
+                index: 2,
+                name: Some("a"),
+                tenant_id: Some("X"),
+            },
+        ];
+        let found: Vec<(usize, &str)> = tenants(&entries)
+            .iter()
+            .map(|i| (i.index, i.field))
+            .collect();
+        assert_eq!(found, [(2, "name"), (2, "tenantId")]);
+    }
 
     #[test]
     fn helpdesk_contact_accepts_https_and_email_only() {
