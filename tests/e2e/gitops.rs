@@ -216,7 +216,17 @@ fn drift_unknown_and_clean_have_distinct_exit_codes() {
         "--detailed-exitcode",
     ]);
     assert_eq!(run.code, 3, "unknown, not drift:\n{}", run.transcript());
-    assert!(run.stdout.contains("No changes."), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("No changes found, but not every managed setting could be read."),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        !run.stdout.contains("The live settings match"),
+        "nothing read is not a match:\n{}",
+        run.stdout
+    );
     assert!(
         run.stdout.contains("SSPRCTL_PORTAL_REFRESH_TOKEN"),
         "says how to sign in:\n{}",

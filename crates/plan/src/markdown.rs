@@ -6,6 +6,8 @@ use std::fmt::Write;
 
 use serde_json::Value;
 
+use ssprctl_model::text::escape_controls;
+
 use crate::render::{display, plural};
 use crate::types::{Plan, Risk, Severity};
 
@@ -18,8 +20,35 @@ fn cell(v: &Value) -> String {
         Value::Array(items) => items.iter().map(display).collect::<Vec<_>>().join(", "),
         other => display(other),
     };
-    let s = s.replace('|', "\\|").replace('\n', " ");
-    format!("`{}`", s.replace('`', "'"))
+    code(&s)
+}
+
+/// Untrusted text as a code span in a table cell: control characters escaped,
+/// no backtick to break out of the span, no pipe to break the table.
+fn code(s: &str) -> String {
+    let s = escape_controls(s).replace('|', "\\|").replace('`', "'");
+    format!("`{s}`")
+}
+
+/// Untrusted text as Markdown prose (also inside the HTML of `<details>`):
+/// control characters escaped, HTML and Markdown syntax shown literally, so a
+/// group name or an API message cannot add links, mentions, images or markup
+/// to a pull-request comment.
+pub(crate) fn text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in escape_controls(s).chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '\\' | '`' | '*' | '_' | '[' | ']' | '|' | '~' | '@' => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// Renders the plan as Markdown.
@@ -40,7 +69,9 @@ pub fn markdown(plan: &Plan) -> String {
         .flat_map(|t| &t.unknown)
         .map(|u| u.paths.len())
         .sum();
-    let headline = if changes == 0 {
+    let headline = if changes == 0 && unknown > 0 {
+        "No changes found, settings unknown".to_string()
+    } else if changes == 0 {
         "No changes".to_string()
     } else {
         format!("{changes} change{}", plural(changes))
@@ -86,8 +117,8 @@ pub fn markdown(plan: &Plan) -> String {
             .count();
         let _ = writeln!(
             out,
-            "| `{}` | {} | {} | {} | {} | {} |",
-            t.name,
+            "| {} | {} | {} | {} | {} | {} |",
+            code(&t.name),
             t.changes.len(),
             count(Risk::Weakening),
             count(Risk::Strengthening),
@@ -99,19 +130,21 @@ pub fn markdown(plan: &Plan) -> String {
         for f in t.findings.iter().filter(|f| f.severity == Severity::Error) {
             let _ = writeln!(
                 out,
-                "\n> :no_entry: **{}** `{}`: {}",
-                t.name, f.path, f.message
+                "\n> :no_entry: **{}** {}: {}",
+                text(&t.name),
+                code(&f.path),
+                text(&f.message)
             );
         }
         for u in &t.unknown {
             let _ = writeln!(
                 out,
                 "\n> :grey_question: **{}** {}: {} setting{} unknown: {}",
-                t.name,
+                text(&t.name),
                 u.api.label(),
                 u.paths.len(),
                 plural(u.paths.len()),
-                u.reason
+                text(&u.reason)
             );
         }
     }
@@ -123,8 +156,8 @@ pub fn markdown(plan: &Plan) -> String {
         let _ = writeln!(
             out,
             "\n<details><summary><b>{}</b> ({}): {} change{}</summary>\n",
-            t.name,
-            t.tenant_id,
+            text(&t.name),
+            text(&t.tenant_id),
             t.changes.len(),
             plural(t.changes.len())
         );
@@ -133,14 +166,14 @@ pub fn markdown(plan: &Plan) -> String {
             let _ = writeln!(out, "|---|---|---|---|---|");
             for c in &t.changes {
                 let risk = match c.risk {
-                    Risk::Weakening => format!(":warning: weakening: {}", c.reason),
-                    Risk::Strengthening => format!("strengthening: {}", c.reason),
+                    Risk::Weakening => format!(":warning: weakening: {}", text(&c.reason)),
+                    Risk::Strengthening => format!("strengthening: {}", text(&c.reason)),
                     Risk::Neutral => "neutral".to_string(),
                 };
                 let control = c
                     .control
                     .as_deref()
-                    .map(|k| format!(" ({k})"))
+                    .map(|k| format!(" ({})", text(k)))
                     .unwrap_or_default();
                 let api = if c.api.documented() {
                     c.api.label().to_string()
@@ -149,15 +182,15 @@ pub fn markdown(plan: &Plan) -> String {
                 };
                 let _ = writeln!(
                     out,
-                    "| `{}` | {} | {} | {risk}{control} | {api} |",
-                    c.path,
+                    "| {} | {} | {} | {risk}{control} | {api} |",
+                    code(&c.path),
                     cell(&c.before),
                     cell(&c.after)
                 );
             }
         }
         for line in &t.readiness {
-            let _ = writeln!(out, "\n:busts_in_silhouette: {line}");
+            let _ = writeln!(out, "\n:busts_in_silhouette: {}", text(line));
         }
         for f in &t.findings {
             let icon = if f.severity == Severity::Error {
@@ -165,9 +198,36 @@ pub fn markdown(plan: &Plan) -> String {
             } else {
                 ":warning:"
             };
-            let _ = writeln!(out, "\n{icon} `{}` ({}): {}", f.path, f.check, f.message);
+            let _ = writeln!(
+                out,
+                "\n{icon} {} ({}): {}",
+                code(&f.path),
+                text(&f.check),
+                text(&f.message)
+            );
         }
         let _ = writeln!(out, "\n</details>");
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn untrusted_text_cannot_add_markup_to_a_comment() {
+        let hostile = "</details><img src=x onerror=alert(1)> [click](https://evil.example) @team **x** \u{1b}[31m\u{202e}";
+        let t = text(hostile);
+        assert!(
+            !t.contains('<') && !t.contains('\u{1b}') && !t.contains('\u{202e}'),
+            "{t}"
+        );
+        assert!(
+            t.contains("\\[click\\]") && t.contains("\\@team") && t.contains("\\*\\*x"),
+            "{t}"
+        );
+        let c = code("a`b|c\u{7}");
+        assert_eq!(c, "`a'b\\|c\\u{7}`");
+    }
 }

@@ -297,4 +297,145 @@ mod tests {
         assert_eq!(paths, ["administratorPasswordReset.enabled"]);
         assert_eq!(plan.changes[0].risk, crate::types::Risk::Strengthening);
     }
+
+    /// A tenant with Microsoft's defaults for every catalog field (the catalog's
+    /// `default`), every surface read.
+    fn new_tenant() -> ObservedTenant {
+        let mut live = json!({});
+        for f in &catalog::FIELDS {
+            let v: Value = serde_json::from_str(f.default).expect("JSON default");
+            if !v.is_null() {
+                let mut at = &mut live;
+                let parts: Vec<&str> = f.path.split('.').collect();
+                for p in &parts[..parts.len() - 1] {
+                    at = at
+                        .as_object_mut()
+                        .expect("an object")
+                        .entry(*p)
+                        .or_insert_with(|| json!({}));
+                }
+                at[parts[parts.len() - 1]] = v;
+            }
+        }
+        let mut observed = ObservedTenant {
+            settings: serde_json::from_value(live).expect("the defaults are valid settings"),
+            ..Default::default()
+        };
+        for api in Api::ALL {
+            observed.digests.insert(api, format!("{api:?}-digest"));
+        }
+        observed
+    }
+
+    fn tenant(settings: Value) -> Tenant {
+        Tenant {
+            name: "contoso".into(),
+            tenant_id: "6f1c9a2e-3b4d-4e5f-8a7b-9c0d1e2f3a4b".into(),
+            endpoint: ssprctl_model::Endpoint::Local,
+            settings: serde_json::from_value(settings).expect("settings"),
+            credentials: None,
+            index: 0,
+        }
+    }
+
+    fn rendered(tp: TenantPlan) -> String {
+        let plan = Plan {
+            format_version: FORMAT_VERSION.into(),
+            tool_version: "test".into(),
+            config_digest: "d".into(),
+            config_path: "c.yaml".into(),
+            created_at: "t".into(),
+            tenants: vec![tp],
+        };
+        crate::render::human(&plan, &crate::render::RenderOpts { color: false })
+    }
+
+    fn count(tp: &TenantPlan, risk: crate::types::Risk) -> usize {
+        tp.changes.iter().filter(|c| c.risk == risk).count()
+    }
+
+    #[test]
+    fn a_hardening_baseline_on_a_new_tenant_is_all_strengthening() {
+        let desired = tenant(json!({
+            "selfServicePasswordReset": {
+                "enabledFor": "all", "methodsRequired": 2,
+                "methods": {"mobilePhone": false, "email": false, "authenticatorCode": true},
+                "registration": {"reconfirmAfterDays": 90}
+            },
+            "administratorPasswordReset": {"enabled": false},
+            "authenticationMethods": {
+                "migrationState": "migrationComplete",
+                "sms": {"state": "disabled"},
+                "fido2": {"state": "enabled"},
+                "microsoftAuthenticator": {"state": "enabled", "showLocation": "enabled"}
+            },
+            "passwordProtection": {"lockoutThreshold": 5, "bannedPasswords": ["contoso"]}
+        }));
+        let tp = plan_tenant(&desired, &new_tenant());
+        assert_eq!(tp.changes.len(), 14);
+        assert_eq!(count(&tp, crate::types::Risk::Weakening), 0);
+        assert_eq!(count(&tp, crate::types::Risk::Neutral), 0);
+        insta::assert_snapshot!(rendered(tp));
+    }
+
+    #[test]
+    fn a_weakening_file_is_marked_at_every_weakening_setting() {
+        let desired = tenant(json!({
+            "selfServicePasswordReset": {
+                "methods": {"officePhone": true, "securityQuestions": true},
+                "registration": {"reconfirmAfterDays": 0},
+                "notifications": {"notifyAdminsOnAdminReset": false}
+            },
+            "onPremisesIntegration": {"passwordWriteback": true},
+            "authenticationMethods": {
+                "voice": {"state": "enabled"},
+                "temporaryAccessPass": {"state": "enabled", "maximumLifetimeMinutes": 43200},
+                "fido2": {"exclude": ["0b7e4f1a-8c2d-4a6b-9e3f-5d1c7a9b2e40"]},
+                "email": {"include": ["allUsers"]}
+            },
+            "passwordProtection": {"lockoutThreshold": 50, "onPremisesMode": "audit"}
+        }));
+        let tp = plan_tenant(&desired, &new_tenant());
+        // onPremisesMode is already audit: unchanged.
+        assert_eq!(tp.changes.len(), 11);
+        assert_eq!(count(&tp, crate::types::Risk::Weakening), 11);
+        insta::assert_snapshot!(rendered(tp));
+    }
+
+    #[test]
+    fn an_unreadable_surface_is_unknown_never_a_change_or_a_match() {
+        let desired = tenant(json!({"administratorPasswordReset": {"enabled": false}}));
+        let mut observed = new_tenant();
+        observed.settings.administrator_password_reset = None;
+        observed.unreadable.push(ssprctl_model::Unreadable {
+            api: Api::GraphAuthorizationPolicy,
+            reason: "HTTP 403".into(),
+        });
+        let tp = plan_tenant(&desired, &observed);
+        assert!(tp.changes.is_empty());
+        assert_eq!(tp.unknown.len(), 1);
+        assert_eq!(tp.unknown[0].paths, ["administratorPasswordReset.enabled"]);
+        let text = rendered(tp);
+        assert!(!text.contains("live settings match"), "{text}");
+    }
+
+    #[test]
+    fn control_characters_from_a_live_tenant_are_escaped_in_the_plan() {
+        let desired = tenant(
+            json!({"selfServicePasswordReset": {"helpdesk": {"contact": "https://help.example"}}}),
+        );
+        let mut observed = new_tenant();
+        if let Some(s) = observed.settings.self_service_password_reset.as_mut() {
+            s.helpdesk = Some(ssprctl_model::Helpdesk {
+                custom_link: Some(true),
+                contact: Some("\u{1b}[2J\u{202e}evil\u{7}".into()),
+            });
+        }
+        let text = rendered(plan_tenant(&desired, &observed));
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{202e}'),
+            "{text:?}"
+        );
+        assert!(text.contains("\\u{1b}[2J\\u{202e}evil\\u{7}"), "{text}");
+    }
 }

@@ -6,6 +6,7 @@ use std::fmt::Write;
 use anstyle::{AnsiColor, Style};
 use serde_json::Value;
 use ssprctl_model::Api;
+use ssprctl_model::text::escape_controls;
 
 use crate::types::{Change, Plan, Risk, Severity, TenantPlan};
 
@@ -56,8 +57,8 @@ fn render_tenant(out: &mut String, t: &TenantPlan, p: &Paint) {
     let _ = writeln!(
         out,
         "{} {}",
-        p.bold(&format!("Tenant {}", t.name)),
-        p.dim(&format!("({})", t.tenant_id))
+        p.bold(&format!("Tenant {}", clean(&t.name))),
+        p.dim(&format!("({})", clean(&t.tenant_id)))
     );
     if t.changes.is_empty() && t.unknown.is_empty() {
         let _ = writeln!(
@@ -93,11 +94,16 @@ fn render_tenant(out: &mut String, t: &TenantPlan, p: &Paint) {
             u.api.label(),
             u.paths.len(),
             plural(u.paths.len()),
-            u.reason
+            clean(&u.reason)
         );
     }
     for line in &t.readiness {
-        let _ = writeln!(out, "  {} {line}", p.color(AnsiColor::Cyan, "readiness:"));
+        let _ = writeln!(
+            out,
+            "  {} {}",
+            p.color(AnsiColor::Cyan, "readiness:"),
+            clean(line)
+        );
     }
     for f in &t.findings {
         let (label, color) = match f.severity {
@@ -108,8 +114,8 @@ fn render_tenant(out: &mut String, t: &TenantPlan, p: &Paint) {
             out,
             "  {}: {}: {}",
             p.color(color, label),
-            f.path,
-            f.message
+            clean(&f.path),
+            clean(&f.message)
         );
     }
     if !t.changes.is_empty() || !t.unknown.is_empty() {
@@ -151,8 +157,8 @@ fn render_change(out: &mut String, c: &Change, p: &Paint) {
             out,
             "        {} {}{}",
             p.color(AnsiColor::Red, "! weakening:"),
-            c.reason,
-            p.dim(&control)
+            clean(&c.reason),
+            p.dim(&clean(&control))
         );
     }
 }
@@ -199,9 +205,15 @@ fn render_value_change(out: &mut String, c: &Change, p: &Paint, note: &str) {
     }
 }
 
-/// A value as a person reads it.
+/// Text from a configuration or a live tenant, safe for a terminal: control
+/// characters (escape sequences, bidi overrides, NUL, …) are shown escaped.
+pub(crate) fn clean(s: &str) -> String {
+    escape_controls(s)
+}
+
+/// A value as a person reads it, with control characters escaped.
 pub(crate) fn display(v: &Value) -> String {
-    match v {
+    let text = match v {
         Value::Null => "(not set)".into(),
         Value::String(s) if s.is_empty() => "\"\"".into(),
         Value::String(s) => s.clone(),
@@ -213,7 +225,8 @@ pub(crate) fn display(v: &Value) -> String {
             }
         }
         other => other.to_string(),
-    }
+    };
+    clean(&text)
 }
 
 pub(crate) fn plural(n: usize) -> &'static str {
@@ -241,7 +254,10 @@ fn summary(plan: &Plan, p_opts: &Paint) -> String {
         .filter(|f| f.severity == Severity::Error)
         .count();
     let weakening = plan.weakening_count();
-    let mut line = if changes == 0 {
+    let mut line = if changes == 0 && unknown > 0 {
+        // Nothing to compare is not a match.
+        p_opts.bold("No changes found,") + " but not every managed setting could be read."
+    } else if changes == 0 {
         p_opts.bold("No changes.") + " The live settings match the configuration."
     } else {
         let weak = if weakening > 0 {

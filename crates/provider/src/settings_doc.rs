@@ -38,7 +38,8 @@ pub fn settings_markdown() -> String {
     out
 }
 
-const HEADER: &str = "<!-- Generated from the field catalog (crates/model/src/catalog.rs) and the wire \
+const HEADER: &str =
+    "<!-- Generated from the field catalog (crates/model/src/catalog.rs) and the wire \
 mapping (crates/provider/src/wire.rs). Do not edit: run \
 `SSPRCTL_UPDATE_DOCS=1 cargo test -p ssprctl-provider --lib settings_doc`. -->
 

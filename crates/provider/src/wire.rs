@@ -914,7 +914,10 @@ mod roundtrip {
                 .prop_map(|(id, name)| json!({"id": id, "displayName": name}))
                 .boxed(),
             (Compare::Targets, _) => {
-                let target = prop_oneof![Just(ALL_USERS_MODEL.to_string()), guid.prop_map(String::from)];
+                let target = prop_oneof![
+                    Just(ALL_USERS_MODEL.to_string()),
+                    guid.prop_map(String::from)
+                ];
                 proptest::collection::btree_set(target, 0..4)
                     .prop_map(|s| json!(s.into_iter().collect::<Vec<_>>()))
                     .boxed()
@@ -1002,10 +1005,16 @@ mod roundtrip {
             let _ = value_of(f);
             let in_method = matches!(wire(f.id).loc, Loc::Method(..));
             let is_method = f.api == Api::GraphAuthenticationMethods
-                && METHODS.iter().any(|m| f.relative_path().starts_with(&format!("{}.", m.model)));
+                && METHODS
+                    .iter()
+                    .any(|m| f.relative_path().starts_with(&format!("{}.", m.model)));
             assert_eq!(in_method, is_method, "{}", f.path);
             if let Loc::Method(m, _) = wire(f.id).loc {
-                assert!(f.relative_path().starts_with(&format!("{}.", m.model)), "{}", f.path);
+                assert!(
+                    f.relative_path().starts_with(&format!("{}.", m.model)),
+                    "{}",
+                    f.path
+                );
             }
         }
     }
