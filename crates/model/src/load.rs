@@ -873,34 +873,37 @@ fn report_schema_error(
                 });
                 let instance = shown();
                 let env_field = last.is_some_and(|k| crate::credentials::ENV_FIELDS.contains(&k));
-                if env_field {
-                    problems.push(located.problem(
-                        &at,
+                let (message, help) = match last {
+                    // Never shown: it may be the secret itself.
+                    Some(_) if env_field => (
                         "this value is not an environment-variable name; put the secret in an \
                          environment variable and name the variable here"
-                            .into(),
+                            .to_string(),
                         hint(
                             "a name has letters, digits and `_` and does not start with a digit, \
                              e.g. `AZURE_CLIENT_SECRET`",
                         ),
-                    ));
-                    return;
-                }
-                let message = match last {
+                    ),
                     Some("tenantId") | Some("id") | Some("clientId") => {
-                        format!("{instance} is not a GUID")
+                        (format!("{instance} is not a GUID"), None)
                     }
-                    Some("endpoint") => format!(
-                        "{instance} is not an endpoint: expected local, public, usGovernment, \
-                         china, or http://127.0.0.1:PORT (plain http only to loopback)"
+                    Some("endpoint") => (
+                        format!(
+                            "{instance} is not an endpoint: expected local, public, usGovernment, \
+                             china, or http://127.0.0.1:PORT (plain http only to loopback)"
+                        ),
+                        None,
                     ),
-                    Some("name") => format!(
-                        "{instance} is not a valid tenant name: letters, digits, `.`, `_` and \
-                         `-`, starting with a letter or digit, at most 64 characters"
+                    Some("name") => (
+                        format!(
+                            "{instance} is not a valid tenant name: letters, digits, `.`, `_` and \
+                             `-`, starting with a letter or digit, at most 64 characters"
+                        ),
+                        None,
                     ),
-                    _ => format!("{instance} does not have the expected form"),
+                    _ => (format!("{instance} does not have the expected form"), None),
                 };
-                problems.push(located.problem(&at, message, None));
+                problems.push(located.problem(&at, message, help));
             }
             _ => problems.push(located.problem(&at, err.masked().to_string(), None)),
         }
