@@ -6,7 +6,9 @@ use ssprctl_model::{Api, Config};
 use ssprctl_provider::permissions::{self, GLOBAL_ADMINISTRATOR};
 use ssprctl_provider::{Provider, TokenStore};
 
-use crate::targets::Session;
+use ssprctl_engine::Session;
+
+use crate::out::errln;
 
 /// Per tenant: which credential is used, whether tokens come, which permissions
 /// or roles are missing for what the file manages, and which surfaces answer.
@@ -147,13 +149,14 @@ pub async fn login(
             continue;
         }
         let hosts = hosts_of(&tenant.name).ok_or("no hosts for tenant")?;
-        eprintln!(
+        errln!(
             "Signing in to {} ({}) for the Entra portal API…",
-            tenant.name, tenant.tenant_id
+            tenant.name,
+            tenant.tenant_id
         );
         let (token, user) = session
             .provider
-            .device_code_sign_in(&hosts, &tenant.tenant_id, |message| eprintln!("{message}"))
+            .device_code_sign_in(&hosts, &tenant.tenant_id, |message| errln!("{message}"))
             .await?;
         store.save_portal(
             &tenant.tenant_id,
