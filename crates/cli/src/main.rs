@@ -430,22 +430,22 @@ fn print_report(report: &ApplyReport) -> Result<()> {
 async fn login(args: &LoginArgs) -> Result<Outcome> {
     let config = ssprctl_model::load_file(&args.config.config)?;
     let session = Session::start(&config, &targets(&args.target)).await?;
-    let result = doctor::login(&config, &session, &args.tenant, |name| {
-        session.hosts.get(name).cloned()
+    let result = ssprctl_engine::doctor::login(&config, &session, &args.tenant, |message| {
+        errln!("{}", escape_lines(message))
     })
     .await;
     session.stop().await;
-    out!("{}", result?)?;
+    out!("{}", escape_lines(&doctor::render_login(&result?)))?;
     Ok(Outcome::Done)
 }
 
 async fn run_doctor(args: &DoctorArgs) -> Result<Outcome> {
     let config = ssprctl_model::load_file(&args.config.config)?;
     let session = Session::start(&config, &targets(&args.target)).await?;
-    let (report, healthy) = doctor::doctor(&config, &session).await;
+    let report = ssprctl_engine::doctor::doctor(&config, &session).await;
     session.stop().await;
-    out!("{}", escape_lines(&report))?;
-    Ok(if healthy {
+    out!("{}", escape_lines(&doctor::render_doctor(&report)))?;
+    Ok(if report.healthy() {
         Outcome::Done
     } else {
         Outcome::Unhealthy

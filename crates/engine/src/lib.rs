@@ -9,6 +9,7 @@
 //!   an instruction.
 //! - [`applying`]: the gates (blocking findings, weakening changes) and the
 //!   apply itself, with a typed report per planned setting.
+//! - [`doctor`]: the checks of `doctor` and the sign-in of `login`.
 //!
 //! The engine never prints and never exits: it returns values ([`Refusal`],
 //! [`ApplyReport`], …) that the binary renders and maps to exit codes.
@@ -16,6 +17,7 @@
 #![deny(missing_docs)]
 
 pub mod applying;
+pub mod doctor;
 pub mod planning;
 pub mod saved;
 pub mod session;
