@@ -133,10 +133,9 @@ pub async fn doctor(config: &Config, session: &Session) -> DoctorReport {
                     needs_graph && !any_of.iter().any(|p| facts.roles.iter().any(|r| r == p))
                 })
                 .filter_map(|(what, any_of)| {
-                    any_of.first().map(|permission| MissingFact {
-                        what,
-                        permission,
-                    })
+                    any_of
+                        .first()
+                        .map(|permission| MissingFact { what, permission })
                 })
                 .collect();
             GraphToken {

@@ -308,6 +308,113 @@ fn moved_surfaces(saved: &TenantPlan, fresh: &TenantPlan, seen: &ObservedTenant)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
+    use ssprctl_model::Api;
+    use ssprctl_plan::{Action, Risk};
+
+    fn change(path: &str, before: serde_json::Value, after: serde_json::Value) -> Change {
+        Change {
+            path: path.into(),
+            api: Api::PortalPasswordReset,
+            action: Action::Update,
+            before,
+            after,
+            risk: Risk::Neutral,
+            reason: String::new(),
+            control: None,
+        }
+    }
+
+    fn plan(changes: Vec<Change>) -> Plan {
+        Plan {
+            format_version: ssprctl_plan::FORMAT_VERSION.into(),
+            tool_version: TOOL_VERSION.into(),
+            config_digest: "d".into(),
+            config_path: "c.yaml".into(),
+            created_at: String::new(),
+            tenants: vec![TenantPlan {
+                name: "contoso".into(),
+                tenant_id: "t1".into(),
+                changes,
+                unknown: Vec::new(),
+                findings: Vec::new(),
+                readiness: Vec::new(),
+                unchanged: 0,
+                unmanaged: 0,
+                prior: [(Api::PortalPasswordReset, "a".to_string())].into(),
+            }],
+        }
+    }
+
+    fn two() -> Vec<Change> {
+        vec![
+            change("s.methodsRequired", json!(1), json!(2)),
+            change("s.registration", json!(180), json!(30)),
+        ]
+    }
+
+    #[test]
+    fn equal_plans_pass_in_any_order_whatever_their_labels() {
+        let fresh = plan(two());
+        let mut saved = plan(two().into_iter().rev().collect());
+        saved.tenants[0].changes[0].risk = Risk::Strengthening;
+        saved.tenants[0].changes[0].reason = "edited".into();
+        saved.tenants[0].findings.clear();
+        saved.created_at = "another time".into();
+        assert_eq!(compare(&saved, &fresh, &[Default::default()]), Ok(()));
+    }
+
+    #[test]
+    fn an_edited_value_or_an_extra_change_is_named() {
+        let fresh = plan(two());
+        let mut saved = plan(two());
+        saved.tenants[0].changes[0].after = json!(1);
+        saved.tenants[0].changes.push(two().remove(1));
+        let Err(Refusal::PlanEdited { differences }) =
+            compare(&saved, &fresh, &[Default::default()])
+        else {
+            panic!("refused as edited")
+        };
+        let lines: Vec<String> = differences.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            lines,
+            [
+                "tenant contoso: s.methodsRequired: the plan says 1 -> 1, the configuration and live tenant give 1 -> 2",
+                "tenant contoso: s.registration: the plan says 180 -> 30, the configuration and live tenant give no change",
+            ]
+        );
+    }
+
+    #[test]
+    fn a_different_prior_digest_is_stale() {
+        let fresh = plan(two());
+        let mut saved = plan(two());
+        saved.tenants[0]
+            .prior
+            .insert(Api::PortalPasswordReset, "b".into());
+        assert!(matches!(
+            compare(&saved, &fresh, &[Default::default()]),
+            Err(Refusal::Stale { moved, differences }) if moved.len() == 1 && differences.is_empty()
+        ));
+    }
+
+    #[test]
+    fn a_tenant_named_twice_or_renamed_is_named() {
+        let fresh = plan(two());
+        let mut saved = plan(two());
+        let copy = saved.tenants[0].clone();
+        saved.tenants.push(copy);
+        assert!(matches!(
+            compare(&saved, &fresh, &[Default::default()]),
+            Err(Refusal::PlanEdited { differences }) if differences.len() == 1
+        ));
+        let mut renamed = plan(two());
+        renamed.tenants[0].tenant_id = "t2".into();
+        assert!(matches!(
+            compare(&renamed, &fresh, &[Default::default()]),
+            Err(Refusal::PlanEdited { differences }) if differences.len() == 2
+        ));
+    }
 
     #[test]
     fn config_path_must_be_relative_plain_and_inside_the_work_dir() {
