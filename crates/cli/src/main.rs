@@ -8,7 +8,7 @@ mod doctor;
 mod out;
 
 use std::io::{BufRead, IsTerminal};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -84,6 +84,44 @@ fn exit_code(outcome: &Outcome) -> Exit {
     }
 }
 
+/// What the binary itself could not do (the engine's errors are its own).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CliError {
+    /// `--out FILE` could not be written.
+    #[error("cannot write the plan to {}", .path.display())]
+    WritePlan {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The GitHub job summary could not be appended to.
+    #[error("cannot write the job summary {}", .path.display())]
+    WriteSummary {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The directory of the emulator's `--state` file could not be created.
+    #[error("cannot create the directory {} of the state file", .path.display())]
+    StateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Writing to stdout failed (a closed pipe is not a failure).
+    #[error("cannot write to stdout")]
+    Stdout {
+        #[source]
+        source: std::io::Error,
+    },
+    /// The answer to the confirmation could not be read.
+    #[error("cannot read the answer from the terminal")]
+    Stdin {
+        #[source]
+        source: std::io::Error,
+    },
+}
+
 type Error = Box<dyn std::error::Error + Send + Sync>;
 type Result<T> = std::result::Result<T, Error>;
 
@@ -153,7 +191,7 @@ fn init_logging(level: &str, ansi: bool) {
 fn failed(err: Error) -> Outcome {
     let err = match err.downcast::<EngineError>() {
         Ok(engine) => match *engine {
-            EngineError::Refused(refusal) => return Outcome::Refused(refusal),
+            EngineError::Refused { refusal } => return Outcome::Refused(refusal),
             other => Box::new(other) as Error,
         },
         Err(err) => err,
@@ -169,7 +207,9 @@ fn failed(err: Error) -> Outcome {
 /// Prints an error and its chain of causes to stderr, control characters escaped.
 fn report(err: &(dyn std::error::Error + 'static)) {
     let problems = match err.downcast_ref::<EngineError>() {
-        Some(EngineError::Load(LoadError::Invalid { problems, .. })) => Some(problems),
+        Some(EngineError::Load {
+            source: LoadError::Invalid { problems, .. },
+        }) => Some(problems),
         _ => match err.downcast_ref::<LoadError>() {
             Some(LoadError::Invalid { problems, .. }) => Some(problems),
             _ => None,
@@ -237,7 +277,7 @@ fn targets(args: &TargetArgs) -> Targets {
     }
 }
 
-fn current_dir() -> Result<std::path::PathBuf> {
+fn current_dir() -> Result<PathBuf> {
     std::env::current_dir().map_err(|source| EngineError::WorkDir { source }.into())
 }
 
@@ -260,9 +300,9 @@ fn print_plan(plan: &Plan, format: &FormatArgs, color: bool) -> Result<()> {
         let md = ssprctl_plan::markdown::markdown(plan);
         out!("{md}")?;
         if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
-            let summary = Path::new(&summary);
-            append(summary, md.as_bytes())
-                .map_err(|e| format!("cannot write the job summary {}: {e}", summary.display()))?;
+            let path = PathBuf::from(summary);
+            append(&path, md.as_bytes())
+                .map_err(|source| CliError::WriteSummary { path, source })?;
         }
     } else {
         out!("{}", render::human(plan, &RenderOpts { color }))?;
@@ -295,8 +335,12 @@ async fn plan(args: &PlanArgs, color: bool) -> Result<Outcome> {
     session.stop().await;
     print_plan(&plan, &args.format, color)?;
     if let Some(out) = &args.out {
-        write_private(out, &serde_json::to_vec_pretty(&plan)?)
-            .map_err(|e| format!("cannot write the plan to {}: {e}", out.display()))?;
+        write_private(out, &serde_json::to_vec_pretty(&plan)?).map_err(|source| {
+            CliError::WritePlan {
+                path: out.clone(),
+                source,
+            }
+        })?;
         errln!(
             "Saved the plan to {}; apply exactly this plan with: ssprctl apply {}",
             out.display(),
@@ -382,7 +426,10 @@ fn confirm() -> Result<()> {
     }
     out!("\nApply these changes? Only 'yes' will be accepted: ")?;
     let mut answer = String::new();
-    std::io::stdin().lock().read_line(&mut answer)?;
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|source| CliError::Stdin { source })?;
     if answer.trim() != "yes" {
         return Err(Refusal::Declined.into());
     }
@@ -459,11 +506,9 @@ async fn emulator(args: &EmulatorArgs) -> Result<Outcome> {
         }));
     }
     if let Some(dir) = args.state.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| {
-            format!(
-                "cannot create the directory {} of the state file: {e}",
-                dir.display()
-            )
+        std::fs::create_dir_all(dir).map_err(|source| CliError::StateDir {
+            path: dir.to_path_buf(),
+            source,
         })?;
     }
     let handle = ssprctl_emulator::spawn(ssprctl_emulator::Options {

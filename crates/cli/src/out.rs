@@ -9,12 +9,14 @@
 use std::io::{ErrorKind, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::CliError;
+
 /// Whether stdout's reader has gone away.
 static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
 
 /// Writes to stdout (and flushes). A closed pipe is not an error: the text,
 /// and everything after it, is dropped.
-pub fn write_out(text: &str) -> std::io::Result<()> {
+pub fn write_out(text: &str) -> Result<(), CliError> {
     if STDOUT_CLOSED.load(Ordering::Relaxed) {
         return Ok(());
     }
@@ -27,7 +29,7 @@ pub fn write_out(text: &str) -> std::io::Result<()> {
             STDOUT_CLOSED.store(true, Ordering::Relaxed);
             Ok(())
         }
-        other => other,
+        other => other.map_err(|source| CliError::Stdout { source }),
     }
 }
 
@@ -38,12 +40,12 @@ pub fn write_err(text: &str) {
     let _ = stderr.flush();
 }
 
-/// `print!` through [`write_out`]; evaluates to `std::io::Result<()>`.
+/// `print!` through [`write_out`]; evaluates to `Result<(), CliError>`.
 macro_rules! out {
     ($($arg:tt)*) => { $crate::out::write_out(&format!($($arg)*)) };
 }
 
-/// `println!` through [`write_out`]; evaluates to `std::io::Result<()>`.
+/// `println!` through [`write_out`]; evaluates to `Result<(), CliError>`.
 macro_rules! outln {
     () => { $crate::out::write_out("\n") };
     ($($arg:tt)*) => { $crate::out::write_out(&format!("{}\n", format!($($arg)*))) };
@@ -56,14 +58,16 @@ macro_rules! errln {
 
 pub(crate) use {errln, out, outln};
 
-/// Makes control characters in text from a live tenant, an API or a file
-/// visible (`\u{1b}`, `\n`, …) so that they cannot move the cursor, recolour
-/// the terminal or forge lines of output.
+/// Makes control characters (C0, DEL, C1) and bidirectional overrides in
+/// text from a live tenant, an API or a file visible (`\u{1b}`, `\n`,
+/// `\u{202e}`, …) so that they cannot move the cursor, recolour the terminal,
+/// reorder text or forge lines of output.
 // TODO(lead): replace with ssprctl_model::text::escape_controls
 pub fn escape_controls(text: &str) -> String {
+    let bidi = |c: char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
     let mut escaped = String::with_capacity(text.len());
     for c in text.chars() {
-        if c.is_control() {
+        if c.is_control() || bidi(c) {
             escaped.extend(c.escape_default());
         } else {
             escaped.push(c);
@@ -92,6 +96,7 @@ mod tests {
             "Sales\\u{1b}[2J\\r\\nerror: fake"
         );
         assert_eq!(escape_controls("Équipe – ventes"), "Équipe – ventes");
+        assert_eq!(escape_controls("a\u{202e}b\u{9b}"), "a\\u{202e}b\\u{9b}");
         assert_eq!(escape_lines("a\u{7}\n  help: b"), "a\\u{7}\n  help: b");
     }
 }

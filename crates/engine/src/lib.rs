@@ -26,7 +26,7 @@ mod refusal;
 
 pub use applying::{ApplyReport, TenantApplied, check_gates, execute};
 pub use planning::make_plan;
-pub use refusal::{Difference, Refusal};
+pub use refusal::{BeforeAfter, Difference, Refusal};
 pub use saved::{ApplyInputs, SavedPlan, apply_inputs, prepare_apply, read_plan};
 pub use session::{Session, SessionError, Targets};
 pub use ssprctl_apply::{ApplyError, SettingOutcome, SettingState};
@@ -40,10 +40,18 @@ pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
 pub enum EngineError {
     /// A safety gate refused; nothing was written.
     #[error(transparent)]
-    Refused(#[from] Refusal),
+    Refused {
+        /// Which gate, and why.
+        #[from]
+        refusal: Refusal,
+    },
     /// The desired-state file could not be loaded.
     #[error(transparent)]
-    Load(#[from] ssprctl_model::LoadError),
+    Load {
+        /// Why (every problem of the file).
+        #[from]
+        source: ssprctl_model::LoadError,
+    },
     /// A plan file could not be read.
     #[error("cannot read plan {path}")]
     ReadPlan {
@@ -93,5 +101,9 @@ pub enum EngineError {
     },
     /// The session (credentials, emulator) could not start.
     #[error(transparent)]
-    Session(#[from] SessionError),
+    Session {
+        /// Why.
+        #[from]
+        source: SessionError,
+    },
 }

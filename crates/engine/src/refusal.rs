@@ -78,9 +78,6 @@ pub enum Refusal {
 }
 
 /// One way a saved plan differs from the recomputed one.
-// Differences are few and short-lived (a refusal); boxing the values would
-// only make them harder to match on.
-#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Difference {
     /// The plan names a tenant the configuration does not have (by name and id).
@@ -103,17 +100,26 @@ pub enum Difference {
         tenant: String,
         /// The setting.
         path: String,
-        /// `(before, after)` in the saved plan; `None`: no such change there.
-        planned: Option<(Value, Value)>,
-        /// `(before, after)` recomputed; `None`: no such change now.
-        recomputed: Option<(Value, Value)>,
+        /// The change in the saved plan; `None`: no such change there.
+        planned: Option<Box<BeforeAfter>>,
+        /// The change recomputed; `None`: no such change now.
+        recomputed: Option<Box<BeforeAfter>>,
     },
+}
+
+/// The compared values of a change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BeforeAfter {
+    /// The live value.
+    pub before: Value,
+    /// The value to write.
+    pub after: Value,
 }
 
 impl std::fmt::Display for Difference {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let side = |c: &Option<(Value, Value)>| match c {
-            Some((before, after)) => format!("{before} -> {after}"),
+        let side = |c: &Option<Box<BeforeAfter>>| match c {
+            Some(c) => format!("{} -> {}", c.before, c.after),
             None => "no change".to_string(),
         };
         match self {

@@ -15,7 +15,7 @@ use ssprctl_plan::{Change, Plan, TenantPlan};
 use ssprctl_provider::HttpProvider;
 
 use crate::planning::{compute, meta};
-use crate::{Difference, EngineError, Refusal, TOOL_VERSION};
+use crate::{BeforeAfter, Difference, EngineError, Refusal, TOOL_VERSION};
 
 /// A plan file, read.
 #[derive(Clone, Debug)]
@@ -222,7 +222,12 @@ pub(crate) fn compare(
 
 /// The changes of one tenant that differ on (path, before, after), in any order.
 fn change_differences(saved: &TenantPlan, fresh: &TenantPlan) -> Vec<Difference> {
-    let pair = |c: &Change| (c.before.clone(), c.after.clone());
+    let pair = |c: &Change| {
+        Box::new(BeforeAfter {
+            before: c.before.clone(),
+            after: c.after.clone(),
+        })
+    };
     let mut left: Vec<&Change> = saved.changes.iter().collect();
     let mut out = Vec::new();
     for f in &fresh.changes {
