@@ -310,3 +310,34 @@ fn an_untouched_plan_applies_in_any_change_order() {
     );
     assert_eq!(env.writes().len(), 1, "{:?}", env.writes());
 }
+
+#[test]
+fn with_config_given_the_plans_config_path_is_not_used_but_the_digest_still_is() {
+    let env = Env::new();
+    let mut plan = saved_plan(&env, TWO_CHANGES);
+    plan["config_path"] = json!("/etc/passwd");
+    std::fs::write(
+        env.dir.path().join("p.json"),
+        serde_json::to_vec_pretty(&plan).expect("serialise"),
+    )
+    .expect("write plan");
+
+    // Another file given with --config: its digest differs, refused.
+    env.config(
+        "other.yaml",
+        &yaml("      passwordProtection:\n        lockoutThreshold: 5\n"),
+    );
+    env.clear_requests();
+    let other = env.run(&["apply", "p.json", "--config", "other.yaml"]);
+    assert_eq!(other.code, 4, "{}", other.transcript());
+    assert_says(
+        &other,
+        "the desired-state file changed since the plan was made",
+    );
+    assert!(env.writes().is_empty(), "{:?}", env.writes());
+
+    // The file the plan was made from, given with --config: applied.
+    let run = env.run(&["apply", "p.json", "--config", "c.yaml"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert_eq!(env.writes().len(), 1, "{:?}", env.writes());
+}
