@@ -144,8 +144,9 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            errln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(Exit::Error as u8);
+            errln!("error: cannot start the async runtime");
+            errln!("  caused by: {e}");
+            return ExitCode::from(exit_code(&Outcome::Failed) as u8);
         }
     };
     let outcome = runtime.block_on(async {
