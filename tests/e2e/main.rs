@@ -6,7 +6,8 @@
 //! - `cycle`: plan -> apply -> plan converges, for each example;
 //! - `write_rules`: each API's write rule, asserted from the request log;
 //! - `validation`: `validate` errors with their file:line:column;
-//! - `commands`: `schema`, `emulator`, exit codes and safety gates;
+//! - `commands`: `schema`, `emulator`, exit codes and safety gates, closed pipes,
+//!   log colour, unwritable output paths;
 //! - `gitops`: saved plans, the stale-plan guard, risk gates, JSON and Markdown;
 //! - `forged`: every edit of a saved plan is refused, the gates use the recomputed plan;
 //! - `preflight`: each preflight finding from an emulator state that triggers it;
