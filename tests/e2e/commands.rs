@@ -101,3 +101,135 @@ fn standalone_emulator_serves_until_stopped() {
         "no in-process emulator was started"
     );
 }
+
+/// Runs the binary in `dir` with its stdout closed before it writes, and
+/// stderr captured.
+fn run_with_stdout_closed(dir: &std::path::Path, args: &[&str]) -> (i32, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ssprctl"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ssprctl");
+    // The reader goes away at once, like `| head -0`.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().expect("wait");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_closed_pipe_ends_quietly_with_the_exit_code_of_the_run() {
+    let (code, stderr) = run_with_stdout_closed(&repo(), &["schema"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.is_empty(), "quietly: {stderr}");
+
+    let env = Env::new();
+    let cfg = env.example("quickstart.yaml");
+    let (code, stderr) = run_with_stdout_closed(
+        env.dir.path(),
+        &[
+            "plan",
+            "--config",
+            cfg.to_str().expect("utf-8"),
+            "--detailed-exitcode",
+        ],
+    );
+    assert_eq!(code, 2, "changes, as without the pipe closed: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+/// Runs `plan` of the quick start on the in-process emulator with info logs,
+/// stderr piped, NO_COLOR unset; returns stderr's bytes.
+fn logs_with(color: &str) -> Vec<u8> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::copy(
+        repo().join("examples/quickstart.yaml"),
+        dir.path().join("q.yaml"),
+    )
+    .expect("copy");
+    let out = Command::new(env!("CARGO_BIN_EXE_ssprctl"))
+        .args([
+            "--color",
+            color,
+            "--log-level",
+            "info",
+            "plan",
+            "--config",
+            "q.yaml",
+        ])
+        .current_dir(dir.path())
+        .env_remove("NO_COLOR")
+        .env_remove("RUST_LOG")
+        .env("TERM", "xterm-256color")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run");
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = out.stderr;
+    assert!(
+        String::from_utf8_lossy(&stderr).contains("local emulator started"),
+        "{}",
+        String::from_utf8_lossy(&stderr)
+    );
+    stderr
+}
+
+#[test]
+fn log_lines_follow_color_and_whether_stderr_is_a_terminal() {
+    for color in ["never", "auto"] {
+        let stderr = logs_with(color);
+        assert!(
+            !stderr.contains(&0x1b),
+            "--color {color}, stderr piped: no escape codes:\n{}",
+            String::from_utf8_lossy(&stderr)
+        );
+    }
+    assert!(
+        logs_with("always").contains(&0x1b),
+        "--color always colours the logs"
+    );
+}
+
+#[test]
+fn failing_to_write_the_plan_or_the_local_state_names_the_path() {
+    let env = Env::new();
+    let cfg = env.example("quickstart.yaml");
+    let run = env.run(&[
+        "plan",
+        "--config",
+        cfg.to_str().expect("utf-8"),
+        "--out",
+        "no-such-dir/p.json",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stderr
+            .contains("error: cannot write the plan to no-such-dir/p.json"),
+        "{}",
+        run.stderr
+    );
+
+    std::fs::write(env.dir.path().join("a-file"), "").expect("write");
+    let run = env.run(&[
+        "plan",
+        "--config",
+        cfg.to_str().expect("utf-8"),
+        "--local",
+        "--local-state",
+        "a-file/state.json",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stderr.contains("a-file"),
+        "names the directory:\n{}",
+        run.stderr
+    );
+}

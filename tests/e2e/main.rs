@@ -6,8 +6,10 @@
 //! - `cycle`: plan -> apply -> plan converges, for each example;
 //! - `write_rules`: each API's write rule, asserted from the request log;
 //! - `validation`: `validate` errors with their file:line:column;
-//! - `commands`: `schema`, `emulator`, exit codes and safety gates;
+//! - `commands`: `schema`, `emulator`, exit codes and safety gates, closed pipes,
+//!   log colour, unwritable output paths;
 //! - `gitops`: saved plans, the stale-plan guard, risk gates, JSON and Markdown;
+//! - `forged`: every edit of a saved plan is refused, the gates use the recomputed plan;
 //! - `preflight`: each preflight finding from an emulator state that triggers it;
 //! - `credentials`: each credential kind, good and bad, and that no secret is printed;
 //! - `reliability`: round trips, and riding out throttling, 5xx, drops, stale reads, latency.
@@ -15,6 +17,7 @@
 mod commands;
 mod credentials;
 mod cycle;
+mod forged;
 mod gitops;
 mod preflight;
 mod reliability;

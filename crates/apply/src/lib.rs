@@ -19,15 +19,42 @@ pub struct TenantOutcome {
     pub name: String,
     /// Surfaces written successfully, in order.
     pub written: Vec<Api>,
+    /// Every planned setting of the tenant, in plan order, with its state
+    /// after the apply (read back, never guessed).
+    pub settings: Vec<SettingOutcome>,
     /// Why the tenant's apply stopped, if it did.
     pub error: Option<ApplyError>,
+}
+
+/// One planned setting after an apply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SettingOutcome {
+    /// The dotted model path of the setting.
+    pub path: String,
+    /// Whether its planned value is live.
+    pub state: SettingState,
+}
+
+/// Whether a planned value is live after an apply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SettingState {
+    /// Reading back shows the planned value.
+    Applied,
+    /// Reading back shows another value (or nothing was written).
+    NotApplied,
+    /// The setting could not be read back.
+    Unknown {
+        /// Why reading it back failed.
+        reason: String,
+    },
 }
 
 /// Why applying to a tenant stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
-    /// A write failed; later surfaces of this tenant were not written. The
-    /// tenant was read again to say exactly which planned settings are live.
+    /// A write failed; later surfaces of this lane were not written. The
+    /// tenant was read again: [`TenantOutcome::settings`] says exactly which
+    /// planned settings are live.
     #[error("writing {} failed", .settings.join(", "))]
     Write {
         /// The settings of the surface whose write failed.
@@ -35,9 +62,6 @@ pub enum ApplyError {
         /// The provider's error.
         #[source]
         source: ProviderError,
-        /// Every planned setting after the failure: `applied: PATH`,
-        /// `not applied: PATH` or `unknown: PATH (reason)`.
-        after_failure: Vec<String>,
     },
     /// The write was accepted but reading back shows other values.
     #[error("read-back verification failed: {}", .mismatches.join("; "))]
@@ -51,91 +75,6 @@ pub enum ApplyError {
         /// The tenant name.
         name: String,
     },
-}
-
-/// A saved plan that no longer matches the live tenants.
-#[derive(Debug, thiserror::Error)]
-#[error("the plan is stale: the live settings moved since it was made")]
-pub struct Stale {
-    /// One line per moved object or setting, naming tenant, API and path.
-    pub moved: Vec<String>,
-}
-
-/// The stale-plan guard: re-reads every tenant the plan changes and refuses if
-/// any live object it read has moved since (its digest differs), naming what
-/// moved.
-pub async fn check_fresh<P: Provider>(
-    plan: &Plan,
-    tenants: &[Tenant],
-    provider: &P,
-    parallelism: usize,
-) -> Result<(), Stale> {
-    use futures_util::StreamExt;
-    let per_tenant: Vec<Vec<String>> =
-        futures_util::stream::iter(plan.tenants.iter().filter(|t| !t.changes.is_empty()))
-            .map(|tp| async move { moved_since(tp, tenants, provider).await })
-            .buffered(parallelism.max(1))
-            .collect()
-            .await;
-    let moved: Vec<String> = per_tenant.into_iter().flatten().collect();
-    if moved.is_empty() {
-        Ok(())
-    } else {
-        Err(Stale { moved })
-    }
-}
-
-/// What moved in one tenant since its plan was made.
-async fn moved_since<P: Provider>(
-    tp: &TenantPlan,
-    tenants: &[Tenant],
-    provider: &P,
-) -> Vec<String> {
-    let mut moved = Vec::new();
-    let Some(tenant) = tenants.iter().find(|t| t.name == tp.name) else {
-        moved.push(format!("{}: not in the configuration any more", tp.name));
-        return moved;
-    };
-    let observed = provider.read(tenant).await;
-    let again = ssprctl_plan::plan_tenant(tenant, &observed);
-    for (api, digest) in &tp.prior {
-        match observed.digests.get(api) {
-            None => moved.push(format!(
-                "{}: {} could not be read again",
-                tp.name,
-                api.label()
-            )),
-            Some(now) if now != digest => {
-                let mut what = Vec::new();
-                for c in tp.changes.iter().filter(|c| c.api == *api) {
-                    let live = ssprctl_plan::observed_value(&observed, &c.path);
-                    if live != c.before {
-                        what.push(format!(
-                            "{} was {} when planned, is now {}",
-                            c.path, c.before, live
-                        ));
-                    }
-                }
-                for n in again.changes.iter().filter(|n| n.api == *api) {
-                    if !tp.changes.iter().any(|c| c.path == n.path) {
-                        what.push(format!("{} now differs too (live {})", n.path, n.before));
-                    }
-                }
-                let detail = if what.is_empty() {
-                    "in settings ssprctl does not manage".to_string()
-                } else {
-                    what.join(", ")
-                };
-                moved.push(format!(
-                    "{}: {} changed since the plan was made: {detail}",
-                    tp.name,
-                    api.label()
-                ));
-            }
-            Some(_) => {}
-        }
-    }
-    moved
 }
 
 /// Read-back attempts before verification gives up (tolerates read-after-write
@@ -160,6 +99,7 @@ pub async fn apply<P: Provider>(
                 None => TenantOutcome {
                     name: tp.name.clone(),
                     written: Vec::new(),
+                    settings: every(tp, &SettingState::NotApplied),
                     error: Some(ApplyError::UnknownTenant {
                         name: tp.name.clone(),
                     }),
@@ -179,6 +119,7 @@ async fn apply_tenant<P: Provider>(
     let mut outcome = TenantOutcome {
         name: tp.name.clone(),
         written: Vec::new(),
+        settings: Vec::new(),
         error: None,
     };
     // Independent surfaces are written at the same time; a lane's surfaces one
@@ -206,17 +147,29 @@ async fn apply_tenant<P: Provider>(
         }
     }
     if let Some((settings, source)) = failure {
-        outcome.error = Some(ApplyError::Write {
-            settings,
-            source,
-            after_failure: state_after_failure(tp, tenant, provider).await,
-        });
+        outcome.settings = state_after_failure(tp, tenant, provider).await;
+        outcome.error = Some(ApplyError::Write { settings, source });
         return outcome;
     }
-    if let Err(e) = verify(tp, tenant, provider).await {
-        outcome.error = Some(e);
+    match verify(tp, tenant, provider).await {
+        Ok(()) => outcome.settings = every(tp, &SettingState::Applied),
+        Err((settings, e)) => {
+            outcome.settings = settings;
+            outcome.error = Some(e);
+        }
     }
     outcome
+}
+
+/// Every planned setting of a tenant in one state.
+fn every(tp: &TenantPlan, state: &SettingState) -> Vec<SettingOutcome> {
+    tp.changes
+        .iter()
+        .map(|c| SettingOutcome {
+            path: c.path.clone(),
+            state: state.clone(),
+        })
+        .collect()
 }
 
 /// After a failed write: which planned settings are live now. A write can fail
@@ -226,56 +179,72 @@ async fn state_after_failure<P: Provider>(
     tp: &TenantPlan,
     tenant: &Tenant,
     provider: &P,
-) -> Vec<String> {
+) -> Vec<SettingOutcome> {
     let observed = provider.read(tenant).await;
     let again = ssprctl_plan::plan_tenant(tenant, &observed);
     tp.changes
         .iter()
         .map(|c| {
-            if let Some(u) = observed.unreadable.iter().find(|u| u.api == c.api) {
-                return format!("unknown: {} (could not read it back: {})", c.path, u.reason);
-            }
-            if again.changes.iter().any(|n| n.path == c.path) {
-                format!("not applied: {}", c.path)
+            let state = if let Some(u) = observed.unreadable.iter().find(|u| u.api == c.api) {
+                SettingState::Unknown {
+                    reason: u.reason.clone(),
+                }
+            } else if again.changes.iter().any(|n| n.path == c.path) {
+                SettingState::NotApplied
             } else {
-                format!("applied: {}", c.path)
+                SettingState::Applied
+            };
+            SettingOutcome {
+                path: c.path.clone(),
+                state,
             }
         })
         .collect()
 }
 
-/// Re-reads the tenant until every planned value is live, or gives up.
+/// Re-reads the tenant until every planned value is live, or gives up with
+/// each setting's state and the mismatches.
 async fn verify<P: Provider>(
     tp: &TenantPlan,
     tenant: &Tenant,
     provider: &P,
-) -> Result<(), ApplyError> {
-    let mut mismatches = Vec::new();
+) -> Result<(), (Vec<SettingOutcome>, ApplyError)> {
+    let mut last = (Vec::new(), Vec::new());
     for attempt in 1..=VERIFY_ATTEMPTS {
         let observed = provider.read(tenant).await;
         let again = ssprctl_plan::plan_tenant(tenant, &observed);
-        mismatches = tp
-            .changes
-            .iter()
-            .filter_map(|c| {
-                if let Some(u) = again.unknown.iter().find(|u| u.paths.contains(&c.path)) {
-                    return Some(format!("{}: could not be read back ({})", c.path, u.reason));
+        let mut settings = Vec::new();
+        let mut mismatches = Vec::new();
+        for c in &tp.changes {
+            let state = if let Some(u) = again.unknown.iter().find(|u| u.paths.contains(&c.path)) {
+                mismatches.push(format!("{}: could not be read back ({})", c.path, u.reason));
+                SettingState::Unknown {
+                    reason: u.reason.clone(),
                 }
-                again
-                    .changes
-                    .iter()
-                    .find(|n| n.path == c.path)
-                    .map(|n| format!("{}: expected {}, found {}", c.path, n.after, n.before))
-            })
-            .collect();
+            } else if let Some(n) = again.changes.iter().find(|n| n.path == c.path) {
+                mismatches.push(format!(
+                    "{}: expected {}, found {}",
+                    c.path, n.after, n.before
+                ));
+                SettingState::NotApplied
+            } else {
+                SettingState::Applied
+            };
+            settings.push(SettingOutcome {
+                path: c.path.clone(),
+                state,
+            });
+        }
         if mismatches.is_empty() {
             return Ok(());
         }
+        last = (settings, mismatches);
         if attempt < VERIFY_ATTEMPTS {
             tokio::time::sleep(VERIFY_PAUSE).await;
         }
     }
-    Err(ApplyError::Verify { mismatches })
+    let (settings, mismatches) = last;
+    Err((settings, ApplyError::Verify { mismatches }))
 }
 
 /// The write lanes of a tenant: surfaces in one lane are written in order,

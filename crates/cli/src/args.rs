@@ -17,7 +17,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "ssprctl", version, about, long_about)]
 pub struct Cli {
-    /// When to colour output.
+    /// When to colour output: the plan on stdout and the log lines on stderr
+    /// (auto: each when it is a terminal).
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
     /// Log level for diagnostics on stderr (error, warn, info, debug, trace).
@@ -32,7 +33,7 @@ pub struct Cli {
 /// Colour choice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 pub enum ColorChoice {
-    /// Colour when writing to a terminal and NO_COLOR is unset.
+    /// Colour what goes to a terminal, when NO_COLOR is unset.
     Auto,
     /// Always colour.
     Always,
@@ -48,7 +49,7 @@ pub enum Command {
     Validate(ConfigArgs),
     /// Read the live tenants and show what would change.
     Plan(PlanArgs),
-    /// Apply a saved plan (refusing a stale one), or plan, confirm, write what
+    /// Apply a saved plan (refusing a stale or edited one), or plan, confirm, write what
     /// changed, then read back and verify.
     Apply(ApplyArgs),
     /// Render a saved plan file.
@@ -124,11 +125,15 @@ pub struct PlanArgs {
 /// `apply` options.
 #[derive(Debug, Args)]
 pub struct ApplyArgs {
-    /// A plan saved with `plan --out`. It is applied exactly, after checking
-    /// that nothing moved since it was made; no other change is made.
+    /// A plan saved with `plan --out`. Nothing in it is trusted: the plan is
+    /// made again from the desired-state file and the live tenants, and
+    /// applied only if it equals the saved one (else refused, exit 4); no
+    /// other change is made.
     #[arg(value_name = "PLANFILE")]
     pub plan: Option<PathBuf>,
-    /// The desired-state file (default with PLANFILE: the file the plan was made from).
+    /// The desired-state file. Default with PLANFILE: the plan's
+    /// `config_path`, only if it is a relative path inside the current
+    /// directory; either way its digest must match the plan's.
     #[arg(short, long, value_name = "FILE", required_unless_present = "plan")]
     pub config: Option<PathBuf>,
     #[command(flatten)]

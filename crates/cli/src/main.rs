@@ -1,25 +1,29 @@
-//! The `ssprctl` command: argument parsing, rendering and exit codes. The only
+//! The `ssprctl` command: argument dispatch, views (human, JSON, Markdown) and
+//! the mapping of outcomes to exit codes. Everything else (reading tenants,
+//! planning, saved-plan checks, gates, apply) is `ssprctl-engine`. The only
 //! crate that prints; it exits once, from `main`.
-#![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod args;
 mod doctor;
-mod targets;
+mod out;
 
-use std::io::{BufRead, IsTerminal, Write};
+use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Parser;
-use ssprctl_model::{Config, LoadError};
+use ssprctl_engine::{
+    ApplyReport, EngineError, Refusal, Session, SettingState, Targets, apply_inputs,
+};
+use ssprctl_model::LoadError;
+use ssprctl_plan::Plan;
 use ssprctl_plan::render::{self, RenderOpts};
-use ssprctl_plan::{Plan, PlanMeta, readiness};
-use ssprctl_provider::{HttpProvider, Provider};
 
 use args::{
     ApplyArgs, Cli, ColorChoice, Command, ConfigArgs, DoctorArgs, EmulatorArgs, FormatArgs,
-    LoginArgs, PlanArgs, ShowArgs,
+    LoginArgs, PlanArgs, ShowArgs, TargetArgs,
 };
+use out::{errln, escape_controls, escape_lines, out, outln};
 
 /// The exit codes (DESIGN.md), defined once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,29 +35,121 @@ enum Exit {
     Refused = 4,
 }
 
+/// How a command ended, before it becomes an exit code in [`exit_code`].
+#[derive(Debug)]
+enum Outcome {
+    /// Done, nothing more to say.
+    Done,
+    /// A plan was made or shown.
+    Planned {
+        /// It has changes.
+        changes: bool,
+        /// A setting could not be read.
+        unknown: bool,
+        /// `--detailed-exitcode` was given.
+        detailed: bool,
+    },
+    /// An apply ran (or had nothing to do).
+    Applied {
+        /// A tenant's apply failed.
+        failed: bool,
+        /// A setting could not be read.
+        unknown: bool,
+    },
+    /// A safety gate refused; nothing was written.
+    Refused(Refusal),
+    /// `doctor` found problems.
+    Unhealthy,
+    /// An error, already reported.
+    Failed,
+}
+
+/// The one mapping of outcomes to exit codes: 0 success / no changes,
+/// 1 error, 2 changes (with --detailed-exitcode), 3 unknown, 4 refused.
+fn exit_code(outcome: &Outcome) -> Exit {
+    match outcome {
+        Outcome::Done => Exit::Ok,
+        Outcome::Planned {
+            changes: true,
+            detailed: true,
+            ..
+        } => Exit::Changes,
+        Outcome::Planned { unknown: true, .. } => Exit::Unknown,
+        Outcome::Planned { .. } => Exit::Ok,
+        Outcome::Applied { failed: true, .. } => Exit::Error,
+        Outcome::Applied { unknown: true, .. } => Exit::Unknown,
+        Outcome::Applied { .. } => Exit::Ok,
+        Outcome::Refused(_) => Exit::Refused,
+        Outcome::Unhealthy | Outcome::Failed => Exit::Error,
+    }
+}
+
+/// What the binary itself could not do (the engine's errors are its own).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CliError {
+    /// `--out FILE` could not be written.
+    #[error("cannot write the plan to {}", .path.display())]
+    WritePlan {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The GitHub job summary could not be appended to.
+    #[error("cannot write the job summary {}", .path.display())]
+    WriteSummary {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The directory of the emulator's `--state` file could not be created.
+    #[error("cannot create the directory {} of the state file", .path.display())]
+    StateDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Writing to stdout failed (a closed pipe is not a failure).
+    #[error("cannot write to stdout")]
+    Stdout {
+        #[source]
+        source: std::io::Error,
+    },
+    /// The answer to the confirmation could not be read.
+    #[error("cannot read the answer from the terminal")]
+    Stdin {
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+type Error = Box<dyn std::error::Error + Send + Sync>;
+type Result<T> = std::result::Result<T, Error>;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(&cli.log_level);
-    let color = match cli.color {
+    let wants_color = |is_terminal: bool| match cli.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
         ColorChoice::Auto => {
-            std::io::stdout().is_terminal()
+            is_terminal
                 && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
                 && std::env::var("TERM").map_or(true, |t| t != "dumb")
         }
     };
+    init_logging(&cli.log_level, wants_color(std::io::stderr().is_terminal()));
+    let color = wants_color(std::io::stdout().is_terminal());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(Exit::Error as u8);
+            errln!("error: cannot start the async runtime");
+            errln!("  caused by: {e}");
+            return ExitCode::from(exit_code(&Outcome::Failed) as u8);
         }
     };
-    let exit = runtime.block_on(async {
+    let outcome = runtime.block_on(async {
         let result = match cli.command {
             Command::Validate(a) => validate(&a),
             Command::Plan(a) => plan(&a, color).await,
@@ -61,42 +157,69 @@ fn main() -> ExitCode {
             Command::Show(a) => show(&a, color),
             Command::Login(a) => login(&a).await,
             Command::Doctor(a) => run_doctor(&a).await,
-            Command::Schema(a) => {
-                if a.plan {
-                    print!("{}", ssprctl_plan::plan_schema_json());
-                } else {
-                    print!("{}", ssprctl_model::schema::config_schema_json());
-                }
-                Ok(Exit::Ok)
+            Command::Schema(a) => if a.plan {
+                out!("{}", ssprctl_plan::plan_schema_json())
+            } else {
+                out!("{}", ssprctl_model::schema::config_schema_json())
             }
+            .map(|()| Outcome::Done)
+            .map_err(Error::from),
             Command::Emulator(a) => emulator(&a).await,
         };
-        result.unwrap_or_else(|err| {
-            report(&*err);
-            Exit::Error
-        })
+        let outcome = result.unwrap_or_else(failed);
+        if let Outcome::Refused(refusal) = &outcome {
+            render_refusal(refusal);
+        }
+        outcome
     });
-    ExitCode::from(exit as u8)
+    ExitCode::from(exit_code(&outcome) as u8)
 }
 
-fn init_logging(level: &str) {
+/// Logs go to stderr, coloured only when `ansi` (from `--color` and whether
+/// stderr is a terminal).
+fn init_logging(level: &str, ansi: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(ansi)
         .with_target(false)
         .try_init();
 }
 
-/// Prints an error and its chain of causes to stderr.
+/// A command's error: a refusal, or an error reported here.
+fn failed(err: Error) -> Outcome {
+    let err = match err.downcast::<EngineError>() {
+        Ok(engine) => match *engine {
+            EngineError::Refused { refusal } => return Outcome::Refused(refusal),
+            other => Box::new(other) as Error,
+        },
+        Err(err) => err,
+    };
+    let err = match err.downcast::<Refusal>() {
+        Ok(refusal) => return Outcome::Refused(*refusal),
+        Err(err) => err,
+    };
+    report(&*err);
+    Outcome::Failed
+}
+
+/// Prints an error and its chain of causes to stderr, control characters escaped.
 fn report(err: &(dyn std::error::Error + 'static)) {
-    if let Some(LoadError::Invalid { problems, .. }) = err.downcast_ref::<LoadError>() {
-        for p in problems {
-            eprintln!("error: {p}");
-        }
+    let problems = match err.downcast_ref::<EngineError>() {
+        Some(EngineError::Load {
+            source: LoadError::Invalid { problems, .. },
+        }) => Some(problems),
+        _ => match err.downcast_ref::<LoadError>() {
+            Some(LoadError::Invalid { problems, .. }) => Some(problems),
+            _ => None,
+        },
+    };
+    for p in problems.into_iter().flatten() {
+        errln!("error: {}", escape_lines(&p.to_string()));
     }
-    eprintln!("error: {err}");
+    errln!("error: {}", escape_controls(&err.to_string()));
     print_causes(err);
 }
 
@@ -104,129 +227,137 @@ fn report(err: &(dyn std::error::Error + 'static)) {
 fn print_causes(err: &(dyn std::error::Error + 'static)) {
     let mut source = err.source();
     while let Some(cause) = source {
-        eprintln!("  caused by: {cause}");
+        errln!("  caused by: {}", escape_controls(&cause.to_string()));
         source = cause.source();
     }
 }
 
-/// The exit code of a run that changed nothing more: unknown settings are
-/// not success (exit 3), never drift.
-fn settled(plan: &Plan) -> Exit {
-    if plan.has_unknown() {
-        Exit::Unknown
-    } else {
-        Exit::Ok
+/// Prints why a gate refused, with what to do next.
+fn render_refusal(refusal: &Refusal) {
+    match refusal {
+        Refusal::PlanEdited { differences } => {
+            errln!("error: refusing to apply: {refusal}");
+            for d in differences {
+                errln!("  - {}", escape_controls(&d.to_string()));
+            }
+            errln!("  Plan again, review, and apply the new plan.");
+        }
+        Refusal::Stale { moved, differences } => {
+            errln!("error: refusing to apply: {refusal}");
+            for m in moved {
+                errln!("  - {}", escape_controls(m));
+            }
+            for d in differences {
+                errln!("  - {}", escape_controls(&d.to_string()));
+            }
+            errln!("  Plan again, review, and apply the new plan.");
+        }
+        Refusal::ToolVersion { .. }
+        | Refusal::ConfigChanged { .. }
+        | Refusal::ConfigOutsideWorkdir { .. } => {
+            errln!(
+                "error: refusing to apply: {}",
+                escape_controls(&refusal.to_string())
+            );
+        }
+        Refusal::Declined => {
+            let _ = outln!("Apply cancelled; nothing was changed.");
+        }
+        Refusal::Weakening { .. }
+        | Refusal::BlockingFindings { .. }
+        | Refusal::NeedsConfirmation
+        | Refusal::NotLoopback { .. } => errln!("error: {refusal}"),
     }
 }
 
-type Result<T> = std::result::Result<T, Box<dyn std::error::Error + Send + Sync>>;
+fn targets(args: &TargetArgs) -> Targets {
+    Targets {
+        local: args.local,
+        local_state: args.local_state.clone(),
+        parallelism: args.parallelism,
+    }
+}
 
-fn validate(args: &ConfigArgs) -> Result<Exit> {
+fn current_dir() -> Result<PathBuf> {
+    std::env::current_dir().map_err(|source| EngineError::WorkDir { source }.into())
+}
+
+fn validate(args: &ConfigArgs) -> Result<Outcome> {
     let config = ssprctl_model::load_file(&args.config)?;
-    println!(
+    outln!(
         "{} is valid: {} tenant{}.",
         args.config.display(),
         config.tenants.len(),
         if config.tenants.len() == 1 { "" } else { "s" }
-    );
-    Ok(Exit::Ok)
-}
-
-/// Reads every tenant, up to `parallelism` at a time, and plans.
-async fn make_plan(
-    config: &Config,
-    config_path: &Path,
-    provider: &HttpProvider,
-    parallelism: usize,
-) -> Plan {
-    use futures_util::StreamExt;
-    let observed: Vec<_> = futures_util::stream::iter(&config.tenants)
-        .map(|tenant| provider.read(tenant))
-        .buffered(parallelism.max(1))
-        .collect()
-        .await;
-    let pairs: Vec<_> = config.tenants.iter().zip(observed.iter()).collect();
-    let meta = PlanMeta {
-        tool_version: env!("CARGO_PKG_VERSION").to_string(),
-        config_digest: config.digest.clone(),
-        config_path: config_path.display().to_string(),
-        created_at: jiff::Timestamp::now().to_string(),
-    };
-    let mut plan = ssprctl_plan::plan(&pairs, &meta);
-    // Readiness: only when a plan changes who may reset or how many methods;
-    // read concurrently like the tenants themselves.
-    let figures: Vec<Option<Vec<String>>> =
-        futures_util::stream::iter(plan.tenants.iter().zip(pairs.iter()))
-            .map(|(tp, (tenant, observed))| async move {
-                if !readiness::needed(tp) {
-                    return None;
-                }
-                let groups = readiness::groups_needed(tp, observed);
-                Some(match provider.population(tenant, &groups).await {
-                    Ok(population) => readiness::readiness(tp, observed, &population),
-                    Err(e) => vec![format!("figures unavailable: {e}")],
-                })
-            })
-            .buffered(parallelism.max(1))
-            .collect()
-            .await;
-    for (tp, lines) in plan.tenants.iter_mut().zip(figures) {
-        if let Some(lines) = lines {
-            tp.readiness = lines;
-        }
-    }
-    plan
+    )?;
+    Ok(Outcome::Done)
 }
 
 /// Prints a plan in the chosen format.
 fn print_plan(plan: &Plan, format: &FormatArgs, color: bool) -> Result<()> {
     if format.json {
-        println!("{}", serde_json::to_string_pretty(plan)?);
+        outln!("{}", serde_json::to_string_pretty(plan)?)?;
     } else if format.markdown {
         let md = ssprctl_plan::markdown::markdown(plan);
-        print!("{md}");
+        out!("{md}")?;
         if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
-            let mut f = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(summary)?;
-            f.write_all(md.as_bytes())?;
+            let path = PathBuf::from(summary);
+            append(&path, md.as_bytes())
+                .map_err(|source| CliError::WriteSummary { path, source })?;
         }
     } else {
-        print!("{}", render::human(plan, &RenderOpts { color }));
+        out!("{}", render::human(plan, &RenderOpts { color }))?;
     }
     Ok(())
 }
 
-async fn plan(args: &PlanArgs, color: bool) -> Result<Exit> {
+fn append(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?
+        .write_all(bytes)
+}
+
+async fn plan(args: &PlanArgs, color: bool) -> Result<Outcome> {
     let config = ssprctl_model::load_file(&args.config.config)?;
-    let session = targets::Session::start(&config, &args.target).await?;
-    let plan = make_plan(
+    let cwd = current_dir()?;
+    let targets = targets(&args.target);
+    let session = Session::start(&config, &targets).await?;
+    let plan = ssprctl_engine::make_plan(
         &config,
         &args.config.config,
+        &cwd,
         &session.provider,
-        args.target.parallelism,
+        targets.parallelism,
     )
     .await;
     session.stop().await;
     print_plan(&plan, &args.format, color)?;
     if let Some(out) = &args.out {
-        write_private(out, &serde_json::to_vec_pretty(&plan)?)?;
-        eprintln!(
+        write_private(out, &serde_json::to_vec_pretty(&plan)?).map_err(|source| {
+            CliError::WritePlan {
+                path: out.clone(),
+                source,
+            }
+        })?;
+        errln!(
             "Saved the plan to {}; apply exactly this plan with: ssprctl apply {}",
             out.display(),
             out.display()
         );
     }
-    Ok(if args.detailed_exitcode && plan.change_count() > 0 {
-        Exit::Changes
-    } else {
-        settled(&plan)
+    Ok(Outcome::Planned {
+        changes: plan.change_count() > 0,
+        unknown: plan.has_unknown(),
+        detailed: args.detailed_exitcode,
     })
 }
 
 /// Writes a file readable by its owner only (plans name tenants and settings).
-fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true).truncate(true);
     #[cfg(unix)]
@@ -240,217 +371,146 @@ fn write_private(path: &Path, bytes: &[u8]) -> Result<()> {
         use std::os::unix::fs::PermissionsExt;
         f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
     }
-    f.write_all(bytes)?;
+    f.write_all(bytes)
+}
+
+fn show(args: &ShowArgs, color: bool) -> Result<Outcome> {
+    let plan = ssprctl_engine::read_plan(&args.plan)?;
+    print_plan(&plan, &args.format, color)?;
+    Ok(Outcome::Done)
+}
+
+async fn apply(args: &ApplyArgs, color: bool) -> Result<Outcome> {
+    let cwd = current_dir()?;
+    let inputs = apply_inputs(args.plan.as_deref(), args.config.as_deref(), &cwd)?;
+    let targets = targets(&args.target);
+    let session = Session::start(&inputs.config, &targets).await?;
+    let result = async {
+        let plan =
+            ssprctl_engine::prepare_apply(&inputs, &cwd, &session.provider, targets.parallelism)
+                .await?;
+        out!("{}", render::human(&plan, &RenderOpts { color }))?;
+        ssprctl_engine::check_gates(&plan, args.allow_weakening)?;
+        if plan.change_count() == 0 {
+            return Ok(Outcome::Applied {
+                failed: false,
+                unknown: plan.has_unknown(),
+            });
+        }
+        // A saved plan was confirmed by its review; it is not asked again.
+        if !args.auto_approve && inputs.saved.is_none() {
+            confirm()?;
+        }
+        outln!()?;
+        let report = ssprctl_engine::execute(
+            &plan,
+            &inputs.config,
+            &session.provider,
+            targets.parallelism,
+        )
+        .await;
+        print_report(&report)?;
+        Ok(Outcome::Applied {
+            failed: !report.succeeded(),
+            unknown: plan.has_unknown(),
+        })
+    }
+    .await;
+    session.stop().await;
+    result
+}
+
+/// Asks for "yes" on the terminal.
+fn confirm() -> Result<()> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Refusal::NeedsConfirmation.into());
+    }
+    out!("\nApply these changes? Only 'yes' will be accepted: ")?;
+    let mut answer = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut answer)
+        .map_err(|source| CliError::Stdin { source })?;
+    if answer.trim() != "yes" {
+        return Err(Refusal::Declined.into());
+    }
     Ok(())
 }
 
-fn read_plan(path: &Path) -> Result<Plan> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read plan {}: {e}", path.display()))?;
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| format!("{} is not a plan file: {e}", path.display()))?;
-    let version = value
-        .get("format_version")
-        .and_then(|v| v.as_str())
-        .unwrap_or("?");
-    let major = |v: &str| v.split('.').next().unwrap_or_default().to_string();
-    if major(version) != major(ssprctl_plan::FORMAT_VERSION) {
-        return Err(format!(
-            "{} has plan format {version}; this ssprctl reads {}",
-            path.display(),
-            ssprctl_plan::FORMAT_VERSION
-        )
-        .into());
-    }
-    Ok(serde_json::from_value(value)
-        .map_err(|e| format!("{} is not a valid plan: {e}", path.display()))?)
-}
-
-fn show(args: &ShowArgs, color: bool) -> Result<Exit> {
-    let plan = read_plan(&args.plan)?;
-    print_plan(&plan, &args.format, color)?;
-    Ok(Exit::Ok)
-}
-
-async fn apply(args: &ApplyArgs, color: bool) -> Result<Exit> {
-    let saved = args.plan.as_deref().map(read_plan).transpose()?;
-    let config_path: PathBuf = match (&args.config, &saved) {
-        (Some(c), _) => c.clone(),
-        (None, Some(p)) => PathBuf::from(&p.config_path),
-        (None, None) => return Err("apply needs --config FILE or a saved plan".into()),
-    };
-    let config = ssprctl_model::load_file(&config_path)?;
-    if let Some(plan) = &saved
-        && let Some(reason) = saved_plan_mismatch(plan, &config)
-    {
-        eprintln!(
-            "error: refusing to apply {}: {reason}",
-            args.plan.as_deref().unwrap_or(Path::new("")).display()
-        );
-        return Ok(Exit::Refused);
-    }
-    let session = targets::Session::start(&config, &args.target).await?;
-    let exit = apply_with(args, color, &config, &config_path, saved, &session.provider).await;
-    session.stop().await;
-    exit
-}
-
-/// Why a saved plan does not belong to this tool and configuration, if it does not.
-fn saved_plan_mismatch(plan: &Plan, config: &Config) -> Option<String> {
-    if plan.tool_version != env!("CARGO_PKG_VERSION") {
-        return Some(format!(
-            "it was made by ssprctl {}, this is {}; plan again",
-            plan.tool_version,
-            env!("CARGO_PKG_VERSION")
-        ));
-    }
-    if plan.config_digest != config.digest {
-        return Some("the desired-state file changed since the plan was made; plan again".into());
-    }
-    for tp in &plan.tenants {
-        match config.tenants.iter().find(|t| t.name == tp.name) {
-            Some(t) if t.tenant_id == tp.tenant_id => {}
-            _ => {
-                return Some(format!(
-                    "tenant {} ({}) is not in the desired-state file",
-                    tp.name, tp.tenant_id
-                ));
-            }
-        }
-    }
-    None
-}
-
-async fn apply_with(
-    args: &ApplyArgs,
-    color: bool,
-    config: &Config,
-    config_path: &Path,
-    saved: Option<Plan>,
-    provider: &HttpProvider,
-) -> Result<Exit> {
-    let from_file = saved.is_some();
-    let plan = match saved {
-        Some(plan) => {
-            if let Err(stale) = ssprctl_apply::check_fresh(
-                &plan,
-                &config.tenants,
-                provider,
-                args.target.parallelism,
-            )
-            .await
-            {
-                eprintln!("error: refusing to apply: {stale}");
-                for m in &stale.moved {
-                    eprintln!("  - {m}");
-                }
-                eprintln!("  Plan again, review, and apply the new plan.");
-                return Ok(Exit::Refused);
-            }
-            plan
-        }
-        None => make_plan(config, config_path, provider, args.target.parallelism).await,
-    };
-    print!("{}", render::human(&plan, &RenderOpts { color }));
-    if plan.has_blocking_findings() {
-        eprintln!("error: the plan has errors (above); nothing was applied.");
-        return Ok(Exit::Refused);
-    }
-    if plan.change_count() == 0 {
-        return Ok(settled(&plan));
-    }
-    let weakening = plan.weakening_count();
-    if weakening > 0 && !args.allow_weakening {
-        eprintln!(
-            "error: the plan has {weakening} weakening change{} (marked above); nothing was applied. Pass --allow-weakening to apply them.",
-            if weakening == 1 { "" } else { "s" }
-        );
-        return Ok(Exit::Refused);
-    }
-    if !args.auto_approve && !from_file {
-        if !std::io::stdin().is_terminal() {
-            eprintln!(
-                "error: apply needs confirmation: run it on a terminal, or pass --auto-approve."
-            );
-            return Ok(Exit::Refused);
-        }
-        print!("\nApply these changes? Only 'yes' will be accepted: ");
-        std::io::stdout().flush()?;
-        let mut answer = String::new();
-        std::io::stdin().lock().read_line(&mut answer)?;
-        if answer.trim() != "yes" {
-            println!("Apply cancelled; nothing was changed.");
-            return Ok(Exit::Refused);
-        }
-    }
-    println!();
-    let outcomes =
-        ssprctl_apply::apply(&plan, &config.tenants, provider, args.target.parallelism).await;
-    let mut failed = false;
-    for outcome in &outcomes {
-        let count = plan
-            .tenants
-            .iter()
-            .find(|t| t.name == outcome.name)
-            .map_or(0, |t| t.changes.len());
-        match &outcome.error {
-            None => println!(
-                "{}: applied {count} change{}, verified by reading back.",
-                outcome.name,
+/// One line per tenant applied; for a failed tenant, the error and the state
+/// of every planned setting (on stderr).
+fn print_report(report: &ApplyReport) -> Result<()> {
+    for tenant in &report.tenants {
+        let name = escape_controls(&tenant.name);
+        let Some(e) = &tenant.error else {
+            let count = tenant.settings.len();
+            outln!(
+                "{name}: applied {count} change{}, verified by reading back.",
                 if count == 1 { "" } else { "s" }
-            ),
-            Some(e) => {
-                failed = true;
-                let written: Vec<&str> = outcome.written.iter().map(|a| a.label()).collect();
-                eprintln!("error: tenant {}: {e}", outcome.name);
-                print_causes(e);
-                if let ssprctl_apply::ApplyError::Write { after_failure, .. } = e {
-                    eprintln!("  {} after the failure (read back):", outcome.name);
-                    for line in after_failure {
-                        eprintln!("    {line}");
-                    }
-                } else if written.is_empty() {
-                    eprintln!("  nothing was written to {}.", outcome.name);
-                } else {
-                    eprintln!("  written to {}: {}.", outcome.name, written.join(", "));
+            )?;
+            continue;
+        };
+        errln!("error: tenant {name}: {}", escape_controls(&e.to_string()));
+        print_causes(e);
+        if let ssprctl_engine::ApplyError::Write { .. } = e {
+            errln!("  {name} after the failure (read back):");
+            for s in &tenant.settings {
+                match &s.state {
+                    SettingState::Applied => errln!("    applied: {}", s.path),
+                    SettingState::NotApplied => errln!("    not applied: {}", s.path),
+                    SettingState::Unknown { reason } => errln!(
+                        "    unknown: {} (could not read it back: {})",
+                        s.path,
+                        escape_controls(reason)
+                    ),
                 }
             }
+        } else if tenant.written.is_empty() {
+            errln!("  nothing was written to {name}.");
+        } else {
+            let written: Vec<&str> = tenant.written.iter().map(|a| a.label()).collect();
+            errln!("  written to {name}: {}.", written.join(", "));
         }
     }
-    Ok(if failed { Exit::Error } else { settled(&plan) })
+    Ok(())
 }
 
-async fn login(args: &LoginArgs) -> Result<Exit> {
+async fn login(args: &LoginArgs) -> Result<Outcome> {
     let config = ssprctl_model::load_file(&args.config.config)?;
-    let session = targets::Session::start(&config, &args.target).await?;
-    let result = doctor::login(&config, &session, &args.tenant, |name| {
-        session.hosts.get(name).cloned()
+    let session = Session::start(&config, &targets(&args.target)).await?;
+    let result = ssprctl_engine::doctor::login(&config, &session, &args.tenant, |message| {
+        errln!("{}", escape_lines(message))
     })
     .await;
     session.stop().await;
-    print!("{}", result?);
-    Ok(Exit::Ok)
+    out!("{}", escape_lines(&doctor::render_login(&result?)))?;
+    Ok(Outcome::Done)
 }
 
-async fn run_doctor(args: &DoctorArgs) -> Result<Exit> {
+async fn run_doctor(args: &DoctorArgs) -> Result<Outcome> {
     let config = ssprctl_model::load_file(&args.config.config)?;
-    let session = targets::Session::start(&config, &args.target).await?;
-    let (report, healthy) = doctor::doctor(&config, &session).await;
+    let session = Session::start(&config, &targets(&args.target)).await?;
+    let report = ssprctl_engine::doctor::doctor(&config, &session).await;
     session.stop().await;
-    print!("{report}");
-    Ok(if healthy { Exit::Ok } else { Exit::Error })
+    out!("{}", escape_lines(&doctor::render_doctor(&report)))?;
+    Ok(if report.healthy() {
+        Outcome::Done
+    } else {
+        Outcome::Unhealthy
+    })
 }
 
-async fn emulator(args: &EmulatorArgs) -> Result<Exit> {
+async fn emulator(args: &EmulatorArgs) -> Result<Outcome> {
     if !args.listen.ip().is_loopback() {
-        eprintln!(
-            "error: the emulator listens on loopback only; {} is not a loopback address",
-            args.listen
-        );
-        return Ok(Exit::Refused);
+        return Ok(Outcome::Refused(Refusal::NotLoopback {
+            address: args.listen.to_string(),
+        }));
     }
     if let Some(dir) = args.state.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+        std::fs::create_dir_all(dir).map_err(|source| CliError::StateDir {
+            path: dir.to_path_buf(),
+            source,
+        })?;
     }
     let handle = ssprctl_emulator::spawn(ssprctl_emulator::Options {
         listen: args.listen,
@@ -458,12 +518,11 @@ async fn emulator(args: &EmulatorArgs) -> Result<Exit> {
         auto_create_tenants: !args.no_auto_tenants,
     })
     .await?;
-    // A reader that goes away must not stop the emulator: ignore write errors.
-    let mut out = std::io::stdout();
-    let _ = writeln!(out, "ssprctl emulator listening on {}", handle.base_url());
-    let _ = writeln!(out, "state file: {}", args.state.display());
-    let _ = out.flush();
+    // A reader that goes away must not stop the emulator: write errors of
+    // stdout are dropped by `out`.
+    let _ = outln!("ssprctl emulator listening on {}", handle.base_url());
+    let _ = outln!("state file: {}", args.state.display());
     tokio::signal::ctrl_c().await?;
     handle.shutdown().await;
-    Ok(Exit::Ok)
+    Ok(Outcome::Done)
 }

@@ -16,9 +16,49 @@ use ssprctl_provider::{
     TokenStore,
 };
 
-use crate::args::TargetArgs;
+/// Where tenants are read from, chosen on the command line.
+#[derive(Clone, Debug)]
+pub struct Targets {
+    /// Run every tenant against the in-process emulator (as if `endpoint: local`).
+    pub local: bool,
+    /// The in-process emulator's state file.
+    pub local_state: PathBuf,
+    /// How many tenants to read (and apply) at a time.
+    pub parallelism: usize,
+}
+
+/// Why a session could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    /// The directory of the emulator's state file could not be created.
+    #[error("cannot create the directory {} of the local emulator's state file", .path.display())]
+    StateDir {
+        /// The directory.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The in-process emulator did not start.
+    #[error("cannot start the local emulator (state file {})", .state.display())]
+    Emulator {
+        /// Its state file.
+        state: PathBuf,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The HTTP client could not be built.
+    #[error("cannot build the HTTP client")]
+    Client {
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
 
 /// Environment variables, with the names Azure tooling uses where one exists.
+/// The client id of an app registration.
 pub const ENV_CLIENT_ID: &str = "AZURE_CLIENT_ID";
 const ENV_CLIENT_SECRET: &str = "AZURE_CLIENT_SECRET";
 const ENV_CERT_PATH: &str = "AZURE_CLIENT_CERTIFICATE_PATH";
@@ -28,11 +68,13 @@ const ENV_GITHUB_REQUEST_URL: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
 const ENV_GITHUB_REQUEST_TOKEN: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
 /// Overrides the instance metadata service address (tests, custom hosts).
 const ENV_IMDS_ENDPOINT: &str = "SSPRCTL_IMDS_ENDPOINT";
+/// A portal administrator's refresh token.
 pub const ENV_PORTAL_REFRESH_TOKEN: &str = "SSPRCTL_PORTAL_REFRESH_TOKEN";
 const DEFAULT_AUDIENCE: &str = "api://AzureADTokenExchange";
 
 /// The provider for a run, plus the in-process emulator if one was started.
 pub struct Session {
+    /// The provider of every tenant of the file.
     pub provider: HttpProvider,
     /// How each tenant's credentials were chosen, for `doctor`.
     pub described: HashMap<String, (String, String)>,
@@ -43,10 +85,7 @@ pub struct Session {
 
 impl Session {
     /// Starts what the file's tenants need.
-    pub async fn start(
-        config: &Config,
-        args: &TargetArgs,
-    ) -> Result<Session, Box<dyn std::error::Error + Send + Sync>> {
+    pub async fn start(config: &Config, args: &Targets) -> Result<Session, SessionError> {
         let needs_local =
             args.local || config.tenants.iter().any(|t| t.endpoint == Endpoint::Local);
         let emulator = if needs_local {
@@ -55,14 +94,21 @@ impl Session {
                 .parent()
                 .filter(|d| !d.as_os_str().is_empty())
             {
-                std::fs::create_dir_all(dir)?;
+                std::fs::create_dir_all(dir).map_err(|source| SessionError::StateDir {
+                    path: dir.to_path_buf(),
+                    source,
+                })?;
             }
             let handle = ssprctl_emulator::spawn(ssprctl_emulator::Options {
                 listen: ([127, 0, 0, 1], 0).into(),
                 state_file: Some(args.local_state.clone()),
                 auto_create_tenants: true,
             })
-            .await?;
+            .await
+            .map_err(|e| SessionError::Emulator {
+                state: args.local_state.clone(),
+                source: e.into(),
+            })?;
             tracing::info!(url = %handle.base_url(), state = %args.local_state.display(), "local emulator started");
             Some(handle)
         } else {
@@ -100,7 +146,8 @@ impl Session {
             );
         }
         Ok(Session {
-            provider: HttpProvider::new(connections)?,
+            provider: HttpProvider::new(connections)
+                .map_err(|e| SessionError::Client { source: e.into() })?,
             described,
             hosts: all_hosts,
             emulator,

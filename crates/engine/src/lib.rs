@@ -1,0 +1,109 @@
+//! ssprctl's engine: everything between the command line and the views.
+//!
+//! - [`session`]: the provider for a file's tenants (credentials, the
+//!   in-process emulator for `endpoint: local`).
+//! - [`planning`]: reading every tenant concurrently, planning, readiness.
+//! - [`saved`]: applying a saved plan safely: the file it names, its digest,
+//!   and the plan recomputed from the configuration and the live tenants and
+//!   compared with the saved one. A saved plan is a reviewed expectation, never
+//!   an instruction.
+//! - [`applying`]: the gates (blocking findings, weakening changes) and the
+//!   apply itself, with a typed report per planned setting.
+//! - [`doctor`]: the checks of `doctor` and the sign-in of `login`.
+//!
+//! The engine never prints and never exits: it returns values ([`Refusal`],
+//! [`ApplyReport`], …) that the binary renders and maps to exit codes.
+//! Interactive confirmation stays in the binary.
+#![deny(missing_docs)]
+
+pub mod applying;
+pub mod doctor;
+pub mod planning;
+pub mod saved;
+pub mod session;
+
+mod refusal;
+
+pub use applying::{ApplyReport, TenantApplied, check_gates, execute};
+pub use planning::make_plan;
+pub use refusal::{BeforeAfter, Difference, Refusal};
+pub use saved::{ApplyInputs, SavedPlan, apply_inputs, prepare_apply, read_plan};
+pub use session::{Session, SessionError, Targets};
+pub use ssprctl_apply::{ApplyError, SettingOutcome, SettingState};
+
+/// The ssprctl version that makes and applies plans.
+pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Why the engine could not do what was asked (as opposed to refusing it:
+/// see [`Refusal`]).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A safety gate refused; nothing was written.
+    #[error(transparent)]
+    Refused {
+        /// Which gate, and why.
+        #[from]
+        refusal: Refusal,
+    },
+    /// The desired-state file could not be loaded.
+    #[error(transparent)]
+    Load {
+        /// Why (every problem of the file).
+        #[from]
+        source: ssprctl_model::LoadError,
+    },
+    /// A plan file could not be read.
+    #[error("cannot read plan {path}")]
+    ReadPlan {
+        /// The plan file as named.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A plan file is not a plan.
+    #[error("{path} is not a valid plan file")]
+    NotAPlan {
+        /// The plan file as named.
+        path: String,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A plan file has a format this version does not read.
+    #[error("{path} has plan format {found}; this ssprctl reads {reads}")]
+    PlanFormat {
+        /// The plan file as named.
+        path: String,
+        /// Its `format_version`.
+        found: String,
+        /// The version this ssprctl reads.
+        reads: &'static str,
+    },
+    /// Apply was asked for neither a configuration nor a saved plan.
+    #[error("apply needs --config FILE or a saved plan")]
+    NothingToApply,
+    /// The desired-state file named by a plan could not be read.
+    #[error("cannot read the desired-state file {path}")]
+    ReadConfig {
+        /// The file.
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The current directory could not be found.
+    #[error("cannot determine the current directory")]
+    WorkDir {
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The session (credentials, emulator) could not start.
+    #[error(transparent)]
+    Session {
+        /// Why.
+        #[from]
+        source: SessionError,
+    },
+}

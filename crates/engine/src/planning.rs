@@ -1,0 +1,124 @@
+//! Reading every tenant concurrently and planning, readiness included. `plan`,
+//! `apply --config` and the recomputation of a saved plan all come here.
+
+use std::path::{Component, Path};
+
+use ssprctl_model::{Config, ObservedTenant};
+use ssprctl_plan::{Plan, PlanMeta, readiness};
+use ssprctl_provider::{HttpProvider, Provider};
+
+use crate::TOOL_VERSION;
+
+/// Reads every tenant of `config`, up to `parallelism` at a time, and plans,
+/// readiness included. `config_path` is recorded in the plan as
+/// [`recorded_config_path`] gives it relative to `cwd`.
+pub async fn make_plan(
+    config: &Config,
+    config_path: &Path,
+    cwd: &Path,
+    provider: &HttpProvider,
+    parallelism: usize,
+) -> Plan {
+    let meta = meta(config, &recorded_config_path(config_path, cwd));
+    compute(config, &meta, provider, parallelism).await.0
+}
+
+/// The plan's metadata for `config`, made now.
+pub(crate) fn meta(config: &Config, config_path: &str) -> PlanMeta {
+    PlanMeta {
+        tool_version: TOOL_VERSION.to_string(),
+        config_digest: config.digest.clone(),
+        config_path: config_path.to_string(),
+        created_at: jiff::Timestamp::now().to_string(),
+    }
+}
+
+/// How a plan records its desired-state file: relative to `cwd` when the file
+/// lies inside it (so `apply PLANFILE` run from the same directory finds it),
+/// else as given (then `apply` needs `--config`).
+pub fn recorded_config_path(path: &Path, cwd: &Path) -> String {
+    let plain = |p: &Path| {
+        p.components()
+            .all(|c| matches!(c, Component::Normal(_) | Component::CurDir))
+    };
+    if path.is_relative() && plain(path) {
+        return path.display().to_string();
+    }
+    let (Ok(file), Ok(dir)) = (path.canonicalize(), cwd.canonicalize()) else {
+        return path.display().to_string();
+    };
+    match file.strip_prefix(&dir) {
+        Ok(inside) if plain(inside) && !inside.as_os_str().is_empty() => {
+            inside.display().to_string()
+        }
+        _ => path.display().to_string(),
+    }
+}
+
+/// Reads every tenant and plans: the plan, and what was read of each tenant
+/// (in plan order).
+pub(crate) async fn compute(
+    config: &Config,
+    meta: &PlanMeta,
+    provider: &HttpProvider,
+    parallelism: usize,
+) -> (Plan, Vec<ObservedTenant>) {
+    use futures_util::StreamExt;
+    let observed: Vec<ObservedTenant> = futures_util::stream::iter(&config.tenants)
+        .map(|tenant| provider.read(tenant))
+        .buffered(parallelism.max(1))
+        .collect()
+        .await;
+    let pairs: Vec<_> = config.tenants.iter().zip(observed.iter()).collect();
+    let mut plan = ssprctl_plan::plan(&pairs, meta);
+    // Readiness: only when a plan changes who may reset or how many methods;
+    // read concurrently like the tenants themselves.
+    let figures: Vec<Option<Vec<String>>> =
+        futures_util::stream::iter(plan.tenants.iter().zip(pairs.iter()))
+            .map(|(tp, (tenant, observed))| async move {
+                if !readiness::needed(tp) {
+                    return None;
+                }
+                let groups = readiness::groups_needed(tp, observed);
+                Some(match provider.population(tenant, &groups).await {
+                    Ok(population) => readiness::readiness(tp, observed, &population),
+                    Err(e) => vec![format!("figures unavailable: {e}")],
+                })
+            })
+            .buffered(parallelism.max(1))
+            .collect()
+            .await;
+    for (tp, lines) in plan.tenants.iter_mut().zip(figures) {
+        if let Some(lines) = lines {
+            tp.readiness = lines;
+        }
+    }
+    (plan, observed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_file_inside_the_work_dir_is_recorded_relative_to_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("sub").join("c.yaml");
+        std::fs::create_dir_all(file.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&file, "version: 1\n").expect("write");
+        assert_eq!(
+            recorded_config_path(&file, dir.path()),
+            Path::new("sub").join("c.yaml").display().to_string()
+        );
+        assert_eq!(
+            recorded_config_path(Path::new("c.yaml"), dir.path()),
+            "c.yaml"
+        );
+        let elsewhere = tempfile::tempdir().expect("temp dir");
+        assert_eq!(
+            recorded_config_path(&file, elsewhere.path()),
+            file.display().to_string(),
+            "outside the work dir it stays as given"
+        );
+    }
+}
