@@ -106,7 +106,7 @@ fn a_relabelled_weakening_change_still_needs_allow_weakening() {
     assert_says(&run, "--allow-weakening");
     assert!(
         run.stdout
-            .contains("! weakening: more guesses before lockout"),
+            .contains("! weakening: more password guesses before lockout"),
         "the recomputed labels are shown:\n{}",
         run.stdout
     );

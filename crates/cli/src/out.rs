@@ -58,23 +58,7 @@ macro_rules! errln {
 
 pub(crate) use {errln, out, outln};
 
-/// Makes control characters (C0, DEL, C1) and bidirectional overrides in
-/// text from a live tenant, an API or a file visible (`\u{1b}`, `\n`,
-/// `\u{202e}`, …) so that they cannot move the cursor, recolour the terminal,
-/// reorder text or forge lines of output.
-// TODO(lead): replace with ssprctl_model::text::escape_controls
-pub fn escape_controls(text: &str) -> String {
-    let bidi = |c: char| matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-    let mut escaped = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() || bidi(c) {
-            escaped.extend(c.escape_default());
-        } else {
-            escaped.push(c);
-        }
-    }
-    escaped
-}
+pub use ssprctl_model::text::escape_controls;
 
 /// [`escape_controls`] for each line of a message that is several lines on
 /// purpose (a problem and its help).

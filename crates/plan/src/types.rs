@@ -27,7 +27,10 @@ pub struct Plan {
     /// SHA-256 of the desired-state file the plan was made from. `apply` refuses
     /// a plan whose file has changed since.
     pub config_digest: String,
-    /// The desired-state file, as named when the plan was made.
+    /// The desired-state file, relative to the directory the plan was made in
+    /// when it is inside it. `apply` reads it only from a relative path inside
+    /// its working directory (or from `--config`), and only if its bytes match
+    /// `config_digest`.
     pub config_path: String,
     /// When the plan was made (RFC 3339). Informational: it must not influence apply.
     pub created_at: String,
