@@ -169,6 +169,20 @@ pub(crate) fn token_url(login: &str, tenant_id: &str) -> String {
     format!("{login}/{tenant_id}/oauth2/v2.0/token")
 }
 
+/// How an app proves itself at the token endpoint, or a token obtained
+/// another way (managed identity, Azure CLI).
+enum Proof<'a> {
+    Secret {
+        client_id: &'a str,
+        secret: &'a Secret,
+    },
+    Assertion {
+        client_id: &'a str,
+        assertion: String,
+    },
+    Token(Fetched),
+}
+
 impl HttpProvider {
     /// A Graph token by the tenant's app credential.
     pub(crate) async fn graph_token(
@@ -184,26 +198,56 @@ impl HttpProvider {
                 hint: hint.clone(),
             })?;
         let token_url = token_url(&conn.hosts.login, &conn.tenant_id);
-        let failed = |detail: String| ProviderError::Credential {
-            method: cred.method(),
-            detail,
-        };
         let mut form: Vec<(&str, String)> = vec![
             ("grant_type", "client_credentials".into()),
             ("scope", conn.hosts.graph_scope.clone()),
         ];
-        let (client_id, assertion) = match cred {
-            AppCredential::ClientSecret { client_id, secret } => {
+        match self.proof(conn, cred, api, &token_url).await? {
+            Proof::Token(fetched) => return Ok(fetched),
+            Proof::Secret { client_id, secret } => {
                 form.push(("client_secret", secret.expose().to_string()));
-                (client_id, None)
+                form.push(("client_id", client_id.to_string()));
             }
-            AppCredential::Certificate { client_id, signer } => (
+            Proof::Assertion {
                 client_id,
-                Some(signer.assertion(client_id, &token_url).map_err(failed)?),
-            ),
-            AppCredential::FederatedTokenFile { client_id, path } => (
+                assertion,
+            } => {
+                form.push(("client_id", client_id.to_string()));
+                form.push(("client_assertion_type", JWT_BEARER.into()));
+                form.push(("client_assertion", assertion));
+            }
+        }
+        self.token_endpoint(api, "Microsoft Graph", &token_url, &form)
+            .await
+    }
+
+    /// What the credential shows the token endpoint (or the token itself).
+    async fn proof<'a>(
+        &self,
+        conn: &Connection,
+        cred: &'a AppCredential,
+        api: Api,
+        token_url: &str,
+    ) -> Result<Proof<'a>, ProviderError> {
+        let failed = |detail: String| ProviderError::Credential {
+            method: cred.method(),
+            detail,
+        };
+        let assertion = |client_id: &'a String, assertion: String| Proof::Assertion {
+            client_id,
+            assertion,
+        };
+        Ok(match cred {
+            AppCredential::ClientSecret { client_id, secret } => {
+                Proof::Secret { client_id, secret }
+            }
+            AppCredential::Certificate { client_id, signer } => {
+                let signed = signer.assertion(client_id, token_url).map_err(failed)?;
+                assertion(client_id, signed)
+            }
+            AppCredential::FederatedTokenFile { client_id, path } => assertion(
                 client_id,
-                Some(federated::token_file(path).await.map_err(failed)?),
+                federated::token_file(path).await.map_err(failed)?,
             ),
             AppCredential::GithubActions {
                 client_id,
@@ -211,29 +255,21 @@ impl HttpProvider {
                 request_url,
                 request_token,
             } => {
-                let assertion = self
+                let token = self
                     .github_oidc_token(api, audience, request_url, request_token)
                     .await
                     .map_err(failed)?;
-                (client_id, Some(assertion))
+                assertion(client_id, token)
             }
             AppCredential::ManagedIdentity {
                 client_id,
                 endpoint,
-            } => {
-                return self
-                    .managed_identity_token(conn, api, client_id.as_deref(), endpoint)
-                    .await;
-            }
-            AppCredential::AzureCli => return azure_cli::token(conn).await,
-        };
-        form.push(("client_id", client_id.clone()));
-        if let Some(assertion) = assertion {
-            form.push(("client_assertion_type", JWT_BEARER.into()));
-            form.push(("client_assertion", assertion));
-        }
-        self.token_endpoint(api, "Microsoft Graph", &token_url, &form)
-            .await
+            } => Proof::Token(
+                self.managed_identity_token(conn, api, client_id.as_deref(), endpoint)
+                    .await?,
+            ),
+            AppCredential::AzureCli => Proof::Token(azure_cli::token(conn).await?),
+        })
     }
 
     /// A token request to an OAuth token endpoint, retried while the endpoint
