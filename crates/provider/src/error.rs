@@ -1,5 +1,10 @@
 //! Provider errors. Each keeps the service's error body as fields, so the CLI
 //! can say which setting, which status, which Graph code and request-id.
+//!
+//! Callers classify an error with [`ProviderError::is_transient`],
+//! [`ProviderError::is_not_found`] and [`ProviderError::status`], and render it
+//! without its surface (when the plan already names the surface) with
+//! [`ProviderError::detail`]: never by taking the message apart.
 
 use ssprctl_model::Api;
 
@@ -7,7 +12,7 @@ use ssprctl_model::Api;
 #[derive(Debug, thiserror::Error)]
 pub enum ProviderError {
     /// The API answered with an error.
-    #[error("{api}: HTTP {status}{}: {message}{}", code.as_deref().map(|c| format!(" {c}")).unwrap_or_default(), request_id.as_deref().map(|r| format!(" (request-id {r})")).unwrap_or_default())]
+    #[error("{api}: {}", api_detail(*.status, .code.as_deref(), .message, .request_id.as_deref()))]
     Api {
         /// Which surface.
         api: Api,
@@ -87,10 +92,100 @@ pub enum ProviderError {
     },
 }
 
+/// The part of an API error's message after the surface.
+fn api_detail(status: u16, code: Option<&str>, message: &str, request_id: Option<&str>) -> String {
+    let code = code.map(|c| format!(" {c}")).unwrap_or_default();
+    let request_id = request_id
+        .map(|r| format!(" (request-id {r})"))
+        .unwrap_or_default();
+    format!("HTTP {status}{code}: {message}{request_id}")
+}
+
+impl ProviderError {
+    /// The HTTP status the service answered with, if it answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ProviderError::Api { status, .. } | ProviderError::Token { status, .. } => {
+                Some(*status)
+            }
+            ProviderError::Transport { source, .. } => source.status().map(|s| s.as_u16()),
+            ProviderError::Credential { .. }
+            | ProviderError::NoCredential { .. }
+            | ProviderError::Unavailable { .. }
+            | ProviderError::Unwritable { .. }
+            | ProviderError::Unexpected { .. } => None,
+        }
+    }
+
+    /// Whether trying again later may succeed: throttled (429), a server error
+    /// (5xx), or a request that did not complete.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ProviderError::Transport { .. } => true,
+            ProviderError::Api { status, .. } | ProviderError::Token { status, .. } => {
+                is_transient_status(*status)
+            }
+            ProviderError::Credential { .. }
+            | ProviderError::NoCredential { .. }
+            | ProviderError::Unavailable { .. }
+            | ProviderError::Unwritable { .. }
+            | ProviderError::Unexpected { .. } => false,
+        }
+    }
+
+    /// Whether the API said the object does not exist (404).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ProviderError::Api { status: 404, .. })
+    }
+
+    /// The surface the error is about, when it is about one.
+    pub fn api(&self) -> Option<Api> {
+        match self {
+            ProviderError::Api { api, .. }
+            | ProviderError::NoCredential { api, .. }
+            | ProviderError::Transport { api, .. }
+            | ProviderError::Unavailable { api, .. }
+            | ProviderError::Unwritable { api, .. }
+            | ProviderError::Unexpected { api, .. } => Some(*api),
+            ProviderError::Token { .. } | ProviderError::Credential { .. } => None,
+        }
+    }
+
+    /// The error and its causes in one line, without the leading surface (for
+    /// places that already say which surface, such as a plan's unreadable list).
+    pub fn detail(&self) -> String {
+        let head = match self {
+            ProviderError::Api {
+                status,
+                code,
+                message,
+                request_id,
+                ..
+            } => api_detail(*status, code.as_deref(), message, request_id.as_deref()),
+            ProviderError::NoCredential { hint, .. } => format!("no credential: {hint}"),
+            ProviderError::Transport { url, .. } => format!("request to {url} failed"),
+            ProviderError::Unavailable { reason, .. } => reason.clone(),
+            ProviderError::Unexpected { detail, .. } => format!("unexpected response: {detail}"),
+            ProviderError::Unwritable { .. } => "nothing was written".to_string(),
+            ProviderError::Token { .. } | ProviderError::Credential { .. } => self.to_string(),
+        };
+        with_causes(head, std::error::Error::source(self))
+    }
+}
+
+/// Whether an HTTP status says "try again later".
+pub(crate) fn is_transient_status(status: u16) -> bool {
+    status == 429 || (500..600).contains(&status)
+}
+
 /// An error and its causes in one line: `outer: cause: root cause`.
 pub fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = err.to_string();
-    let mut source = err.source();
+    with_causes(err.to_string(), err.source())
+}
+
+/// `head`, then each cause not already said, separated by `: `.
+fn with_causes(head: String, mut source: Option<&(dyn std::error::Error + 'static)>) -> String {
+    let mut out = head;
     while let Some(cause) = source {
         let text = cause.to_string();
         if !out.contains(&text) {
@@ -100,4 +195,62 @@ pub fn one_line(err: &(dyn std::error::Error + 'static)) -> String {
         source = cause.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn api_error(status: u16) -> ProviderError {
+        ProviderError::Api {
+            api: Api::GraphAuthorizationPolicy,
+            status,
+            code: Some("Authorization_RequestDenied".into()),
+            message: "Insufficient privileges".into(),
+            request_id: Some("r-1".into()),
+        }
+    }
+
+    #[test]
+    fn detail_is_the_message_without_its_surface() {
+        let e = api_error(403);
+        assert_eq!(
+            e.to_string(),
+            "Graph authorizationPolicy: HTTP 403 Authorization_RequestDenied: Insufficient privileges (request-id r-1)"
+        );
+        assert_eq!(
+            e.detail(),
+            "HTTP 403 Authorization_RequestDenied: Insufficient privileges (request-id r-1)"
+        );
+        let none = ProviderError::NoCredential {
+            api: Api::PortalOnPremises,
+            hint: "run `ssprctl login`".into(),
+        };
+        assert_eq!(none.detail(), "no credential: run `ssprctl login`");
+        let token = ProviderError::Token {
+            purpose: "Microsoft Graph",
+            status: 401,
+            code: "invalid_client".into(),
+            description: "AADSTS7000215".into(),
+        };
+        assert_eq!(token.detail(), token.to_string());
+    }
+
+    #[test]
+    fn throttling_and_server_errors_are_transient_refusals_are_not() {
+        assert!(api_error(429).is_transient());
+        assert!(api_error(503).is_transient());
+        assert!(api_error(500).is_transient());
+        assert!(!api_error(403).is_transient());
+        assert!(!api_error(404).is_transient());
+        assert!(api_error(404).is_not_found());
+        assert!(!api_error(400).is_not_found());
+        assert_eq!(api_error(409).status(), Some(409));
+        let gone = ProviderError::Unavailable {
+            api: Api::PortalPasswordReset,
+            reason: "no token".into(),
+        };
+        assert_eq!(gone.status(), None);
+        assert!(!gone.is_transient());
+    }
 }

@@ -2,8 +2,11 @@
 //! HTTP client, and the one mapping between model names and wire names.
 //!
 //! - [`wire`]: model <-> wire, table-driven; the only place wire names appear.
-//! - [`client`]: tokens, `$batch` reads, portal reads in parallel, writes by each
-//!   API's rules, bounded retries honouring Retry-After.
+//! - [`client`]: the HTTP provider: transport (retries honouring Retry-After,
+//!   401 refresh), `$batch` reads, portal reads in parallel, what a read asks
+//!   for and how its answers decode, and each API's write rules (pure
+//!   functions from the change and the live object to the requests to send).
+//! - [`credentials`]: each kind of credential and how it becomes a token.
 //! - [`clouds`]: hosts per Microsoft cloud.
 //! - [`settings_doc`]: `docs/settings.md`, generated from the catalog and the wire mapping.
 //!
@@ -17,15 +20,16 @@ use ssprctl_model::{Api, ObservedTenant, Tenant};
 pub mod auth;
 pub mod client;
 pub mod clouds;
+pub mod credentials;
 pub mod error;
 pub mod permissions;
 pub mod settings_doc;
 pub mod store;
 pub mod wire;
 
-pub use auth::{AppCredential, CertificateSigner, Secret};
 pub use client::{Connection, HttpProvider, PortalCredential};
 pub use clouds::Hosts;
+pub use credentials::{AppCredential, CertificateSigner, Secret};
 pub use error::ProviderError;
 pub use store::TokenStore;
 

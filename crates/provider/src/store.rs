@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::auth::Secret;
+use crate::credentials::Secret;
 
 /// The token store file.
 #[derive(Clone, Debug)]
