@@ -28,7 +28,7 @@ pub use catalog::{Api, Field, FieldId};
 pub use config::{Cloud, ConfigFile, Endpoint, Tenant, TenantEntry};
 pub use load::{Config, LoadError, Problem, load_file, load_str};
 pub use observed::{
-    Facts, GroupInfo, Licences, ObservedTenant, Population, RegisteredUser, Unreadable,
+    Facts, GroupInfo, Licences, ObservedTenant, Population, ReadFailure, RegisteredUser, Unreadable,
 };
 pub use settings::*;
 

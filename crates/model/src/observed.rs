@@ -62,8 +62,27 @@ pub struct Licences {
 pub struct Unreadable {
     /// Which surface.
     pub api: Api,
+    /// What kind of failure it was.
+    pub failure: ReadFailure,
     /// Why, in one line (status, error code, what to do).
     pub reason: String,
+}
+
+/// Why a surface could not be read, for the checks that act on the kind of
+/// failure rather than on its wording.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum ReadFailure {
+    /// No credential is configured for the surface.
+    NoCredential,
+    /// Signing in failed, or the service refused the request (401, 403).
+    Refused,
+    /// Throttled, a server error, or a request that did not complete.
+    Transient,
+    /// The service answered with something ssprctl cannot read.
+    UnexpectedForm,
+    /// Anything else.
+    Other,
 }
 
 /// A group, as far as ssprctl needs it.

@@ -409,6 +409,7 @@ mod tests {
         observed.settings.administrator_password_reset = None;
         observed.unreadable.push(ssprctl_model::Unreadable {
             api: Api::GraphAuthorizationPolicy,
+            failure: ssprctl_model::ReadFailure::Refused,
             reason: "HTTP 403".into(),
         });
         let tp = plan_tenant(&desired, &observed);

@@ -1,7 +1,9 @@
 //! Preflight checks: named steps that look at the desired settings and the
 //! tenant's read-only facts, and report findings. Errors block apply.
 
-use ssprctl_model::{Api, EnabledFor, MigrationState, ObservedTenant, Settings, Tenant};
+use ssprctl_model::{
+    Api, EnabledFor, MigrationState, ObservedTenant, ReadFailure, Settings, Tenant,
+};
 
 use crate::types::{Finding, Severity};
 
@@ -197,11 +199,14 @@ fn portal_credential(s: &Settings, observed: &ObservedTenant, out: &mut Vec<Find
     for api in [Api::PortalPasswordReset, Api::PortalOnPremises] {
         let managed = match api {
             Api::PortalPasswordReset => s.self_service_password_reset.is_some(),
-            _ => s.on_premises_integration.is_some(),
+            Api::PortalOnPremises => s.on_premises_integration.is_some(),
+            Api::GraphAuthorizationPolicy
+            | Api::GraphAuthenticationMethods
+            | Api::GraphPasswordRuleSettings => false,
         };
         if let Some(u) = observed.unreadable.iter().find(|u| u.api == api)
             && managed
-            && u.reason.starts_with("no credential")
+            && u.failure == ReadFailure::NoCredential
         {
             finding(
                 out,

@@ -133,6 +133,24 @@ impl ProviderError {
         }
     }
 
+    /// The kind of read failure this is, for an unreadable surface.
+    pub fn read_failure(&self) -> ssprctl_model::ReadFailure {
+        use ssprctl_model::ReadFailure;
+        match self {
+            ProviderError::NoCredential { .. } => ReadFailure::NoCredential,
+            ProviderError::Token { .. } | ProviderError::Credential { .. } => ReadFailure::Refused,
+            ProviderError::Api {
+                status: 401 | 403, ..
+            } => ReadFailure::Refused,
+            ProviderError::Unexpected { .. } => ReadFailure::UnexpectedForm,
+            e if e.is_transient() => ReadFailure::Transient,
+            ProviderError::Api { .. }
+            | ProviderError::Transport { .. }
+            | ProviderError::Unavailable { .. }
+            | ProviderError::Unwritable { .. } => ReadFailure::Other,
+        }
+    }
+
     /// Whether the API said the object does not exist (404).
     pub fn is_not_found(&self) -> bool {
         matches!(self, ProviderError::Api { status: 404, .. })

@@ -10,7 +10,7 @@
 use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
-use ssprctl_model::{Api, GroupInfo, ObservedTenant, Settings, Tenant, Unreadable};
+use ssprctl_model::{Api, GroupInfo, ObservedTenant, ReadFailure, Settings, Tenant, Unreadable};
 
 use super::HttpProvider;
 use super::batch::{Answers, BatchRequest};
@@ -164,12 +164,14 @@ pub struct ReadAnswers {
 /// connection for the tenant).
 pub fn unreadable(plan: &ReadPlan, error: &ProviderError) -> ObservedTenant {
     let reason = error.detail();
+    let failure = error.read_failure();
     ObservedTenant {
         unreadable: plan
             .needed
             .iter()
             .map(|&api| Unreadable {
                 api,
+                failure,
                 reason: reason.clone(),
             })
             .collect(),
@@ -300,8 +302,11 @@ fn decode_sections(surfaces: Vec<Surface>, observed: &mut ObservedTenant) {
         let object = match result {
             Ok(object) => object,
             Err(e) => {
-                let reason = e.detail();
-                observed.unreadable.push(Unreadable { api, reason });
+                observed.unreadable.push(Unreadable {
+                    api,
+                    failure: e.read_failure(),
+                    reason: e.detail(),
+                });
                 continue;
             }
         };
@@ -314,6 +319,7 @@ fn decode_sections(surfaces: Vec<Surface>, observed: &mut ObservedTenant) {
             }
             Err(e) => observed.unreadable.push(Unreadable {
                 api,
+                failure: ReadFailure::UnexpectedForm,
                 reason: format!("the live value has an unexpected form: {e}"),
             }),
         }
