@@ -2,7 +2,10 @@
 //!
 //! One test binary (compile time), one module per area:
 //! - `support`: the harness (an emulator on 127.0.0.1:0 with a temporary state
-//!   file, running the binary, reading the emulator's request log);
+//!   file, running the binary isolated from the machine and within a hang
+//!   guard, reading the emulator's request log);
+//! - `isolation`: nothing of the machine's environment reaches a run, and a run
+//!   that never ends is killed and shown;
 //! - `cycle`: plan -> apply -> plan converges, for each example;
 //! - `write_rules`: each API's write rule, asserted from the request log;
 //! - `validation`: `validate` errors with their file:line:column;
@@ -19,6 +22,7 @@ mod credentials;
 mod cycle;
 mod forged;
 mod gitops;
+mod isolation;
 mod preflight;
 mod reliability;
 mod support;
