@@ -148,7 +148,7 @@ impl ReadPlan {
 /// Groups looked up by object id and by display name (for `export`: the
 /// names of the groups a tenant's settings refer to, and whether a name is
 /// unique).
-#[derive(Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GroupLookup {
     /// The groups found, by lower-case object id. An id that is absent was
     /// not found, or its lookup failed (then it is in `failed`).
