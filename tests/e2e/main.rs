@@ -4,6 +4,7 @@
 //! - `support`: the harness (an emulator on 127.0.0.1:0 with a temporary state
 //!   file, running the binary, reading the emulator's request log);
 //! - `cycle`: plan -> apply -> plan converges, for each example;
+//! - `export`: export -> plan is "No changes" (fresh, applied, random live states, many tenants);
 //! - `write_rules`: each API's write rule, asserted from the request log;
 //! - `validation`: `validate` errors with their file:line:column;
 //! - `commands`: `schema`, `emulator`, exit codes and safety gates, closed pipes,
@@ -17,6 +18,7 @@
 mod commands;
 mod credentials;
 mod cycle;
+mod export;
 mod forged;
 mod gitops;
 mod preflight;

@@ -669,8 +669,9 @@ fn check_round_trip(yaml: &str, per_tenant: &[Vec<Leaf>]) -> Result<(), ExportEr
 /// scalars accept).
 pub fn yaml_string(s: &str) -> String {
     let plain_chars = |s: &str| {
-        s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '@' | '/' | '+'))
+        s.chars().all(|c| {
+            c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '@' | '/' | '+' | ' ')
+        }) && !s.ends_with(' ')
     };
     let starts_with_letter = s.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
     let reserved = [
