@@ -130,6 +130,25 @@ pub fn exported_by_default(id: FieldId) -> bool {
     }
 }
 
+/// The table of docs/export.md: every catalog field and whether it is
+/// exported by default.
+pub fn default_fields_markdown() -> String {
+    let mut out = String::from("| setting | API | exported by default |\n|---|---|---|\n");
+    for f in &FIELDS {
+        out.push_str(&format!(
+            "| `{}` | {} | {} |\n",
+            f.path,
+            f.api.label(),
+            if exported_by_default(f.id) {
+                "yes"
+            } else {
+                "with `--all-settings`"
+            }
+        ));
+    }
+    out
+}
+
 /// The fields an export holds, in catalog order.
 pub fn chosen_fields(all_settings: bool) -> Vec<&'static Field> {
     FIELDS

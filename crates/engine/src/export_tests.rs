@@ -147,7 +147,7 @@ fn omit_defaults_leaves_out_values_equal_to_the_catalog_default() {
         json!({"selfServicePasswordReset": {"enabledFor": "none", "methodsRequired": 2},
                "authenticationMethods": {"sms": {"state": "enabled", "include": ["allUsers"]}}}),
     );
-    let out = shape(&[t.clone()], &opts(true, true)).expect("shaped");
+    let out = shape(std::slice::from_ref(&t), &opts(true, true)).expect("shaped");
     assert!(
         !out.yaml.contains("enabledFor"),
         "default none: {}",
@@ -389,5 +389,28 @@ fn a_tenant_from_the_command_line_is_checked_like_a_file_entry() {
             "http://10.0.0.1:1"
         )
         .is_err()
+    );
+}
+
+#[test]
+fn export_doc_lists_the_fields_exported_by_default() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/export.md");
+    let text = std::fs::read_to_string(&path).unwrap_or_default();
+    let begin = "<!-- BEGIN exported-by-default";
+    let end = "<!-- END exported-by-default -->";
+    let (Some(b), Some(e)) = (text.find(begin), text.find(end)) else {
+        panic!("docs/export.md lacks the generated section");
+    };
+    let start = b + text[b..].find('\n').map_or(0, |n| n + 1);
+    let generated = default_fields_markdown();
+    if std::env::var_os("SSPRCTL_UPDATE_DOCS").is_some() {
+        let updated = format!("{}{}{}", &text[..start], generated, &text[e..]);
+        std::fs::write(&path, updated).expect("write docs/export.md");
+        return;
+    }
+    assert!(
+        text[start..e] == generated,
+        "docs/export.md is stale: regenerate it with \
+         `SSPRCTL_UPDATE_DOCS=1 cargo test -p ssprctl-engine --lib export_doc`"
     );
 }
