@@ -314,9 +314,9 @@ fn live_state() -> impl Strategy<Value = Live> {
 
 /// Sets `live` on the emulator tenant through its HTTP endpoints, keeping to
 /// what the services accept.
-fn set_live(env: &Env, live: &Live) {
+fn set_live(env: &Env, tenant: &str, live: &Live) {
     let l = live.clone();
-    set_portal(env, CONTOSO, move |p| {
+    set_portal(env, tenant, move |p| {
         let (gid, gname) = GROUPS[l.group];
         p.insert("enablementType".into(), json!(l.enablement));
         let (ids, name) = if l.enablement == 1 {
@@ -377,7 +377,7 @@ fn set_live(env: &Env, live: &Live) {
         p.insert("securityQuestions".into(), Value::Array(questions));
     });
     let (status, body) = env.call(
-        CONTOSO,
+        tenant,
         "PATCH",
         "/v1.0/policies/authorizationPolicy",
         Some(json!({ "allowedToUseSSPR": live.admin_sspr })),
@@ -393,14 +393,14 @@ fn set_live(env: &Env, live: &Live) {
         let path = format!(
             "/v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{id}"
         );
-        let (status, answer) = env.call(CONTOSO, "PATCH", &path, Some(body));
+        let (status, answer) = env.call(tenant, "PATCH", &path, Some(body));
         assert!((200..300).contains(&status), "{path}: {status} {answer}");
     }
     let (threshold, duration, enforce) = live.lockout;
     let banned: Vec<&str> = live.banned.iter().map(|i| TERMS[*i]).collect();
     let bool_str = |b: bool| if b { "True" } else { "False" };
     let (status, body) = env.call(
-        CONTOSO,
+        tenant,
         "POST",
         "/v1.0/groupSettings",
         Some(json!({
@@ -418,6 +418,9 @@ fn set_live(env: &Env, live: &Live) {
     assert!((200..300).contains(&status), "{status} {body}");
 }
 
+/// A second emulator tenant for the two-tenant cases.
+const FABRIKAM: &str = "0b7e4f1a-8c2d-4a6b-9e3f-5d1c7a9b2e40";
+
 proptest! {
     #![proptest_config(ProptestConfig {
         cases: 16,
@@ -426,21 +429,37 @@ proptest! {
         ..ProptestConfig::default()
     })]
 
-    /// Random live states, exported (default or every setting, with or
-    /// without defaults), plan "No changes" with the export.
+    /// Random live states of one tenant, or of two (then exported as a
+    /// baseline plus overrides), exported with the default selection or every
+    /// setting, with or without defaults: plan with the export is "No changes".
     #[test]
-    fn any_live_state_exports_to_a_file_that_plans_no_changes(live in live_state()) {
+    fn any_live_state_exports_to_a_file_that_plans_no_changes(
+        live in live_state(),
+        second in proptest::option::of(live_state()),
+    ) {
         let env = Env::new();
-        set_live(&env, &live);
-        let mut extra = Vec::new();
+        set_live(&env, CONTOSO, &live);
+        let mut args = Vec::new();
         if live.export.0 {
-            extra.push("--all-settings");
+            args.push("--all-settings");
         }
         if live.export.1 {
-            extra.push("--omit-defaults");
+            args.push("--omit-defaults");
         }
-        let text = export_tenant(&env, CONTOSO, &extra);
-        // The random state is what was exported (a non-default value is never left out).
+        let text = match &second {
+            None => export_tenant(&env, CONTOSO, &args),
+            Some(other) => {
+                set_live(&env, FABRIKAM, other);
+                let yaml = format!(
+                    "version: 1\ntenants:\n  - name: contoso\n    tenantId: {CONTOSO}\n    endpoint: local\n  - name: fabrikam\n    tenantId: {FABRIKAM}\n    endpoint: local\n"
+                );
+                env.config("tenants.yaml", &yaml);
+                args.extend(["--config", "tenants.yaml"]);
+                export(&env, &args)
+            }
+        };
+        // The random state is what was exported (a value that is not the
+        // default is never left out).
         let threshold = live.lockout.0;
         if threshold != 10 {
             prop_assert!(text.contains(&format!("lockoutThreshold: {threshold}\n")), "{}", text);

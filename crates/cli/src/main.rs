@@ -519,7 +519,11 @@ async fn export(args: &ExportArgs) -> Result<Outcome> {
             format!("the tenants of {}", path.display()),
         ),
         (None, Some(id), Some(endpoint)) => (
-            export::command_line_tenant(&args.name, id, endpoint)?,
+            // A bad --name is listed like a file's problems.
+            export::command_line_tenant(&args.name, id, endpoint).map_err(|e| match e {
+                ExportError::Tenant { source } => Error::from(source),
+                other => Error::from(other),
+            })?,
             format!("tenant {id} at {endpoint}"),
         ),
         (None, None, _) | (None, Some(_), None) => {

@@ -19,7 +19,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_json::{Map, Value};
 use ssprctl_model::catalog::{Compare, FIELDS, Field, FieldId};
 use ssprctl_model::text::{escape_controls, find_control};
-use ssprctl_model::{Api, Config, LoadError, Settings, TenantEntry, Unreadable};
+use ssprctl_model::{Api, Config, Endpoint, LoadError, Settings, TenantEntry, Unreadable};
 use ssprctl_provider::HttpProvider;
 use ssprctl_provider::client::GroupLookup;
 
@@ -228,6 +228,18 @@ pub enum ExportError {
         /// What differs, or the load error.
         detail: String,
     },
+    /// `--tenant-id` is not a directory id.
+    #[error("--tenant-id `{}` is not a directory id (a GUID)", escape_controls(.given))]
+    TenantId {
+        /// As given.
+        given: String,
+    },
+    /// `--endpoint` is not an endpoint.
+    #[error("--endpoint: {}", escape_controls(.reason))]
+    Endpoint {
+        /// Why (what is accepted).
+        reason: String,
+    },
     /// The tenant given on the command line is not a valid tenant entry.
     #[error(transparent)]
     Tenant {
@@ -252,14 +264,20 @@ pub fn command_line_tenant(
     name: &str,
     tenant_id: &str,
     endpoint: &str,
-) -> Result<Config, LoadError> {
+) -> Result<Config, ExportError> {
+    if !ssprctl_model::validate::is_guid(tenant_id) {
+        return Err(ExportError::TenantId {
+            given: tenant_id.to_string(),
+        });
+    }
+    Endpoint::try_from(endpoint.to_string()).map_err(|reason| ExportError::Endpoint { reason })?;
     let text = format!(
         "version: 1\ntenants:\n  - name: {}\n    tenantId: {}\n    endpoint: {}\n",
         yaml_string(name),
         yaml_string(tenant_id),
         yaml_string(endpoint)
     );
-    ssprctl_model::load_str("<command line>", &text)
+    Ok(ssprctl_model::load_str("<command line>", &text)?)
 }
 
 /// Reads every tenant of `config` (up to `parallelism` at a time) and shapes

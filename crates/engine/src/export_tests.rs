@@ -381,7 +381,10 @@ fn a_tenant_from_the_command_line_is_checked_like_a_file_entry() {
     let config = command_line_tenant("tenant", "6f1c9a2e-3b4d-4e5f-8a7b-9c0d1e2f3a4b", "local")
         .expect("valid");
     assert_eq!(config.tenants[0].endpoint, Endpoint::Local);
-    assert!(command_line_tenant("tenant", "not-a-guid", "local").is_err());
+    assert!(matches!(
+        command_line_tenant("tenant", "not-a-guid", "local"),
+        Err(ExportError::TenantId { .. })
+    ));
     assert!(
         command_line_tenant(
             "tenant",
