@@ -46,7 +46,13 @@ fn export_tenant(env: &Env, tenant: &str, extra: &[&str]) -> String {
 #[test]
 fn a_fresh_tenant_exports_to_a_file_that_plans_no_changes() {
     let env = Env::new();
+    env.clear_requests();
     let text = export_tenant(&env, CONTOSO, &[]);
+    assert_eq!(
+        env.writes(),
+        Vec::<(String, String)>::new(),
+        "export never writes"
+    );
     assert!(
         text.starts_with("# yaml-language-server: $schema=../schemas/ssprctl.schema.json\n"),
         "{text}"

@@ -540,7 +540,9 @@ async fn export(args: &ExportArgs) -> Result<Outcome> {
         omit_defaults: args.omit_defaults,
         schema: args.schema.clone(),
         source,
-        exported_at: jiff::Timestamp::now().to_string(),
+        exported_at: jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string(),
     };
     let targets = targets(&args.target);
     let session = Session::start(&config, &targets).await?;
