@@ -249,14 +249,6 @@ pub enum ExportError {
     },
 }
 
-impl ExportError {
-    /// Whether the failure is a read that failed (the settings are unknown),
-    /// rather than an error.
-    pub fn is_unknown(&self) -> bool {
-        matches!(self, ExportError::Unreadable { .. })
-    }
-}
-
 /// A one-tenant configuration for a tenant given on the command line
 /// (`--tenant-id`, `--endpoint`): credentials from the environment, as for a
 /// tenant of a file that names none.
