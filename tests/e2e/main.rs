@@ -7,6 +7,7 @@
 //! - `isolation`: nothing of the machine's environment reaches a run, and a run
 //!   that never ends is killed and shown;
 //! - `cycle`: plan -> apply -> plan converges, for each example;
+//! - `export`: export -> plan is "No changes" (fresh, applied, random live states, many tenants);
 //! - `write_rules`: each API's write rule, asserted from the request log;
 //! - `validation`: `validate` errors with their file:line:column;
 //! - `commands`: `schema`, `emulator`, exit codes and safety gates, closed pipes,
@@ -20,6 +21,7 @@
 mod commands;
 mod credentials;
 mod cycle;
+mod export;
 mod forged;
 mod gitops;
 mod isolation;

@@ -59,6 +59,9 @@ pub enum Command {
     Login(LoginArgs),
     /// Check each tenant's credentials, permissions, roles and surfaces.
     Doctor(DoctorArgs),
+    /// Read live tenants and write their settings as a desired-state file
+    /// (to adopt a tenant: export, review, commit, plan).
+    Export(ExportArgs),
     /// Print the JSON Schema of the desired-state file (or, with --plan, of the
     /// plan format).
     Schema(SchemaArgs),
@@ -175,6 +178,51 @@ pub struct EmulatorArgs {
     /// realistic defaults.
     #[arg(long)]
     pub no_auto_tenants: bool,
+}
+
+/// `export` options.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Read the tenants of this desired-state file: its tenant list and
+    /// credentials. Its settings do not decide what is read.
+    #[arg(
+        short,
+        long,
+        value_name = "FILE",
+        required_unless_present = "tenant_id",
+        conflicts_with_all = ["tenant_id", "endpoint", "name"]
+    )]
+    pub config: Option<PathBuf>,
+    /// Read this tenant (directory id) instead of a file's tenants. Graph
+    /// credentials come from AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, the
+    /// portal sign-in from SSPRCTL_PORTAL_REFRESH_TOKEN or `ssprctl login`,
+    /// as for a tenant of a file that names no credentials.
+    #[arg(long, value_name = "ID", requires = "endpoint")]
+    pub tenant_id: Option<String>,
+    /// Where the --tenant-id tenant lives: local, public, usGovernment,
+    /// china or http://127.0.0.1:PORT.
+    #[arg(long, value_name = "ENDPOINT", requires = "tenant_id")]
+    pub endpoint: Option<String>,
+    /// The `name` the --tenant-id tenant gets in the exported file.
+    #[arg(long, value_name = "NAME", default_value = "tenant")]
+    pub name: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Export every setting ssprctl manages, not only those a file usually
+    /// manages (docs/export.md lists both).
+    #[arg(long)]
+    pub all_settings: bool,
+    /// Leave out values equal to Microsoft's default for a new tenant (the
+    /// `default` column of docs/settings.md); they are then unmanaged.
+    #[arg(long)]
+    pub omit_defaults: bool,
+    /// Write the file to FILE (owner-readable only) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// The `$schema` of the file's first line: a path relative to where the
+    /// file will live, or a URL.
+    #[arg(long, value_name = "PATH_OR_URL", default_value = ssprctl_engine::export::DEFAULT_SCHEMA)]
+    pub schema: String,
 }
 
 /// `schema` options.

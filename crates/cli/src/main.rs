@@ -20,8 +20,8 @@ use ssprctl_plan::Plan;
 use ssprctl_plan::render::{self, RenderOpts};
 
 use args::{
-    ApplyArgs, Cli, ColorChoice, Command, ConfigArgs, DoctorArgs, EmulatorArgs, FormatArgs,
-    LoginArgs, PlanArgs, ShowArgs, TargetArgs,
+    ApplyArgs, Cli, ColorChoice, Command, ConfigArgs, DoctorArgs, EmulatorArgs, ExportArgs,
+    FormatArgs, LoginArgs, PlanArgs, ShowArgs, TargetArgs,
 };
 use out::{errln, escape_controls, escape_lines, out, outln};
 
@@ -60,6 +60,8 @@ enum Outcome {
     Refused(Refusal),
     /// `doctor` found problems.
     Unhealthy,
+    /// A live read failed, so nothing was exported (reported already).
+    ExportUnknown,
     /// An error, already reported.
     Failed,
 }
@@ -80,6 +82,7 @@ fn exit_code(outcome: &Outcome) -> Exit {
         Outcome::Applied { unknown: true, .. } => Exit::Unknown,
         Outcome::Applied { .. } => Exit::Ok,
         Outcome::Refused(_) => Exit::Refused,
+        Outcome::ExportUnknown => Exit::Unknown,
         Outcome::Unhealthy | Outcome::Failed => Exit::Error,
     }
 }
@@ -90,6 +93,13 @@ pub(crate) enum CliError {
     /// `--out FILE` could not be written.
     #[error("cannot write the plan to {}", .path.display())]
     WritePlan {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `export --out FILE` could not be written.
+    #[error("cannot write the export to {}", .path.display())]
+    WriteExport {
         path: PathBuf,
         #[source]
         source: std::io::Error,
@@ -157,6 +167,7 @@ fn main() -> ExitCode {
             Command::Show(a) => show(&a, color),
             Command::Login(a) => login(&a).await,
             Command::Doctor(a) => run_doctor(&a).await,
+            Command::Export(a) => export(&a).await,
             Command::Schema(a) => if a.plan {
                 out!("{}", ssprctl_plan::plan_schema_json())
             } else {
@@ -498,6 +509,90 @@ async fn run_doctor(args: &DoctorArgs) -> Result<Outcome> {
     } else {
         Outcome::Unhealthy
     })
+}
+
+async fn export(args: &ExportArgs) -> Result<Outcome> {
+    use ssprctl_engine::export::{self, ExportError, ExportOptions};
+    let (config, source) = match (&args.config, &args.tenant_id, &args.endpoint) {
+        (Some(path), _, _) => (
+            ssprctl_model::load_file(path)?,
+            format!("the tenants of {}", path.display()),
+        ),
+        (None, Some(id), Some(endpoint)) => (
+            // A bad --name is listed like a file's problems.
+            export::command_line_tenant(&args.name, id, endpoint).map_err(|e| match e {
+                ExportError::Tenant { source } => Error::from(source),
+                other => Error::from(other),
+            })?,
+            format!("tenant {id} at {endpoint}"),
+        ),
+        (None, None, _) | (None, Some(_), None) => {
+            return Err("export needs --config FILE, or --tenant-id ID with --endpoint".into());
+        }
+    };
+    let source = if args.target.local {
+        format!("{source} (run against the built-in emulator: --local)")
+    } else {
+        source
+    };
+    let options = ExportOptions {
+        all_settings: args.all_settings,
+        omit_defaults: args.omit_defaults,
+        schema: args.schema.clone(),
+        source,
+        exported_at: jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string(),
+    };
+    let targets = targets(&args.target);
+    let session = Session::start(&config, &targets).await?;
+    let result = export::export(&config, &session.provider, targets.parallelism, &options).await;
+    session.stop().await;
+    let exported = match result {
+        Ok(exported) => exported,
+        Err(ExportError::Unreadable { failures }) => {
+            for f in &failures {
+                for u in &f.surfaces {
+                    errln!(
+                        "error: tenant {}: cannot read {}: {}",
+                        escape_controls(&f.tenant),
+                        u.api.label(),
+                        escape_controls(&u.reason)
+                    );
+                }
+            }
+            errln!("error: {}", ExportError::Unreadable { failures });
+            return Ok(Outcome::ExportUnknown);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    for l in &exported.left_out {
+        errln!(
+            "warning: tenant {}: {} left out (unmanaged): {}",
+            escape_controls(&l.tenant),
+            l.path,
+            escape_controls(&l.reason)
+        );
+    }
+    match &args.out {
+        Some(path) => {
+            write_private(path, exported.yaml.as_bytes()).map_err(|source| {
+                CliError::WriteExport {
+                    path: path.clone(),
+                    source,
+                }
+            })?;
+            errln!(
+                "Exported {} tenant{} to {}; review it, then: ssprctl plan --config {}",
+                exported.tenants,
+                if exported.tenants == 1 { "" } else { "s" },
+                path.display(),
+                path.display()
+            );
+        }
+        None => out!("{}", exported.yaml)?,
+    }
+    Ok(Outcome::Done)
 }
 
 async fn emulator(args: &EmulatorArgs) -> Result<Outcome> {

@@ -10,6 +10,7 @@
 //! - [`applying`]: the gates (blocking findings, weakening changes) and the
 //!   apply itself, with a typed report per planned setting.
 //! - [`doctor`]: the checks of `doctor` and the sign-in of `login`.
+//! - [`export`]: live tenants as a desired-state file (`export`).
 //!
 //! The engine never prints and never exits: it returns values ([`Refusal`],
 //! [`ApplyReport`], …) that the binary renders and maps to exit codes.
@@ -18,6 +19,7 @@
 
 pub mod applying;
 pub mod doctor;
+pub mod export;
 pub mod planning;
 pub mod saved;
 pub mod session;

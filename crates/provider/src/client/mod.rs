@@ -37,6 +37,7 @@ pub(crate) mod transport;
 mod write;
 
 pub use crate::credentials::PortalCredential;
+pub use read::GroupLookup;
 pub use tokens::{TokenCheck, TokenFacts};
 
 /// Everything needed to talk to one tenant.
