@@ -12,6 +12,7 @@
 //! - `forged`: every edit of a saved plan is refused, the gates use the recomputed plan;
 //! - `preflight`: each preflight finding from an emulator state that triggers it;
 //! - `credentials`: each credential kind, good and bad, and that no secret is printed;
+//! - `journal`: the journal of every apply, SIGINT mid-apply, `rollback`;
 //! - `reliability`: round trips, and riding out throttling, 5xx, drops, stale reads, latency.
 
 mod commands;
@@ -19,6 +20,7 @@ mod credentials;
 mod cycle;
 mod forged;
 mod gitops;
+mod journal;
 mod preflight;
 mod reliability;
 mod support;
