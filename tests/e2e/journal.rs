@@ -303,6 +303,126 @@ fn sigint_mid_apply_stops_new_writes_journals_the_account_and_exits_130() {
     }
 }
 
+#[cfg(unix)]
+#[test]
+fn a_second_sigint_exits_at_once_with_a_complete_journal_that_rollback_reverses() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let env = Env::new();
+    let cfg = many_tenants(&env, 8);
+    env.set_faults(json!({ "latencyMs": 100 }));
+    env.clear_requests();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ssprctl"))
+        .args([
+            "apply",
+            "--config",
+            path_str(&cfg),
+            "--auto-approve",
+            "--allow-weakening",
+            "--parallelism",
+            "2",
+        ])
+        .current_dir(env.dir.path())
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let stderr = child.stderr.take().expect("stderr");
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr).lines() {
+            let line = line.expect("stderr line");
+            all.push_str(&line);
+            all.push('\n');
+            let _ = tx.send(line);
+        }
+        all
+    });
+    while env.writes().is_empty() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // From now on every request is slow: the read back after the first
+    // interrupt is still waiting when the second one comes.
+    env.set_faults(json!({ "latencyMs": 4000 }));
+    let sigint = |pid: u32| {
+        let ok = Command::new("kill")
+            .args(["-INT", &pid.to_string()])
+            .status()
+            .expect("kill");
+        assert!(ok.success());
+    };
+    sigint(child.id());
+    while let Ok(line) = rx.recv() {
+        if line.contains("starting no new write") {
+            break;
+        }
+    }
+    sigint(child.id());
+    let status = child.wait().expect("wait");
+    let stderr = reader.join().expect("reader");
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("exiting at once"), "{stderr}");
+    env.clear_faults();
+
+    let files = journals(&env);
+    assert_eq!(files.len(), 1);
+    let recs = records(&files[0]);
+    let account = recs.last().expect("records");
+    assert_eq!(account["record"], "account", "the account is last");
+    assert_eq!(account["interrupted"]["signal"], "SIGINT");
+    assert_eq!(account["interrupted"]["exited_at_once"], true);
+    // A setting is unknown exactly when its write was started.
+    let start = &recs[0];
+    for t in account["tenants"].as_array().expect("tenants") {
+        let planned = start["tenants"]
+            .as_array()
+            .expect("tenants")
+            .iter()
+            .find(|s| s["name"] == t["name"])
+            .expect("planned");
+        for s in t["settings"].as_array().expect("settings") {
+            let api = planned["settings"]
+                .as_array()
+                .expect("settings")
+                .iter()
+                .find(|p| p["path"] == s["path"])
+                .map(|p| p["api"].clone())
+                .expect("planned setting");
+            let started = recs.iter().any(|r| {
+                r["record"] == "intent" && r["tenant"] == t["name"] && r["surface"] == api
+            });
+            let want = if started { "unknown" } else { "not_applied" };
+            assert_eq!(s["state"], want, "{} {}", t["name"], s["path"]);
+        }
+    }
+
+    // Rollback reads what landed and restores it: every tenant is back to
+    // needing every change of the file.
+    let undo = env.run(&[
+        "rollback",
+        path_str(&files[0]),
+        "--config",
+        path_str(&cfg),
+        "--auto-approve",
+        "--allow-weakening",
+    ]);
+    assert_eq!(undo.code, 0, "{}", undo.transcript());
+    let plan = env.run(&["plan", "--config", path_str(&cfg), "--json"]);
+    let plan: Value = serde_json::from_str(&plan.stdout).expect("plan");
+    for tp in plan["tenants"].as_array().expect("tenants") {
+        assert_eq!(
+            tp["changes"].as_array().map(Vec::len),
+            Some(13),
+            "{} is back as before",
+            tp["name"]
+        );
+    }
+}
+
 #[test]
 fn rollback_restores_every_live_value_from_before_the_apply_and_is_journaled() {
     let env = Env::new();

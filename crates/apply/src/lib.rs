@@ -520,6 +520,172 @@ mod tests {
         }
     }
 
+    /// A provider whose calls are recorded; with `hang`, nothing it is asked
+    /// ever answers.
+    #[derive(Default)]
+    struct Fake {
+        writes: std::sync::Mutex<Vec<Api>>,
+        hang: bool,
+    }
+
+    impl Provider for Fake {
+        fn read(&self, _: &Tenant) -> impl Future<Output = ObservedTenant> + Send {
+            let hang = self.hang;
+            async move {
+                if hang {
+                    std::future::pending::<()>().await;
+                }
+                ObservedTenant::default()
+            }
+        }
+
+        fn write(
+            &self,
+            _: &Tenant,
+            api: Api,
+            _: &Value,
+        ) -> impl Future<Output = Result<(), ProviderError>> + Send {
+            if let Ok(mut w) = self.writes.lock() {
+                w.push(api);
+            }
+            let hang = self.hang;
+            async move {
+                if hang {
+                    std::future::pending::<()>().await;
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Records what a watch is told.
+    #[derive(Default)]
+    struct Log(std::sync::Mutex<Vec<String>>);
+
+    impl Watch for Log {
+        fn before_write(&self, _: &Tenant, api: Api, _: &[&Change]) -> Result<(), String> {
+            if let Ok(mut l) = self.0.lock() {
+                l.push(format!("intent {api:?}"));
+            }
+            Ok(())
+        }
+        fn after_write(&self, _: &Tenant, api: Api, result: WriteResult<'_>) {
+            if let Ok(mut l) = self.0.lock() {
+                l.push(format!("result {api:?} {result:?}"));
+            }
+        }
+    }
+
+    fn two_surface_plan() -> (Plan, Vec<Tenant>) {
+        let tp = TenantPlan {
+            name: "contoso".into(),
+            tenant_id: "t1".into(),
+            changes: vec![
+                change(
+                    Api::GraphAuthenticationMethods,
+                    "authenticationMethods.sms.state",
+                ),
+                change(
+                    Api::PortalPasswordReset,
+                    "selfServicePasswordReset.methodsRequired",
+                ),
+            ],
+            unknown: Vec::new(),
+            findings: Vec::new(),
+            readiness: Vec::new(),
+            unchanged: 0,
+            unmanaged: 0,
+            prior: Default::default(),
+        };
+        let plan = Plan {
+            format_version: String::new(),
+            tool_version: String::new(),
+            config_digest: String::new(),
+            config_path: String::new(),
+            created_at: String::new(),
+            tenants: vec![tp],
+        };
+        let tenant = Tenant {
+            name: "contoso".into(),
+            tenant_id: "t1".into(),
+            endpoint: ssprctl_model::Endpoint::Local,
+            settings: Default::default(),
+            credentials: None,
+            index: 0,
+        };
+        (plan, vec![tenant])
+    }
+
+    #[tokio::test]
+    async fn after_a_stop_no_write_starts_and_nothing_is_read() {
+        let (plan, tenants) = two_surface_plan();
+        let fake = Fake::default();
+        let log = Log::default();
+        let stop = Stop::new(Duration::ZERO);
+        stop.stop("SIGINT");
+        let out = apply_watched(&plan, &tenants, &fake, 4, &log, &stop).await;
+        assert!(fake.writes.lock().map(|w| w.is_empty()).unwrap_or(false));
+        assert!(log.0.lock().map(|l| l.is_empty()).unwrap_or(false));
+        assert!(
+            out[0]
+                .settings
+                .iter()
+                .all(|s| s.state == SettingState::NotApplied)
+        );
+        assert!(matches!(
+            &out[0].error,
+            Some(ApplyError::Stopped { settings, in_flight: false, reason })
+                if settings.len() == 2 && reason == "interrupted (SIGINT)"
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_write_in_flight_past_the_grace_period_is_abandoned_and_unknown() {
+        let (plan, tenants) = two_surface_plan();
+        let fake = Fake {
+            hang: true,
+            ..Fake::default()
+        };
+        let log = Log::default();
+        let stop = Stop::new(Duration::ZERO);
+        let (out, ()) = tokio::join!(
+            apply_watched(&plan, &tenants, &fake, 4, &log, &stop),
+            async {
+                while fake.writes.lock().map(|w| w.is_empty()).unwrap_or(true) {
+                    tokio::task::yield_now().await;
+                }
+                stop.stop("SIGTERM");
+            }
+        );
+        let writes = fake.writes.lock().map(|w| w.clone()).unwrap_or_default();
+        assert_eq!(
+            writes,
+            [Api::GraphAuthenticationMethods],
+            "the next one never started"
+        );
+        let log = log.0.lock().map(|l| l.clone()).unwrap_or_default();
+        assert_eq!(
+            log,
+            [
+                "intent GraphAuthenticationMethods",
+                "result GraphAuthenticationMethods Abandoned"
+            ]
+        );
+        assert!(
+            out[0]
+                .settings
+                .iter()
+                .all(|s| matches!(&s.state, SettingState::Unknown { .. }))
+        );
+        assert!(matches!(
+            &out[0].error,
+            Some(ApplyError::Stopped {
+                in_flight: true,
+                ..
+            })
+        ));
+    }
+
     #[test]
     fn methods_are_written_before_the_sspr_policy_and_the_rest_in_parallel() {
         let changes = [

@@ -764,3 +764,237 @@ fn find_tenant<'a>(start: &'a Start, name: &str) -> Result<&'a StartTenant, Stri
         .find(|t| t.name == name)
         .ok_or_else(|| format!("tenant {name}, which the start record does not name"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use ssprctl_apply::SettingOutcome;
+    use ssprctl_plan::{Action, Risk, TenantPlan};
+
+    use crate::TenantApplied;
+
+    const SMS: &str = "authenticationMethods.sms.state";
+    const REQUIRED: &str = "selfServicePasswordReset.methodsRequired";
+
+    fn change(path: &str, api: Api, before: Value, after: Value) -> Change {
+        Change {
+            path: path.into(),
+            api,
+            action: Action::Update,
+            before,
+            after,
+            risk: Risk::Neutral,
+            reason: String::new(),
+            control: None,
+        }
+    }
+
+    fn plan() -> Plan {
+        Plan {
+            format_version: ssprctl_plan::FORMAT_VERSION.into(),
+            tool_version: TOOL_VERSION.into(),
+            config_digest: "d".into(),
+            config_path: "c.yaml".into(),
+            created_at: String::new(),
+            tenants: vec![TenantPlan {
+                name: "contoso".into(),
+                tenant_id: "t1".into(),
+                changes: vec![
+                    change(
+                        SMS,
+                        Api::GraphAuthenticationMethods,
+                        json!("enabled"),
+                        json!("disabled"),
+                    ),
+                    change(REQUIRED, Api::PortalPasswordReset, json!(1), json!(2)),
+                ],
+                unknown: Vec::new(),
+                findings: Vec::new(),
+                readiness: Vec::new(),
+                unchanged: 0,
+                unmanaged: 0,
+                prior: [(Api::PortalPasswordReset, "a".to_string())].into(),
+            }],
+        }
+    }
+
+    fn tenant() -> Tenant {
+        Tenant {
+            name: "contoso".into(),
+            tenant_id: "t1".into(),
+            endpoint: ssprctl_model::Endpoint::Local,
+            settings: Default::default(),
+            credentials: None,
+            index: 0,
+        }
+    }
+
+    fn one_write(journal: &Journal) {
+        let p = plan();
+        let sms = [&p.tenants[0].changes[0]];
+        assert_eq!(
+            journal.before_write(&tenant(), Api::GraphAuthenticationMethods, &sms),
+            Ok(())
+        );
+        journal.after_write(&tenant(), Api::GraphAuthenticationMethods, WriteResult::Ok);
+    }
+
+    #[test]
+    fn a_journal_reads_back_as_written_and_the_account_closes_it() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let jdir = dir.path().join("j");
+        let journal = Journal::create(&jdir, &plan(), Kind::Apply, None).expect("create");
+        one_write(&journal);
+        let report = ApplyReport {
+            interrupted: Some("SIGTERM".into()),
+            tenants: vec![TenantApplied {
+                name: "contoso".into(),
+                written: vec![Api::GraphAuthenticationMethods],
+                settings: vec![
+                    SettingOutcome {
+                        path: SMS.into(),
+                        state: SettingState::Applied,
+                    },
+                    SettingOutcome {
+                        path: REQUIRED.into(),
+                        state: SettingState::Unknown {
+                            reason: "not read".into(),
+                        },
+                    },
+                ],
+                error: None,
+            }],
+        };
+        journal.finish(&report).expect("finish");
+        // Closed: no record follows the account.
+        let p = plan();
+        assert!(
+            journal
+                .before_write(
+                    &tenant(),
+                    Api::PortalPasswordReset,
+                    &[&p.tenants[0].changes[1]]
+                )
+                .is_err()
+        );
+
+        let read = read(journal.path()).expect("read");
+        assert_eq!(read.start.journal_version, JOURNAL_VERSION);
+        assert_eq!(read.start.tenants[0].settings[1].before, json!(1));
+        assert!(
+            read.intended
+                .contains(&("contoso".to_string(), Api::GraphAuthenticationMethods))
+        );
+        let account = read.account.expect("account");
+        assert_eq!(
+            account.interrupted,
+            Some(Interrupted {
+                signal: "SIGTERM".into(),
+                exited_at_once: false
+            })
+        );
+        let states: Vec<(State, Option<String>)> = account.tenants[0]
+            .settings
+            .iter()
+            .map(|s| (s.state, s.reason.clone()))
+            .collect();
+        assert_eq!(
+            states,
+            [
+                (State::Applied, None),
+                (State::Unknown, Some("not read".into()))
+            ]
+        );
+    }
+
+    #[test]
+    fn exiting_at_once_leaves_started_writes_unknown_and_the_rest_not_applied() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let journal = Journal::create(dir.path(), &plan(), Kind::Apply, None).expect("create");
+        one_write(&journal);
+        journal.abort("SIGINT").expect("abort");
+        // A second close changes nothing.
+        journal.abort("SIGINT").expect("abort again");
+        let read = read(journal.path()).expect("read");
+        let account = read.account.expect("account");
+        assert_eq!(account.interrupted.map(|i| i.exited_at_once), Some(true));
+        let states: Vec<State> = account.tenants[0]
+            .settings
+            .iter()
+            .map(|s| s.state)
+            .collect();
+        assert_eq!(states, [State::Unknown, State::NotApplied]);
+    }
+
+    #[test]
+    fn a_journal_that_breaks_a_rule_is_refused_with_its_line() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let journal = Journal::create(dir.path(), &plan(), Kind::Apply, None).expect("create");
+        one_write(&journal);
+        let text = std::fs::read_to_string(journal.path()).expect("journal");
+        let lines: Vec<&str> = text.lines().collect();
+        let start = lines[0];
+        let intent = lines[1];
+        let result = lines[2];
+        let account = r#"{"record":"account","at":"x","tenants":[]}"#;
+        let cases: Vec<(String, usize, &str)> = vec![
+            (String::new(), 1, "empty"),
+            (intent.to_string(), 1, "not a start record"),
+            (start.replace("\"1.0\"", "\"2.0\""), 1, "journal format 2.0"),
+            (
+                start.replace(SMS, "authenticationMethods.nope"),
+                1,
+                "not a setting",
+            ),
+            (
+                start.replace(
+                    "\"api\":\"graphAuthenticationMethods\"",
+                    "\"api\":\"portalOnPremises\"",
+                ),
+                1,
+                "is not served by",
+            ),
+            (
+                format!("{start}\n{result}"),
+                2,
+                "a result without an intent",
+            ),
+            (format!("{start}\n{start}"), 2, "a second start record"),
+            (
+                format!("{start}\n{}", intent.replace("contoso", "fabrikam")),
+                2,
+                "does not name",
+            ),
+            (
+                format!("{start}\n{account}\n{intent}"),
+                3,
+                "after the account",
+            ),
+            (
+                format!("{start}\n{}", &intent[..intent.len() / 2]),
+                2,
+                "EOF",
+            ),
+            (
+                start.replace("contoso", "bad\\u001bname"),
+                1,
+                "not a tenant name",
+            ),
+        ];
+        for (i, (text, line, needle)) in cases.into_iter().enumerate() {
+            let path = dir.path().join(format!("case{i}.jsonl"));
+            std::fs::write(&path, text).expect("write");
+            match super::read(&path) {
+                Err(JournalError::Invalid {
+                    line: got, problem, ..
+                }) => {
+                    assert_eq!(got, line, "case {i}: {problem}");
+                    assert!(problem.contains(needle), "case {i}: {problem}");
+                    assert!(!problem.contains('\u{1b}'), "case {i}: escaped");
+                }
+                other => panic!("case {i}: {other:?}"),
+            }
+        }
+    }
+}
