@@ -587,3 +587,34 @@ fn a_tampered_journal_is_rejected_and_its_text_escaped() {
     assert!(!run.stderr.contains('\u{1b}'), "escaped: {}", run.stderr);
     assert!(env.requests().is_empty(), "nothing read or written");
 }
+
+#[test]
+fn rollback_needs_a_configuration_that_defines_the_journals_tenants() {
+    let env = Env::new();
+    let cfg = env.example("quickstart.yaml");
+    assert_eq!(apply(&env, &cfg, &[]).code, 0);
+    let journal = journals(&env).remove(0);
+    let other = env.config(
+        "other.yaml",
+        &std::fs::read_to_string(&cfg)
+            .expect("cfg")
+            .replace(CONTOSO, "0b7e4f1a-8c2d-4a6b-9e3f-5d1c7a9b2e40"),
+    );
+    env.clear_requests();
+    let run = env.run(&[
+        "rollback",
+        path_str(&journal),
+        "--config",
+        path_str(&other),
+        "--auto-approve",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stderr.contains(&format!(
+            "the journal's tenant contoso ({CONTOSO}) is not in the configuration"
+        )),
+        "{}",
+        run.stderr
+    );
+    assert!(env.writes().is_empty());
+}

@@ -465,6 +465,24 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_helpdesk_contact_is_none_unless_a_custom_link_needs_one() {
+        let with = |custom_link: bool| Settings {
+            self_service_password_reset: Some(crate::settings::SelfServicePasswordReset {
+                helpdesk: Some(crate::settings::Helpdesk {
+                    custom_link: Some(custom_link),
+                    contact: Some(String::new()),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert!(settings(&with(false)).is_empty());
+        let issues = settings(&with(true));
+        assert_eq!(issues.len(), 1);
+        assert_eq!(issues[0].path, "selfServicePasswordReset.helpdesk.contact");
+    }
+
+    #[test]
     fn guid_shape() {
         assert!(is_guid("b6cdb9c3-d660-4558-bcfd-82c14a986b56"));
         assert!(!is_guid("b6cdb9c3-d660-4558-bcfd-82c14a986b5"));
