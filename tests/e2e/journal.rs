@@ -618,3 +618,46 @@ fn rollback_needs_a_configuration_that_defines_the_journals_tenants() {
     );
     assert!(env.writes().is_empty());
 }
+
+#[cfg(unix)]
+#[test]
+fn sigterm_mid_apply_exits_143_with_the_account_journaled() {
+    use std::process::{Command, Stdio};
+    let env = Env::new();
+    let cfg = many_tenants(&env, 6);
+    env.set_faults(json!({ "latencyMs": 150 }));
+    env.clear_requests();
+    let child = Command::new(env!("CARGO_BIN_EXE_ssprctl"))
+        .args([
+            "apply",
+            "--config",
+            path_str(&cfg),
+            "--auto-approve",
+            "--parallelism",
+            "1",
+        ])
+        .current_dir(env.dir.path())
+        .env("NO_COLOR", "1")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    while env.writes().is_empty() {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let kill = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(143), "{stderr}");
+    assert!(stderr.contains("Interrupted by SIGTERM"), "{stderr}");
+    let recs = records(&journals(&env)[0]);
+    let account = recs.last().expect("records");
+    assert_eq!(account["record"], "account");
+    assert_eq!(account["interrupted"]["signal"], "SIGTERM");
+}
