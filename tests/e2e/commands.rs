@@ -112,8 +112,12 @@ fn standalone_emulator_serves_until_stopped() {
     let _ = child.wait();
     assert!(state.exists(), "state persisted");
     assert!(
-        !dir.path().join(".ssprctl").exists(),
+        !dir.path().join(".ssprctl/emulator-state.json").exists(),
         "no in-process emulator was started"
+    );
+    assert!(
+        dir.path().join(".ssprctl/journal").is_dir(),
+        "the apply was journaled"
     );
 }
 

@@ -16,6 +16,7 @@
 //! - `forged`: every edit of a saved plan is refused, the gates use the recomputed plan;
 //! - `preflight`: each preflight finding from an emulator state that triggers it;
 //! - `credentials`: each credential kind, good and bad, and that no secret is printed;
+//! - `journal`: the journal of every apply, SIGINT mid-apply, `rollback`;
 //! - `reliability`: round trips, and riding out throttling, 5xx, drops, stale reads, latency.
 
 mod commands;
@@ -25,6 +26,7 @@ mod export;
 mod forged;
 mod gitops;
 mod isolation;
+mod journal;
 mod preflight;
 mod reliability;
 mod support;

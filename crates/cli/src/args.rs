@@ -13,7 +13,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 ///
 /// Exit codes: 0 success / no changes, 1 error, 2 changes present (with
 /// --detailed-exitcode), 3 a live read failed (unknown, never reported as drift),
-/// 4 refused by a safety gate.
+/// 4 refused by a safety gate, 130 / 143 an apply interrupted by SIGINT / SIGTERM.
 #[derive(Debug, Parser)]
 #[command(name = "ssprctl", version, about, long_about)]
 pub struct Cli {
@@ -50,10 +50,16 @@ pub enum Command {
     /// Read the live tenants and show what would change.
     Plan(PlanArgs),
     /// Apply a saved plan (refusing a stale or edited one), or plan, confirm, write what
-    /// changed, then read back and verify.
+    /// changed, then read back and verify. Every apply is journaled (--journal-dir); a
+    /// first SIGINT/SIGTERM starts no new write, reads back and exits 130/143 with the
+    /// account, a second exits at once.
     Apply(ApplyArgs),
     /// Render a saved plan file.
     Show(ShowArgs),
+    /// Undo a journaled apply: plan the prior values of every setting it wrote,
+    /// refused (exit 4) if any was changed since; then confirm and apply like
+    /// `apply`, or save the plan with --out.
+    Rollback(RollbackArgs),
     /// Sign an administrator in for the portal surfaces (device code) and keep
     /// the refresh token in the user's config directory (owner-only file).
     Login(LoginArgs),
@@ -63,7 +69,7 @@ pub enum Command {
     /// (to adopt a tenant: export, review, commit, plan).
     Export(ExportArgs),
     /// Print the JSON Schema of the desired-state file (or, with --plan, of the
-    /// plan format).
+    /// plan format; with --journal, of a journal record).
     Schema(SchemaArgs),
     /// Run the local emulator of the Entra ID endpoints until stopped.
     Emulator(EmulatorArgs),
@@ -148,6 +154,48 @@ pub struct ApplyArgs {
     /// Allow changes that weaken security (marked "weakening" in the plan).
     #[arg(long)]
     pub allow_weakening: bool,
+    #[command(flatten)]
+    pub journal: JournalArgs,
+}
+
+/// Where applies are journaled.
+#[derive(Debug, Args)]
+pub struct JournalArgs {
+    /// Write the journal of the apply here (created owner-only). Before any
+    /// write it records the live values the apply will replace, then each
+    /// write's intent and result, then the account; `ssprctl rollback FILE`
+    /// reverses it. The apply does not start if the journal cannot be written.
+    #[arg(long, value_name = "DIR", default_value = ".ssprctl/journal")]
+    pub journal_dir: PathBuf,
+}
+
+/// `rollback` options.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The journal of the apply to undo (see docs/journal.md). It is checked
+    /// and names no file that is opened.
+    #[arg(value_name = "JOURNAL")]
+    pub journal: PathBuf,
+    /// The desired-state file the apply was made from: its tenants'
+    /// endpoints and credentials are used (its settings are not).
+    #[arg(short, long, value_name = "FILE")]
+    pub config: PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Save the rollback plan to FILE instead of applying it, and the desired
+    /// state it was made from to FILE.desired.yaml (both owner-readable only);
+    /// `ssprctl apply FILE` applies it like any saved plan.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Apply without asking (for CI). Without it, rollback asks for "yes" on a
+    /// terminal and refuses when there is none.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Allow restoring values that weaken security.
+    #[arg(long)]
+    pub allow_weakening: bool,
+    #[command(flatten)]
+    pub journal_dir: JournalArgs,
 }
 
 /// `show` options.
@@ -229,8 +277,11 @@ pub struct ExportArgs {
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
     /// Print the schema of the plan format (`plan --json`, `plan --out`) instead.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "journal")]
     pub plan: bool,
+    /// Print the schema of a journal record (one line of a journal) instead.
+    #[arg(long)]
+    pub journal: bool,
 }
 
 /// `login` options.

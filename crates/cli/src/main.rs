@@ -10,18 +10,22 @@ mod out;
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use clap::Parser;
+use ssprctl_engine::journal::Kind;
 use ssprctl_engine::{
-    ApplyReport, EngineError, Refusal, Session, SettingState, Targets, apply_inputs,
+    ApplyInputs, ApplyReport, EngineError, Journal, Refusal, Session, SettingState, Stop, Targets,
+    apply_inputs,
 };
-use ssprctl_model::LoadError;
+use ssprctl_model::{Config, LoadError};
 use ssprctl_plan::Plan;
 use ssprctl_plan::render::{self, RenderOpts};
 
 use args::{
     ApplyArgs, Cli, ColorChoice, Command, ConfigArgs, DoctorArgs, EmulatorArgs, ExportArgs,
-    FormatArgs, LoginArgs, PlanArgs, ShowArgs, TargetArgs,
+    FormatArgs, LoginArgs, PlanArgs, RollbackArgs, ShowArgs, TargetArgs,
 };
 use out::{errln, escape_controls, escape_lines, out, outln};
 
@@ -33,6 +37,26 @@ enum Exit {
     Changes = 2,
     Unknown = 3,
     Refused = 4,
+    Interrupted = 130,
+    Terminated = 143,
+}
+
+/// A signal that interrupts an apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Signal {
+    /// SIGINT (Ctrl-C).
+    Interrupt,
+    /// SIGTERM.
+    Terminate,
+}
+
+impl Signal {
+    fn name(self) -> &'static str {
+        match self {
+            Signal::Interrupt => "SIGINT",
+            Signal::Terminate => "SIGTERM",
+        }
+    }
 }
 
 /// How a command ended, before it becomes an exit code in [`exit_code`].
@@ -58,6 +82,8 @@ enum Outcome {
     },
     /// A safety gate refused; nothing was written.
     Refused(Refusal),
+    /// An apply was interrupted by a signal (its account is printed and journaled).
+    Interrupted(Signal),
     /// `doctor` found problems.
     Unhealthy,
     /// A live read failed, so nothing was exported (reported already).
@@ -67,7 +93,8 @@ enum Outcome {
 }
 
 /// The one mapping of outcomes to exit codes: 0 success / no changes,
-/// 1 error, 2 changes (with --detailed-exitcode), 3 unknown, 4 refused.
+/// 1 error, 2 changes (with --detailed-exitcode), 3 unknown, 4 refused,
+/// 130 / 143 an apply interrupted by SIGINT / SIGTERM.
 fn exit_code(outcome: &Outcome) -> Exit {
     match outcome {
         Outcome::Done => Exit::Ok,
@@ -83,6 +110,8 @@ fn exit_code(outcome: &Outcome) -> Exit {
         Outcome::Applied { .. } => Exit::Ok,
         Outcome::Refused(_) => Exit::Refused,
         Outcome::ExportUnknown => Exit::Unknown,
+        Outcome::Interrupted(Signal::Interrupt) => Exit::Interrupted,
+        Outcome::Interrupted(Signal::Terminate) => Exit::Terminated,
         Outcome::Unhealthy | Outcome::Failed => Exit::Error,
     }
 }
@@ -160,22 +189,33 @@ fn main() -> ExitCode {
         }
     };
     let outcome = runtime.block_on(async {
-        let result = match cli.command {
-            Command::Validate(a) => validate(&a),
-            Command::Plan(a) => plan(&a, color).await,
-            Command::Apply(a) => apply(&a, color).await,
-            Command::Show(a) => show(&a, color),
-            Command::Login(a) => login(&a).await,
-            Command::Doctor(a) => run_doctor(&a).await,
-            Command::Export(a) => export(&a).await,
-            Command::Schema(a) => if a.plan {
-                out!("{}", ssprctl_plan::plan_schema_json())
-            } else {
-                out!("{}", ssprctl_model::schema::config_schema_json())
+        let command = async {
+            match cli.command {
+                Command::Validate(a) => validate(&a),
+                Command::Plan(a) => plan(&a, color).await,
+                Command::Apply(a) => apply(&a, color).await,
+                Command::Show(a) => show(&a, color),
+                Command::Rollback(a) => rollback(&a, color).await,
+                Command::Login(a) => login(&a).await,
+                Command::Doctor(a) => run_doctor(&a).await,
+                Command::Export(a) => export(&a).await,
+                Command::Schema(a) => if a.plan {
+                    out!("{}", ssprctl_plan::plan_schema_json())
+                } else if a.journal {
+                    out!("{}", ssprctl_engine::journal::journal_schema_json())
+                } else {
+                    out!("{}", ssprctl_model::schema::config_schema_json())
+                }
+                .map(|()| Outcome::Done)
+                .map_err(Error::from),
+                Command::Emulator(a) => emulator(&a).await,
             }
-            .map(|()| Outcome::Done)
-            .map_err(Error::from),
-            Command::Emulator(a) => emulator(&a).await,
+        };
+        // A second signal during an apply ends the command at once (its
+        // journal already closed); see `watch_signals`.
+        let result = tokio::select! {
+            result = command => result,
+            signal = exit_at_once() => Ok(Outcome::Interrupted(signal)),
         };
         let outcome = result.unwrap_or_else(failed);
         if let Outcome::Refused(refusal) = &outcome {
@@ -183,7 +223,26 @@ fn main() -> ExitCode {
         }
         outcome
     });
+    if let Outcome::Interrupted(_) = outcome {
+        // Requests still in flight are not waited for.
+        runtime.shutdown_timeout(Duration::from_millis(500));
+    }
     ExitCode::from(exit_code(&outcome) as u8)
+}
+
+/// Set by a second signal during an apply: the command ends at once.
+static EXIT_AT_ONCE: tokio::sync::Notify = tokio::sync::Notify::const_new();
+/// The signal that asked for it.
+static EXIT_SIGNAL: OnceLock<Signal> = OnceLock::new();
+
+/// Completes when a second signal asks to exit at once, with that signal.
+async fn exit_at_once() -> Signal {
+    loop {
+        EXIT_AT_ONCE.notified().await;
+        if let Some(signal) = EXIT_SIGNAL.get() {
+            return *signal;
+        }
+    }
 }
 
 /// Logs go to stderr, coloured only when `ansi` (from `--color` and whether
@@ -262,6 +321,15 @@ fn render_refusal(refusal: &Refusal) {
                 errln!("  - {}", escape_controls(&d.to_string()));
             }
             errln!("  Plan again, review, and apply the new plan.");
+        }
+        Refusal::ChangedSince { settings } => {
+            errln!("error: {refusal}");
+            for s in settings {
+                errln!("  - {}", escape_controls(s));
+            }
+            errln!(
+                "  Review the live values; to set values anyway, write them in the desired-state file and apply it."
+            );
         }
         Refusal::ToolVersion { .. }
         | Refusal::ConfigChanged { .. }
@@ -413,22 +481,249 @@ async fn apply(args: &ApplyArgs, color: bool) -> Result<Outcome> {
             confirm()?;
         }
         outln!()?;
-        let report = ssprctl_engine::execute(
+        let journal = Journaled {
+            dir: &args.journal.journal_dir,
+            kind: Kind::Apply,
+            rolls_back: None,
+        };
+        run_apply(
             &plan,
             &inputs.config,
-            &session.provider,
+            &session,
             targets.parallelism,
+            journal,
         )
-        .await;
-        print_report(&report)?;
-        Ok(Outcome::Applied {
-            failed: !report.succeeded(),
-            unknown: plan.has_unknown(),
-        })
+        .await
     }
     .await;
     session.stop().await;
     result
+}
+
+/// How long writes in flight, and the reads back, may take after a first
+/// SIGINT or SIGTERM.
+const GRACE: Duration = Duration::from_secs(5);
+
+/// Where and as what an apply is journaled.
+struct Journaled<'a> {
+    dir: &'a Path,
+    kind: Kind,
+    rolls_back: Option<String>,
+}
+
+/// Writes a plan that passed the gates (and was confirmed), journaled: the
+/// journal is created (its prior values fsync'd) before any write, or the
+/// apply does not start. A first SIGINT/SIGTERM stops new writes (see
+/// [`watch_signals`]); the account is printed and journaled.
+async fn run_apply(
+    plan: &Plan,
+    config: &Config,
+    session: &Session,
+    parallelism: usize,
+    journaled: Journaled<'_>,
+) -> Result<Outcome> {
+    let stop = Stop::new(GRACE);
+    let seen = Arc::new(OnceLock::new());
+    let signals = Signals::listen()?;
+    let journal = Arc::new(Journal::create(
+        journaled.dir,
+        plan,
+        journaled.kind,
+        journaled.rolls_back,
+    )?);
+    let watcher = tokio::spawn(watch_signals(
+        signals,
+        stop.clone(),
+        Arc::clone(&journal),
+        Arc::clone(&seen),
+    ));
+    let report = ssprctl_engine::execute_journaled(
+        plan,
+        config,
+        &session.provider,
+        parallelism,
+        &journal,
+        &stop,
+    )
+    .await;
+    let finished = journal.finish(&report);
+    watcher.abort();
+    print_report(&report)?;
+    outln!(
+        "Journal: {} (undo with: ssprctl rollback {} --config FILE)",
+        escape_controls(&journal.path().display().to_string()),
+        escape_controls(&journal.path().display().to_string())
+    )?;
+    finished?;
+    Ok(match seen.get() {
+        Some(signal) => Outcome::Interrupted(*signal),
+        None => Outcome::Applied {
+            failed: !report.succeeded(),
+            unknown: plan.has_unknown(),
+        },
+    })
+}
+
+/// The signals that interrupt an apply, listened for from before its first
+/// write (from then on they no longer end the process by themselves).
+struct Signals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn listen() -> Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Signals {})
+        }
+    }
+
+    async fn next(&mut self) -> Signal {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => Signal::Interrupt,
+                _ = self.terminate.recv() => Signal::Terminate,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            Signal::Interrupt
+        }
+    }
+}
+
+/// The first signal asks the apply to stop (no new write; writes in flight
+/// and the reads back get [`GRACE`]); the second closes the journal with an
+/// account saying so and ends the command at once ([`exit_at_once`]), which
+/// exits with the signal's exit code.
+async fn watch_signals(
+    mut signals: Signals,
+    stop: Stop,
+    journal: Arc<Journal>,
+    seen: Arc<OnceLock<Signal>>,
+) {
+    let first = signals.next().await;
+    let _ = seen.set(first);
+    stop.stop(first.name());
+    errln!(
+        "\n{}: starting no new write; waiting up to {}s for writes in flight, then reading back. Press Ctrl-C again to exit at once.",
+        first.name(),
+        GRACE.as_secs()
+    );
+    let second = signals.next().await;
+    let path = escape_controls(&journal.path().display().to_string());
+    match journal.abort(second.name()) {
+        Ok(()) => errln!(
+            "{}: exiting at once; settings being written are unknown. Journal: {path}",
+            second.name()
+        ),
+        Err(e) => errln!("{}: exiting at once; error: {e}", second.name()),
+    }
+    let _ = EXIT_SIGNAL.set(second);
+    EXIT_AT_ONCE.notify_one();
+}
+
+async fn rollback(args: &RollbackArgs, color: bool) -> Result<Outcome> {
+    let cwd = current_dir()?;
+    let journal = ssprctl_engine::journal::read(&args.journal)?;
+    let config = ssprctl_model::load_file(&args.config)?;
+    let targets = targets(&args.target);
+    let session = Session::start(&config, &targets).await?;
+    let result = async {
+        let rollback = ssprctl_engine::rollback::prepare(
+            &journal,
+            &config,
+            &session.provider,
+            targets.parallelism,
+        )
+        .await?;
+        for note in &rollback.notes {
+            errln!("note: {}", escape_controls(note));
+        }
+        let Some(text) = rollback.desired else {
+            outln!("Nothing to roll back: no setting of the journal has the value that apply wrote.")?;
+            return Ok(Outcome::Done);
+        };
+        let desired_path = match &args.out {
+            Some(out) => {
+                let path = desired_file(out);
+                write_private(&path, text.as_bytes()).map_err(|source| CliError::WritePlan {
+                    path: path.clone(),
+                    source,
+                })?;
+                path
+            }
+            None => args.config.clone(),
+        };
+        let inputs = ApplyInputs {
+            config: ssprctl_model::load_str(&desired_path.display().to_string(), &text)?,
+            config_path: desired_path.clone(),
+            saved: None,
+        };
+        let plan =
+            ssprctl_engine::prepare_apply(&inputs, &cwd, &session.provider, targets.parallelism)
+                .await?;
+        out!("{}", render::human(&plan, &RenderOpts { color }))?;
+        if let Some(out) = &args.out {
+            write_private(out, &serde_json::to_vec_pretty(&plan)?).map_err(|source| {
+                CliError::WritePlan {
+                    path: out.clone(),
+                    source,
+                }
+            })?;
+            errln!(
+                "Saved the rollback plan to {} and its desired state to {}; apply exactly this plan with: ssprctl apply {}",
+                out.display(),
+                desired_path.display(),
+                out.display()
+            );
+            return Ok(Outcome::Planned {
+                changes: plan.change_count() > 0,
+                unknown: plan.has_unknown(),
+                detailed: false,
+            });
+        }
+        ssprctl_engine::check_gates(&plan, args.allow_weakening)?;
+        if plan.change_count() == 0 {
+            return Ok(Outcome::Applied {
+                failed: false,
+                unknown: plan.has_unknown(),
+            });
+        }
+        if !args.auto_approve {
+            confirm()?;
+        }
+        outln!()?;
+        let journaled = Journaled {
+            dir: &args.journal_dir.journal_dir,
+            kind: Kind::Rollback,
+            rolls_back: Some(journal.start.id.clone()),
+        };
+        run_apply(&plan, &inputs.config, &session, targets.parallelism, journaled).await
+    }
+    .await;
+    session.stop().await;
+    result
+}
+
+/// Where `rollback --out FILE` saves the desired state its plan is made from.
+fn desired_file(out: &Path) -> PathBuf {
+    let mut name = out.as_os_str().to_owned();
+    name.push(".desired.yaml");
+    PathBuf::from(name)
 }
 
 /// Asks for "yes" on the terminal.
@@ -451,6 +746,12 @@ fn confirm() -> Result<()> {
 /// One line per tenant applied; for a failed tenant, the error and the state
 /// of every planned setting (on stderr).
 fn print_report(report: &ApplyReport) -> Result<()> {
+    if let Some(signal) = &report.interrupted {
+        errln!(
+            "Interrupted by {}: no write was started after it. What is live now, per planned setting:",
+            escape_controls(signal)
+        );
+    }
     for tenant in &report.tenants {
         let name = escape_controls(&tenant.name);
         let Some(e) = &tenant.error else {
@@ -463,7 +764,9 @@ fn print_report(report: &ApplyReport) -> Result<()> {
         };
         errln!("error: tenant {name}: {}", escape_controls(&e.to_string()));
         print_causes(e);
-        if let ssprctl_engine::ApplyError::Write { .. } = e {
+        if let ssprctl_engine::ApplyError::Write { .. }
+        | ssprctl_engine::ApplyError::Stopped { .. } = e
+        {
             errln!("  {name} after the failure (read back):");
             for s in &tenant.settings {
                 match &s.state {

@@ -1,11 +1,11 @@
 //! The gates and the apply itself.
 
-use ssprctl_apply::{ApplyError, SettingOutcome};
+use ssprctl_apply::{ApplyError, SettingOutcome, Stop};
 use ssprctl_model::{Api, Config};
 use ssprctl_plan::Plan;
 use ssprctl_provider::HttpProvider;
 
-use crate::Refusal;
+use crate::{Journal, Refusal};
 
 /// The gates every apply passes, on the plan that will be applied (never on a
 /// saved file's labels): no blocking preflight finding, and no weakening change
@@ -32,6 +32,8 @@ pub fn check_gates(plan: &Plan, allow_weakening: bool) -> Result<(), Refusal> {
 pub struct ApplyReport {
     /// One entry per tenant that had changes.
     pub tenants: Vec<TenantApplied>,
+    /// The reason the apply was asked to stop (e.g. `SIGINT`), if it was.
+    pub interrupted: Option<String>,
 }
 
 impl ApplyReport {
@@ -63,7 +65,31 @@ pub async fn execute(
     parallelism: usize,
 ) -> ApplyReport {
     let outcomes = ssprctl_apply::apply(plan, &config.tenants, provider, parallelism).await;
+    report(outcomes, None)
+}
+
+/// [`execute`] with a journal: each write's intent is recorded (and fsync'd)
+/// before it is sent and its result after; no write starts once `stop` is
+/// asked for, and writes in flight and the reads back get its grace period.
+/// The caller writes the account with [`Journal::finish`] once it has the
+/// report.
+pub async fn execute_journaled(
+    plan: &Plan,
+    config: &Config,
+    provider: &HttpProvider,
+    parallelism: usize,
+    journal: &Journal,
+    stop: &Stop,
+) -> ApplyReport {
+    let outcomes =
+        ssprctl_apply::apply_watched(plan, &config.tenants, provider, parallelism, journal, stop)
+            .await;
+    report(outcomes, stop.reason())
+}
+
+fn report(outcomes: Vec<ssprctl_apply::TenantOutcome>, interrupted: Option<String>) -> ApplyReport {
     ApplyReport {
+        interrupted,
         tenants: outcomes
             .into_iter()
             .map(|o| TenantApplied {
