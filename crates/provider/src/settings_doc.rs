@@ -8,7 +8,7 @@
 use std::fmt::Write;
 
 use ssprctl_model::Api;
-use ssprctl_model::catalog::{self, Effect, Field, RiskRule};
+use ssprctl_model::catalog::{self, Effect, Field, Lint, RiskRule};
 
 use crate::wire;
 
@@ -66,6 +66,10 @@ read them as a guide, not a promise.
 the CISA SCuBA baseline for Microsoft Entra ID (MS.AAD), and the EIDSCA checks as
 run by Maester. A control names the setting it checks; the risk rule says which
 way is stronger.
+
+**Lint**: the rule `ssprctl lint` (and `plan`) checks the setting against, with its
+stable id, level and recommended value, or why the setting has no rule
+([docs/lint.md](lint.md)). A rule's controls are the setting's controls.
 ";
 
 fn entry(out: &mut String, field: &Field) {
@@ -77,6 +81,7 @@ fn entry(out: &mut String, field: &Field) {
     let _ = writeln!(out, "| Default | `{}` |", field.default);
     let _ = writeln!(out, "| Compared | {} |", field.compare.label());
     let _ = writeln!(out, "| Risk | {} |", risk_line(&field.risk));
+    let _ = writeln!(out, "| Lint | {} |", lint_line(&field.lint));
     let controls = field
         .controls
         .iter()
@@ -92,6 +97,19 @@ fn entry(out: &mut String, field: &Field) {
             controls
         }
     );
+}
+
+fn lint_line(lint: &Lint) -> String {
+    match lint {
+        Lint::Rule(rule) => format!(
+            "**{}** ({}): recommended `{}`; {}.",
+            rule.id,
+            rule.level.label(),
+            rule.expect.describe(),
+            rule.rationale
+        ),
+        Lint::NoRule { why } => format!("no rule: {why}."),
+    }
 }
 
 fn risk_line(rule: &RiskRule) -> String {
