@@ -10,6 +10,8 @@
 //!   log colour, unwritable output paths;
 //! - `gitops`: saved plans, the stale-plan guard, risk gates, JSON and Markdown;
 //! - `forged`: every edit of a saved plan is refused, the gates use the recomputed plan;
+//! - `lint`: offline and live lint, JSON and SARIF (schema-validated), exceptions,
+//!   and the lint lines of `plan`;
 //! - `preflight`: each preflight finding from an emulator state that triggers it;
 //! - `credentials`: each credential kind, good and bad, and that no secret is printed;
 //! - `reliability`: round trips, and riding out throttling, 5xx, drops, stale reads, latency.
@@ -19,6 +21,7 @@ mod credentials;
 mod cycle;
 mod forged;
 mod gitops;
+mod lint;
 mod preflight;
 mod reliability;
 mod support;

@@ -10,6 +10,7 @@
 //! - [`applying`]: the gates (blocking findings, weakening changes) and the
 //!   apply itself, with a typed report per planned setting.
 //! - [`doctor`]: the checks of `doctor` and the sign-in of `login`.
+//! - [`linting`]: `lint`, offline or against the live tenants.
 //!
 //! The engine never prints and never exits: it returns values ([`Refusal`],
 //! [`ApplyReport`], …) that the binary renders and maps to exit codes.
@@ -18,6 +19,7 @@
 
 pub mod applying;
 pub mod doctor;
+pub mod linting;
 pub mod planning;
 pub mod saved;
 pub mod session;
@@ -25,6 +27,7 @@ pub mod session;
 mod refusal;
 
 pub use applying::{ApplyReport, TenantApplied, check_gates, execute};
+pub use linting::{lint_desired, lint_live};
 pub use planning::make_plan;
 pub use refusal::{BeforeAfter, Difference, Refusal};
 pub use saved::{ApplyInputs, SavedPlan, apply_inputs, prepare_apply, read_plan};

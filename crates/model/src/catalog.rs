@@ -20,7 +20,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub mod lint;
-pub use lint::{Expect, Level, Lint, Rule};
+pub use lint::{Expect, Level, Lint, Moot, Rule};
 
 /// One API surface ssprctl reads and writes.
 #[derive(

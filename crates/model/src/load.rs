@@ -35,7 +35,18 @@ pub struct Config {
 }
 
 /// Where a value is in the desired-state file.
-#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 pub struct SourceLocation {
     /// The file as the user named it.
     pub file: String,

@@ -101,13 +101,22 @@ fn entry(out: &mut String, field: &Field) {
 
 fn lint_line(lint: &Lint) -> String {
     match lint {
-        Lint::Rule(rule) => format!(
-            "**{}** ({}): recommended `{}`; {}.",
-            rule.id,
-            rule.level.label(),
-            rule.expect.describe(),
-            rule.rationale
-        ),
+        Lint::Rule(rule) => {
+            let mut line = format!(
+                "**{}** ({}): recommended `{}`; {}.",
+                rule.id,
+                rule.level.label(),
+                rule.expect.describe(),
+                rule.rationale
+            );
+            if let Some(moot) = rule.moot_when {
+                line.push_str(&format!(
+                    " Not checked when `{}` is `{}`: {}.",
+                    moot.path, moot.equals, moot.why
+                ));
+            }
+            line
+        }
         Lint::NoRule { why } => format!("no rule: {why}."),
     }
 }

@@ -88,6 +88,28 @@ pub struct Rule {
     pub expect: Expect,
     /// Why, in one line.
     pub rationale: &'static str,
+    /// When the rule does not apply: another setting's value that makes this
+    /// one moot (the legacy SSPR method toggles once the authentication-methods
+    /// migration is complete, which the service then ignores).
+    pub moot_when: Option<Moot>,
+}
+
+/// Another setting's value under which a rule does not apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Moot {
+    /// The other setting's dotted path.
+    pub path: &'static str,
+    /// Its value (JSON in model terms) that makes the rule moot.
+    pub equals: &'static str,
+    /// Why, in one line.
+    pub why: &'static str,
+}
+
+impl Moot {
+    /// Whether `value` (of [`Moot::path`]) makes the rule moot.
+    pub fn holds(&self, value: &Value) -> bool {
+        Expect::Equals(self.equals).holds(value)
+    }
 }
 
 /// What lint does with a field. Every catalog entry states one; there is no
@@ -119,6 +141,25 @@ const fn rule(id: &'static str, level: Level, expect: Expect, rationale: &'stati
         level,
         expect,
         rationale,
+        moot_when: None,
+    })
+}
+
+/// The migration makes the legacy SSPR method toggles moot.
+const LEGACY_METHODS: Moot = Moot {
+    path: "authenticationMethods.migrationState",
+    equals: r#""migrationComplete""#,
+    why: "the migration is complete: the service ignores the legacy SSPR method toggles and the authentication-methods policy decides",
+};
+
+/// A rule of a legacy SSPR method toggle.
+const fn legacy(id: &'static str, level: Level, expect: Expect, rationale: &'static str) -> Lint {
+    Lint::Rule(Rule {
+        id,
+        level,
+        expect,
+        rationale,
+        moot_when: Some(LEGACY_METHODS),
     })
 }
 
@@ -149,37 +190,37 @@ pub const fn decision(id: FieldId) -> Lint {
             AtLeast(2),
             "with one method required, one compromised method resets the password",
         ),
-        FieldId::SsprMethodEmail => rule(
+        FieldId::SsprMethodEmail => legacy(
             "SSPR003",
             Note,
             Equals("false"),
             "an alternate mailbox is often less protected than the account it resets",
         ),
-        FieldId::SsprMethodMobilePhone => rule(
+        FieldId::SsprMethodMobilePhone => legacy(
             "SSPR004",
             Note,
             Equals("false"),
             "text and call codes to a mobile phone are open to SIM swap and phishing",
         ),
-        FieldId::SsprMethodOfficePhone => rule(
+        FieldId::SsprMethodOfficePhone => legacy(
             "SSPR005",
             Warning,
             Equals("false"),
             "office phones are often shared or forwarded",
         ),
-        FieldId::SsprMethodSecurityQuestions => rule(
+        FieldId::SsprMethodSecurityQuestions => legacy(
             "SSPR006",
             Warning,
             Equals("false"),
             "answers to security questions can be guessed, researched or phished",
         ),
-        FieldId::SsprMethodAuthenticatorNotification => rule(
+        FieldId::SsprMethodAuthenticatorNotification => legacy(
             "SSPR007",
             Note,
             Equals("true"),
             "a strong reset method, so that users need not fall back on weaker ones",
         ),
-        FieldId::SsprMethodAuthenticatorCode => rule(
+        FieldId::SsprMethodAuthenticatorCode => legacy(
             "SSPR008",
             Note,
             Equals("true"),
@@ -436,6 +477,31 @@ mod tests {
     }
 
     #[test]
+    fn a_moot_condition_names_a_catalog_setting_and_one_of_its_values() {
+        for f in &FIELDS {
+            let Some(m) = f.lint.rule().and_then(|r| r.moot_when) else {
+                continue;
+            };
+            assert!(
+                super::super::by_path(m.path).is_some(),
+                "{}: {}",
+                f.path,
+                m.path
+            );
+            let v: Value = serde_json::from_str(m.equals).expect("JSON");
+            let doc = m
+                .path
+                .rsplit('.')
+                .fold(v, |inner, key| json!({ key: inner }));
+            assert!(
+                serde_json::from_value::<crate::Settings>(doc).is_ok(),
+                "{}",
+                f.path
+            );
+        }
+    }
+
+    #[test]
     fn rule_ids_are_unique_and_well_formed() {
         let mut ids: Vec<&str> = FIELDS
             .iter()
@@ -514,7 +580,7 @@ mod tests {
                     values.iter().all(|v| {
                         order.iter().position(|o| o == v).is_some_and(|i| match up {
                             Effect::Strengthening => 2 * i >= order.len() - 1,
-                            Effect::Weakening => 2 * i <= order.len() - 1,
+                            Effect::Weakening => 2 * i < order.len(),
                         })
                     })
                 }
