@@ -139,6 +139,17 @@ fn an_expired_exception_is_an_error_finding_and_a_validate_warning() {
     assert_eq!(finding["status"], "expired");
     assert_eq!(finding["level"], "error");
     assert_eq!(finding["exception"]["owner"], "identity team");
+
+    // plan says so, without changing its exit code.
+    let plan = env.run(&["plan", "--config", "expired.yaml"]);
+    assert_eq!(plan.code, 0, "{}", plan.transcript());
+    assert!(
+        plan.stdout.contains(
+            "lint: error SSPR031 passwordProtection.lockoutThreshold = 20, recommended <= 10 [EIDSCA PR06] (the exception of identity team expired on 2001-01-31)"
+        ),
+        "{}",
+        plan.stdout
+    );
 }
 
 #[test]

@@ -102,6 +102,18 @@ pub fn human(report: &LintReport) -> String {
         if accepted > 0 {
             let _ = write!(line, ", {accepted} accepted");
         }
+        if !t.moot.is_empty() {
+            let n = t.moot.len();
+            let mut why: Vec<&str> = t
+                .moot
+                .iter()
+                .filter_map(|p| ssprctl_model::catalog::by_path(p))
+                .filter_map(|f| f.lint.rule().and_then(|r| r.moot_when))
+                .map(|m| m.why)
+                .collect();
+            why.dedup();
+            let _ = write!(line, "; {n} rule{} moot ({})", plural(n), why.join("; "));
+        }
         if !t.not_checked.is_empty() {
             let n = t.not_checked.len();
             let _ = write!(

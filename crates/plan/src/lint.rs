@@ -148,6 +148,10 @@ pub struct TenantLint {
     /// Rules not checked because the file does not manage their setting
     /// (offline only), by path.
     pub not_checked: Vec<String>,
+    /// Rules that do not apply because another setting makes them moot (the
+    /// legacy SSPR method toggles once the migration is complete), by path.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub moot: Vec<String>,
     /// Surfaces that could not be read (live only): their rules are unknown.
     pub unknown: Vec<Unknown>,
 }
@@ -193,6 +197,19 @@ pub fn rules() -> impl Iterator<Item = (&'static Field, &'static Rule)> {
         .filter_map(|f| f.lint.rule().map(|r| (f, r)))
 }
 
+/// What [`check`] found.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Checked {
+    /// Settings that miss their rule, accepted ones included (by level, then path).
+    pub findings: Vec<LintFinding>,
+    /// Rules met.
+    pub passed: usize,
+    /// Paths of the rules whose setting the values do not hold.
+    pub not_checked: Vec<String>,
+    /// Paths of the rules another setting makes moot.
+    pub moot: Vec<String>,
+}
+
 /// Checks `values` (a settings object in model terms) against every rule.
 /// Rules whose setting `values` does not hold are returned as not checked.
 pub fn check(
@@ -200,22 +217,25 @@ pub fn check(
     exceptions: &[TenantException],
     today: &str,
     locate: &dyn Fn(&str) -> Option<SourceLocation>,
-) -> (Vec<LintFinding>, usize, Vec<String>) {
+) -> Checked {
     let mut findings = Vec::new();
     let mut passed = 0;
     let mut not_checked = Vec::new();
+    let mut moot = Vec::new();
     for (field, rule) in rules() {
+        // A moot rule does not apply, whatever the setting's value (or its absence).
+        if let Some(m) = rule.moot_when
+            && value_at(values, m.path).is_some_and(|v| m.holds(v))
+        {
+            moot.push(field.path.to_string());
+            continue;
+        }
         let Some(value) = value_at(values, field.path) else {
             not_checked.push(field.path.to_string());
             continue;
         };
         if rule.expect.holds(value) {
             passed += 1;
-            continue;
-        }
-        if let Some(moot) = rule.moot_when
-            && value_at(values, moot.path).is_some_and(|v| moot.holds(v))
-        {
             continue;
         }
         let accepted = exceptions
@@ -249,7 +269,12 @@ pub fn check(
         });
     }
     findings.sort_by(|a, b| (a.level, &a.path).cmp(&(b.level, &b.path)));
-    (findings, passed, not_checked)
+    Checked {
+        findings,
+        passed,
+        not_checked,
+        moot,
+    }
 }
 
 /// Lints one tenant of `config`: its effective settings (`observed: None`)
@@ -266,7 +291,12 @@ pub fn lint_tenant(
     };
     let exceptions = config.exceptions_for(tenant.index);
     let locate = |path: &str| config.setting_location(tenant.index, path);
-    let (findings, passed, not_checked) = check(&values, &exceptions, today, &locate);
+    let Checked {
+        findings,
+        passed,
+        not_checked,
+        moot,
+    } = check(&values, &exceptions, today, &locate);
     let mut out = TenantLint {
         name: tenant.name.clone(),
         tenant_id: tenant.tenant_id.clone(),
@@ -274,6 +304,7 @@ pub fn lint_tenant(
         findings,
         passed,
         not_checked: Vec::new(),
+        moot,
         unknown: Vec::new(),
     };
     match observed {
@@ -314,7 +345,7 @@ pub fn lint_after_plan(
     ssprctl_model::config::deep_merge(&mut values, &Value::Object(to_object(&tenant.settings)));
     let exceptions = config.exceptions_for(tenant.index);
     let locate = |path: &str| config.setting_location(tenant.index, path);
-    check(&values, &exceptions, today, &locate).0
+    check(&values, &exceptions, today, &locate).findings
 }
 
 /// The lines a plan shows for a tenant's lint findings (plain text, not
@@ -417,7 +448,8 @@ mod tests {
         values: Value,
         exceptions: &[TenantException],
     ) -> (Vec<LintFinding>, usize, Vec<String>) {
-        check(&values, exceptions, TODAY, &|_| None)
+        let c = check(&values, exceptions, TODAY, &|_| None);
+        (c.findings, c.passed, c.not_checked)
     }
 
     fn one(values: Value) -> Vec<(String, LintLevel, String)> {
@@ -484,6 +516,14 @@ mod tests {
         };
         assert_eq!(rules(email("migrationInProgress")), ["SSPR015", "SSPR003"]);
         assert!(rules(email("migrationComplete")).is_empty());
+        let c = check(&email("migrationComplete"), &[], TODAY, &|_| None);
+        // Every legacy toggle's rule, whether the values hold the toggle or not.
+        assert_eq!(c.moot.len(), 6, "{:?}", c.moot);
+        assert!(
+            c.moot
+                .iter()
+                .all(|p| p.starts_with("selfServicePasswordReset.methods."))
+        );
     }
 
     #[test]
@@ -569,6 +609,7 @@ mod tests {
             findings,
             passed: 0,
             not_checked: Vec::new(),
+            moot: Vec::new(),
             unknown: Vec::new(),
         };
         let notes = run(

@@ -35,7 +35,51 @@ pub fn settings_markdown() -> String {
             entry(&mut out, field);
         }
     }
+    rules_index(&mut out);
     out
+}
+
+/// Every lint rule in one table, in id order (docs/lint.md links here).
+fn rules_index(out: &mut String) {
+    let mut rules: Vec<(&Field, &catalog::Rule)> = catalog::FIELDS
+        .iter()
+        .filter_map(|f| f.lint.rule().map(|r| (f, r)))
+        .collect();
+    rules.sort_by_key(|(_, r)| r.id);
+    let _ = writeln!(
+        out,
+        "\n## Lint rules\n\nThe rules of `ssprctl lint` ([docs/lint.md](lint.md)), by id; each \
+         setting's entry above says why.\n"
+    );
+    let _ = writeln!(out, "| Rule | Level | Setting | Recommended | Controls |");
+    let _ = writeln!(out, "|---|---|---|---|---|");
+    for (f, r) in rules {
+        let controls: Vec<String> = f
+            .controls
+            .iter()
+            .map(|c| {
+                c.to_string()
+                    .split(':')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "| {} | {} | [`{}`](#{}) | `{}` | {} |",
+            r.id,
+            r.level.label(),
+            f.path,
+            f.path.to_ascii_lowercase().replace('.', ""),
+            r.expect.describe(),
+            if controls.is_empty() {
+                "—".to_string()
+            } else {
+                controls.join("; ")
+            }
+        );
+    }
 }
 
 const HEADER: &str =
