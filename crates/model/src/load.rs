@@ -160,7 +160,7 @@ impl Config {
                     line: loc.as_ref().map_or(1, |l| l.line),
                     column: loc.as_ref().map_or(1, |l| l.column),
                     message: format!(
-                        "the exception for {} expired on {}: the setting is an error-level lint finding again",
+                        "the exception for {} expired on {}: lint and plan now report its accepted value as an error",
                         e.setting, e.expires
                     ),
                     path,
