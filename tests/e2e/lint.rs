@@ -503,3 +503,35 @@ fn an_accepted_value_is_still_monitored_a_live_move_away_is_drift_and_a_finding(
     assert_eq!(lockout["status"], "open", "{lockout}");
     assert_eq!(lockout["value"], 50);
 }
+
+#[test]
+fn sarif_names_a_file_outside_the_working_directory_by_a_file_uri() {
+    let env = Env::new();
+    let cfg = env.config("weak.yaml", WEAK);
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    let run = run_in(
+        elsewhere.path(),
+        &[
+            "lint",
+            "--config",
+            cfg.to_str().expect("utf-8"),
+            "--format",
+            "sarif",
+        ],
+    );
+    assert_eq!(run.code, 2, "{}", run.transcript());
+    let log: Value = serde_json::from_str(&run.stdout).expect("SARIF is JSON");
+    let uri = log["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]
+        ["uri"]
+        .as_str()
+        .expect("a uri");
+    assert!(
+        uri.starts_with("file:///") && uri.ends_with("/weak.yaml"),
+        "{uri}"
+    );
+    let errors: Vec<String> = sarif_schema()
+        .iter_errors(&log)
+        .map(|e| e.to_string())
+        .collect();
+    assert!(errors.is_empty(), "{errors:#?}");
+}

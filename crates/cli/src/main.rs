@@ -409,12 +409,21 @@ async fn run_lint(args: &LintArgs) -> Result<Outcome> {
         LintFormat::Json => outln!("{}", serde_json::to_string_pretty(&report)?)?,
         LintFormat::Sarif => {
             // Code scanning wants the file relative to the repository root,
-            // which is where the workflow runs.
-            let uri = ssprctl_engine::planning::recorded_config_path(
+            // which is where the workflow runs; a file outside the working
+            // directory is named by an absolute file URI.
+            let recorded = ssprctl_engine::planning::recorded_config_path(
                 &args.config.config,
                 &current_dir()?,
             )
             .replace('\\', "/");
+            let uri = if Path::new(&recorded).is_absolute() {
+                format!(
+                    "file:///{}",
+                    recorded.trim_start_matches('/').replace(' ', "%20")
+                )
+            } else {
+                recorded
+            };
             out!(
                 "{}",
                 lint::sarif(&report, &uri, ssprctl_engine::TOOL_VERSION)?
