@@ -96,6 +96,18 @@ pub fn markdown(plan: &Plan) -> String {
             plural(unknown)
         ));
     }
+    let lint = plan
+        .tenants
+        .iter()
+        .flat_map(|t| &t.lint)
+        .filter(|f| f.counts() && f.level <= crate::lint::LintLevel::Warning)
+        .count();
+    if lint > 0 {
+        notes.push(format!(
+            ":mag: **{lint} lint finding{}** at warning level or above after this plan (listed per tenant; they do not block apply)",
+            plural(lint)
+        ));
+    }
     for n in &notes {
         let _ = writeln!(out, "- {n}");
     }
