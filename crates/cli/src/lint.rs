@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 
+use anstyle::{AnsiColor, Style};
 use serde_json::{Value, json};
 use serde_sarif::sarif;
 use ssprctl_model::SourceLocation;
@@ -31,9 +32,20 @@ fn exception_line(f: &LintFinding) -> String {
     }
 }
 
+/// `text` in `color` when `on`.
+fn paint(on: bool, color: AnsiColor, text: &str) -> String {
+    if on {
+        let style = Style::new().fg_color(Some(color.into()));
+        format!("{}{text}{}", style.render(), style.render_reset())
+    } else {
+        text.to_string()
+    }
+}
+
 /// The report for people: per tenant, each finding with its rule, level,
-/// setting, value, recommendation, controls and file position.
-pub fn human(report: &LintReport) -> String {
+/// setting, value, recommendation, controls and file position; the labels
+/// coloured when `color`.
+pub fn human(report: &LintReport, color: bool) -> String {
     let mut out = String::new();
     for t in &report.tenants {
         let _ = writeln!(
@@ -43,10 +55,16 @@ pub fn human(report: &LintReport) -> String {
             escape_controls(&t.tenant_id)
         );
         for f in &t.findings {
-            let label = match f.status {
-                LintStatus::Open => f.level.label(),
-                LintStatus::Accepted => "accepted",
-                LintStatus::Expired => "error (exception expired)",
+            let label = match (f.status, f.level) {
+                (LintStatus::Open, LintLevel::Error) => paint(color, AnsiColor::Red, "error"),
+                (LintStatus::Open, LintLevel::Warning) => {
+                    paint(color, AnsiColor::Yellow, "warning")
+                }
+                (LintStatus::Open, LintLevel::Note) => paint(color, AnsiColor::Cyan, "note"),
+                (LintStatus::Accepted, _) => paint(color, AnsiColor::Green, "accepted"),
+                (LintStatus::Expired, _) => {
+                    paint(color, AnsiColor::Red, "error (exception expired)")
+                }
             };
             let at = f
                 .location

@@ -165,7 +165,7 @@ fn main() -> ExitCode {
         let result = match cli.command {
             Command::Validate(a) => validate(&a),
             Command::Plan(a) => plan(&a, color).await,
-            Command::Lint(a) => run_lint(&a).await,
+            Command::Lint(a) => run_lint(&a, color).await,
             Command::Apply(a) => apply(&a, color).await,
             Command::Show(a) => show(&a, color),
             Command::Login(a) => login(&a).await,
@@ -382,7 +382,7 @@ async fn plan(args: &PlanArgs, color: bool) -> Result<Outcome> {
     })
 }
 
-async fn run_lint(args: &LintArgs) -> Result<Outcome> {
+async fn run_lint(args: &LintArgs, color: bool) -> Result<Outcome> {
     let config = ssprctl_model::load_file(&args.config.config)?;
     let today = today();
     for w in config.warnings(&today) {
@@ -405,7 +405,7 @@ async fn run_lint(args: &LintArgs) -> Result<Outcome> {
         args.format
     };
     match format {
-        LintFormat::Human => out!("{}", lint::human(&report))?,
+        LintFormat::Human => out!("{}", lint::human(&report, color))?,
         LintFormat::Json => outln!("{}", serde_json::to_string_pretty(&report)?)?,
         LintFormat::Sarif => {
             // Code scanning wants the file relative to the repository root,
