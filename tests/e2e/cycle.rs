@@ -76,6 +76,28 @@ fn hybrid_writeback_converges() {
 }
 
 #[test]
+fn cis_baseline_applies_without_preflight_warnings_and_converges() {
+    let env = Env::new();
+    let text = std::fs::read_to_string(crate::support::repo().join("examples/baselines/cis.yaml"))
+        .expect("example exists");
+    let cfg = env.config("cis.yaml", &text);
+    let cfg = cfg.to_str().expect("utf-8 path");
+    let plan = env.run(&["plan", "--config", cfg, "--detailed-exitcode"]);
+    assert_eq!(plan.code, 2, "changes expected:\n{}", plan.transcript());
+    assert!(!plan.stdout.contains("warning:"), "{}", plan.stdout);
+    let apply = env.run(&["apply", "--config", cfg, "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{}", apply.transcript());
+    let again = env.run(&["plan", "--config", cfg, "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "converged:\n{}", again.transcript());
+    assert!(again.stdout.contains("No changes."), "{}", again.stdout);
+    assert!(
+        !again.stdout.contains("lint:"),
+        "the baseline lints clean: {}",
+        again.stdout
+    );
+}
+
+#[test]
 fn msp_baseline_converges_for_every_tenant() {
     let env = Env::new();
     let cfg = env.example("msp-baseline.yaml");

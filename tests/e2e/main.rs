@@ -14,6 +14,8 @@
 //!   log colour, unwritable output paths;
 //! - `gitops`: saved plans, the stale-plan guard, risk gates, JSON and Markdown;
 //! - `forged`: every edit of a saved plan is refused, the gates use the recomputed plan;
+//! - `lint`: offline and live lint, JSON and SARIF (schema-validated), exceptions,
+//!   and the lint lines of `plan`;
 //! - `preflight`: each preflight finding from an emulator state that triggers it;
 //! - `credentials`: each credential kind, good and bad, and that no secret is printed;
 //! - `journal`: the journal of every apply, SIGINT mid-apply, `rollback`;
@@ -27,6 +29,7 @@ mod forged;
 mod gitops;
 mod isolation;
 mod journal;
+mod lint;
 mod preflight;
 mod reliability;
 mod support;

@@ -9,6 +9,7 @@ fn every_example_validates() {
         "pilot-rollout.yaml",
         "hybrid-writeback.yaml",
         "msp-baseline.yaml",
+        "baselines/cis.yaml",
     ] {
         let run = run_in(
             &crate::support::repo(),

@@ -593,6 +593,7 @@ mod tests {
             unknown: Vec::new(),
             findings: Vec::new(),
             readiness: Vec::new(),
+            lint: Vec::new(),
             unchanged: 0,
             unmanaged: 0,
             prior: Default::default(),

@@ -12,8 +12,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// `plan --detailed-exitcode` detects drift.
 ///
 /// Exit codes: 0 success / no changes, 1 error, 2 changes present (with
-/// --detailed-exitcode), 3 a live read failed (unknown, never reported as drift),
-/// 4 refused by a safety gate, 130 / 143 an apply interrupted by SIGINT / SIGTERM.
+/// --detailed-exitcode; lint: findings at warning or above), 3 a live read
+/// failed (unknown, never reported as drift), 4 refused by a safety gate,
+/// 130 / 143 an apply interrupted by SIGINT / SIGTERM.
 #[derive(Debug, Parser)]
 #[command(name = "ssprctl", version, about, long_about)]
 pub struct Cli {
@@ -49,6 +50,14 @@ pub enum Command {
     Validate(ConfigArgs),
     /// Read the live tenants and show what would change.
     Plan(PlanArgs),
+    /// Check settings against the lint rules (CIS, CISA SCuBA, EIDSCA): the
+    /// file's effective settings offline, or with --live what the tenants have.
+    ///
+    /// Exit codes: 0 no finding at warning or above (notes and accepted
+    /// exceptions do not count), 1 error, 2 findings at warning or above (an
+    /// expired exception is an error), 3 with --live: no finding but a surface
+    /// could not be read (its rules are unknown).
+    Lint(LintArgs),
     /// Apply a saved plan (refusing a stale or edited one), or plan, confirm, write what
     /// changed, then read back and verify. Every apply is journaled (--journal-dir); a
     /// first SIGINT/SIGTERM starts no new write, reads back and exits 130/143 with the
@@ -69,7 +78,8 @@ pub enum Command {
     /// (to adopt a tenant: export, review, commit, plan).
     Export(ExportArgs),
     /// Print the JSON Schema of the desired-state file (or, with --plan, of the
-    /// plan format; with --journal, of a journal record).
+    /// plan format; with --journal, of a journal record; with --lint, of the
+    /// lint report).
     Schema(SchemaArgs),
     /// Run the local emulator of the Entra ID endpoints until stopped.
     Emulator(EmulatorArgs),
@@ -129,6 +139,37 @@ pub struct PlanArgs {
     /// nothing changes but a setting could not be read.
     #[arg(long)]
     pub detailed_exitcode: bool,
+}
+
+/// How to print a lint report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LintFormat {
+    /// For people: grouped by tenant, each finding with its file:line:column.
+    Human,
+    /// The versioned JSON format of docs/lint.md.
+    Json,
+    /// SARIF 2.1.0, for GitHub code scanning (`upload-sarif`).
+    Sarif,
+}
+
+/// `lint` options.
+#[derive(Debug, Args)]
+pub struct LintArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    /// Check what the tenants actually have, managed by the file or not
+    /// (reads every tenant). Without it, only the settings the file manages are
+    /// checked, offline.
+    #[arg(long)]
+    pub live: bool,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = LintFormat::Human)]
+    pub format: LintFormat,
+    /// Print JSON (same as --format json).
+    #[arg(long, conflicts_with = "format")]
+    pub json: bool,
 }
 
 /// `apply` options.
@@ -277,11 +318,14 @@ pub struct ExportArgs {
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
     /// Print the schema of the plan format (`plan --json`, `plan --out`) instead.
-    #[arg(long, conflicts_with = "journal")]
+    #[arg(long, conflicts_with_all = ["journal", "lint"])]
     pub plan: bool,
     /// Print the schema of a journal record (one line of a journal) instead.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "lint")]
     pub journal: bool,
+    /// Print the schema of the lint report (`lint --json`) instead.
+    #[arg(long)]
+    pub lint: bool,
 }
 
 /// `login` options.

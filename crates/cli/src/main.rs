@@ -5,6 +5,7 @@
 
 mod args;
 mod doctor;
+mod lint;
 mod out;
 
 use std::io::{BufRead, IsTerminal};
@@ -25,7 +26,7 @@ use ssprctl_plan::render::{self, RenderOpts};
 
 use args::{
     ApplyArgs, Cli, ColorChoice, Command, ConfigArgs, DoctorArgs, EmulatorArgs, ExportArgs,
-    FormatArgs, LoginArgs, PlanArgs, RollbackArgs, ShowArgs, TargetArgs,
+    FormatArgs, LintArgs, LintFormat, LoginArgs, PlanArgs, RollbackArgs, ShowArgs, TargetArgs,
 };
 use out::{errln, escape_controls, escape_lines, out, outln};
 
@@ -88,13 +89,21 @@ enum Outcome {
     Unhealthy,
     /// A live read failed, so nothing was exported (reported already).
     ExportUnknown,
+    /// A lint ran.
+    Linted {
+        /// A finding at warning level or above (not accepted).
+        fails: bool,
+        /// A rule's setting could not be read (`--live`).
+        unknown: bool,
+    },
     /// An error, already reported.
     Failed,
 }
 
 /// The one mapping of outcomes to exit codes: 0 success / no changes,
-/// 1 error, 2 changes (with --detailed-exitcode), 3 unknown, 4 refused,
-/// 130 / 143 an apply interrupted by SIGINT / SIGTERM.
+/// 1 error, 2 changes (with --detailed-exitcode) or lint findings at warning
+/// or above, 3 unknown, 4 refused, 130 / 143 an apply interrupted by SIGINT /
+/// SIGTERM.
 fn exit_code(outcome: &Outcome) -> Exit {
     match outcome {
         Outcome::Done => Exit::Ok,
@@ -108,6 +117,9 @@ fn exit_code(outcome: &Outcome) -> Exit {
         Outcome::Applied { failed: true, .. } => Exit::Error,
         Outcome::Applied { unknown: true, .. } => Exit::Unknown,
         Outcome::Applied { .. } => Exit::Ok,
+        Outcome::Linted { fails: true, .. } => Exit::Changes,
+        Outcome::Linted { unknown: true, .. } => Exit::Unknown,
+        Outcome::Linted { .. } => Exit::Ok,
         Outcome::Refused(_) => Exit::Refused,
         Outcome::ExportUnknown => Exit::Unknown,
         Outcome::Interrupted(Signal::Interrupt) => Exit::Interrupted,
@@ -193,6 +205,7 @@ fn main() -> ExitCode {
             match cli.command {
                 Command::Validate(a) => validate(&a),
                 Command::Plan(a) => plan(&a, color).await,
+                Command::Lint(a) => run_lint(&a, color).await,
                 Command::Apply(a) => apply(&a, color).await,
                 Command::Show(a) => show(&a, color),
                 Command::Rollback(a) => rollback(&a, color).await,
@@ -203,6 +216,8 @@ fn main() -> ExitCode {
                     out!("{}", ssprctl_plan::plan_schema_json())
                 } else if a.journal {
                     out!("{}", ssprctl_engine::journal::journal_schema_json())
+                } else if a.lint {
+                    out!("{}", ssprctl_plan::lint_schema_json())
                 } else {
                     out!("{}", ssprctl_model::schema::config_schema_json())
                 }
@@ -361,8 +376,20 @@ fn current_dir() -> Result<PathBuf> {
     std::env::current_dir().map_err(|source| EngineError::WorkDir { source }.into())
 }
 
+/// Today (UTC, `YYYY-MM-DD`): the day accepted exceptions are judged
+/// against. Read once per command; the libraries take it as a value.
+fn today() -> String {
+    jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .to_string()
+}
+
 fn validate(args: &ConfigArgs) -> Result<Outcome> {
     let config = ssprctl_model::load_file(&args.config)?;
+    for w in config.warnings(&today()) {
+        errln!("warning: {}", escape_lines(&w.to_string()));
+    }
     outln!(
         "{} is valid: {} tenant{}.",
         args.config.display(),
@@ -431,6 +458,60 @@ async fn plan(args: &PlanArgs, color: bool) -> Result<Outcome> {
         changes: plan.change_count() > 0,
         unknown: plan.has_unknown(),
         detailed: args.detailed_exitcode,
+    })
+}
+
+async fn run_lint(args: &LintArgs, color: bool) -> Result<Outcome> {
+    let config = ssprctl_model::load_file(&args.config.config)?;
+    let today = today();
+    for w in config.warnings(&today) {
+        errln!("warning: {}", escape_lines(&w.to_string()));
+    }
+    let report = if args.live {
+        let targets = targets(&args.target);
+        let session = Session::start(&config, &targets).await?;
+        let report =
+            ssprctl_engine::lint_live(&config, &session.provider, targets.parallelism, &today)
+                .await;
+        session.stop().await;
+        report
+    } else {
+        ssprctl_engine::lint_desired(&config, &today)
+    };
+    let format = if args.json {
+        LintFormat::Json
+    } else {
+        args.format
+    };
+    match format {
+        LintFormat::Human => out!("{}", lint::human(&report, color))?,
+        LintFormat::Json => outln!("{}", serde_json::to_string_pretty(&report)?)?,
+        LintFormat::Sarif => {
+            // Code scanning wants the file relative to the repository root,
+            // which is where the workflow runs; a file outside the working
+            // directory is named by an absolute file URI.
+            let recorded = ssprctl_engine::planning::recorded_config_path(
+                &args.config.config,
+                &current_dir()?,
+            )
+            .replace('\\', "/");
+            let uri = if Path::new(&recorded).is_absolute() {
+                format!(
+                    "file:///{}",
+                    recorded.trim_start_matches('/').replace(' ', "%20")
+                )
+            } else {
+                recorded
+            };
+            out!(
+                "{}",
+                lint::sarif(&report, &uri, ssprctl_engine::TOOL_VERSION)?
+            )?
+        }
+    }
+    Ok(Outcome::Linted {
+        fails: report.fails(),
+        unknown: report.has_unknown(),
     })
 }
 

@@ -32,6 +32,7 @@ fn tenant(name: &str, id_digit: char, settings: serde_json::Value) -> LiveTenant
             endpoint: Endpoint::Local,
             credentials: None,
             settings: Settings::default(),
+            exceptions: Vec::new(),
         },
         settings: serde_json::from_value(settings).expect("test settings"),
         groups: GroupLookup::default(),

@@ -812,6 +812,7 @@ mod tests {
                 unknown: Vec::new(),
                 findings: Vec::new(),
                 readiness: Vec::new(),
+                lint: Vec::new(),
                 unchanged: 0,
                 unmanaged: 0,
                 prior: [(Api::PortalPasswordReset, "a".to_string())].into(),

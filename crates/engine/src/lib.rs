@@ -15,6 +15,7 @@
 //!   intent and result, the final account), and reading one back.
 //! - [`rollback`]: the reverse of a journaled apply, as a desired state that
 //!   goes through the same gates as any apply.
+//! - [`linting`]: `lint`, offline or against the live tenants.
 //!
 //! The engine never prints and never exits: it returns values ([`Refusal`],
 //! [`ApplyReport`], …) that the binary renders and maps to exit codes.
@@ -25,6 +26,7 @@ pub mod applying;
 pub mod doctor;
 pub mod export;
 pub mod journal;
+pub mod linting;
 pub mod planning;
 pub mod rollback;
 pub mod saved;
@@ -34,6 +36,7 @@ mod refusal;
 
 pub use applying::{ApplyReport, TenantApplied, check_gates, execute, execute_journaled};
 pub use journal::Journal;
+pub use linting::{lint_desired, lint_live};
 pub use planning::make_plan;
 pub use refusal::{BeforeAfter, Difference, Refusal};
 pub use saved::{ApplyInputs, SavedPlan, apply_inputs, prepare_apply, read_plan};

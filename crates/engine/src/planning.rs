@@ -93,6 +93,11 @@ pub(crate) async fn compute(
             tp.readiness = lines;
         }
     }
+    // Lint of what the plan leaves behind, judged on the day the plan is made.
+    let today = crate::linting::day_of(&meta.created_at);
+    for (tp, (tenant, observed)) in plan.tenants.iter_mut().zip(pairs.iter()) {
+        tp.lint = ssprctl_plan::lint::lint_after_plan(config, tenant, observed, today);
+    }
     (plan, observed)
 }
 

@@ -192,6 +192,8 @@ pub async fn prepare(
     let file = ConfigFile {
         version: ssprctl_model::config::FORMAT_VERSION,
         baseline: Settings::default(),
+        // The file's accepted exceptions still say what is accepted (lint only).
+        exceptions: config.file.exceptions.clone(),
         tenants: entries,
     };
     let body = serde_json::to_string_pretty(&file).map_err(|e| invalid(e.to_string()))?;

@@ -344,6 +344,7 @@ mod tests {
                 unknown: Vec::new(),
                 findings: Vec::new(),
                 readiness: Vec::new(),
+                lint: Vec::new(),
                 unchanged: 0,
                 unmanaged: 0,
                 prior: [(Api::PortalPasswordReset, "a".to_string())].into(),
@@ -366,6 +367,25 @@ mod tests {
         saved.tenants[0].changes[0].reason = "edited".into();
         saved.tenants[0].findings.clear();
         saved.created_at = "another time".into();
+        assert_eq!(compare(&saved, &fresh, &[Default::default()]), Ok(()));
+    }
+
+    #[test]
+    fn lint_findings_are_recomputed_not_compared() {
+        let fresh = plan(two());
+        let mut saved = plan(two());
+        saved.tenants[0].lint.push(ssprctl_plan::lint::LintFinding {
+            rule: "SSPR002".into(),
+            level: ssprctl_plan::lint::LintLevel::Error,
+            status: ssprctl_plan::lint::LintStatus::Open,
+            path: "selfServicePasswordReset.methodsRequired".into(),
+            value: json!(1),
+            recommended: ">= 2".into(),
+            rationale: "edited".into(),
+            controls: Vec::new(),
+            location: None,
+            exception: None,
+        });
         assert_eq!(compare(&saved, &fresh, &[Default::default()]), Ok(()));
     }
 

@@ -12,10 +12,15 @@
 //! Adding a setting: add a `FieldId` variant, its entry here (the order of
 //! [`FIELDS`] is the order of `FieldId`), its wire mapping in
 //! `ssprctl-provider::wire`, and its field in `settings`; the tests of this
-//! module fail until the schema, the catalog and the docs agree.
+//! module fail until the schema, the catalog and the docs agree. Its lint
+//! decision goes in [`lint::decision`] (an exhaustive match: no field compiles
+//! without one).
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+pub mod lint;
+pub use lint::{Expect, Level, Lint, Moot, Rule};
 
 /// One API surface ssprctl reads and writes.
 #[derive(
@@ -522,6 +527,9 @@ pub struct Field {
     pub default: &'static str,
     /// What it is, in one line.
     pub description: &'static str,
+    /// What `lint` checks: a rule with its recommended value, or why there is
+    /// none (stated for every field in [`lint::decision`]).
+    pub lint: Lint,
 }
 
 impl FieldId {
@@ -632,6 +640,7 @@ const fn field(
         controls,
         default,
         description,
+        lint: lint::decision(id),
     }
 }
 

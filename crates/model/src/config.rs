@@ -33,6 +33,10 @@ pub struct ConfigFile {
     /// The tenants this file manages.
     #[schemars(length(min = 1))]
     pub tenants: Vec<TenantEntry>,
+    /// Accepted exceptions shared by every tenant (a tenant's own exception
+    /// for the same setting replaces the shared one).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exceptions: Vec<Exception>,
 }
 
 fn is_empty_settings(s: &Settings) -> bool {
@@ -67,6 +71,63 @@ pub struct TenantEntry {
     /// This tenant's settings, deep-merged over the baseline.
     #[serde(default, skip_serializing_if = "is_empty_settings")]
     pub settings: Settings,
+    /// This tenant's accepted exceptions; each replaces a shared exception of
+    /// the same setting.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exceptions: Vec<Exception>,
+}
+
+/// A lint finding accepted on purpose: while the setting has exactly this
+/// value and the exception has not expired, `lint` and `plan` report it as
+/// accepted instead of as a finding. It changes nothing that is planned or
+/// applied: drift from the accepted value is still drift.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Exception {
+    /// The setting's dotted path, e.g. `selfServicePasswordReset.methodsRequired`.
+    #[schemars(length(min = 1))]
+    pub setting: String,
+    /// The accepted value, in the setting's own form.
+    pub value: Value,
+    /// Why it is accepted.
+    #[schemars(length(min = 1))]
+    pub reason: String,
+    /// Who answers for it (a person or team).
+    #[schemars(length(min = 1))]
+    pub owner: String,
+    /// The last day it is accepted (`YYYY-MM-DD`); from the day after, the
+    /// setting is an error-level finding.
+    #[schemars(regex(pattern = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"))]
+    pub expires: String,
+}
+
+/// Whether `s` is a calendar date written `YYYY-MM-DD`. Such dates order as
+/// strings, so they compare without a date library.
+pub fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r).and_then(|t| t.parse::<u32>().ok());
+    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
+        return false;
+    };
+    if !s
+        .chars()
+        .enumerate()
+        .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+    {
+        return false;
+    }
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&d)
 }
 
 /// Where a tenant's APIs are served.
@@ -185,6 +246,16 @@ mod tests {
         let mut base = json!({"a": {"x": 1, "y": [1, 2]}, "b": true});
         deep_merge(&mut base, &json!({"a": {"y": [3]}, "c": 2}));
         assert_eq!(base, json!({"a": {"x": 1, "y": [3]}, "b": true, "c": 2}));
+    }
+
+    #[test]
+    fn dates_are_checked_against_the_calendar() {
+        assert!(is_date("2027-02-28"));
+        assert!(is_date("2028-02-29"));
+        assert!(!is_date("2027-02-29"));
+        assert!(!is_date("2027-13-01"));
+        assert!(!is_date("2027-1-01"));
+        assert!(!is_date("2027-01-+1"));
     }
 
     #[test]

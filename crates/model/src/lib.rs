@@ -25,8 +25,8 @@ pub mod text;
 pub mod validate;
 
 pub use catalog::{Api, Field, FieldId};
-pub use config::{Cloud, ConfigFile, Endpoint, Tenant, TenantEntry};
-pub use load::{Config, LoadError, Problem, load_file, load_str};
+pub use config::{Cloud, ConfigFile, Endpoint, Exception, Tenant, TenantEntry};
+pub use load::{Config, LoadError, Problem, SourceLocation, TenantException, load_file, load_str};
 pub use observed::{
     Facts, GroupInfo, Licences, ObservedTenant, Population, ReadFailure, RegisteredUser, Unreadable,
 };

@@ -30,6 +30,146 @@ pub struct Config {
     pub tenants: Vec<Tenant>,
     /// SHA-256 of the file text (hex): saved plans record it.
     pub digest: String,
+    /// The file as the user named it, and the position of every value in it.
+    source: Positions,
+}
+
+/// Where a value is in the desired-state file.
+#[derive(
+    Clone,
+    Debug,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+pub struct SourceLocation {
+    /// The file as the user named it.
+    pub file: String,
+    /// 1-based line.
+    pub line: u64,
+    /// 1-based column.
+    pub column: u64,
+}
+
+impl std::fmt::Display for SourceLocation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}:{}:{}",
+            escape_controls(&self.file),
+            self.line,
+            self.column
+        )
+    }
+}
+
+/// The positions of a loaded file's values, by document path
+/// (`tenants[0].settings.selfServicePasswordReset.methodsRequired`).
+#[derive(Clone, Debug, Default)]
+struct Positions {
+    file: String,
+    at: std::collections::BTreeMap<String, (u64, u64)>,
+}
+
+/// An accepted exception as it applies to one tenant, with where it is written.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TenantException {
+    /// The exception.
+    pub exception: crate::config::Exception,
+    /// Where it is written (the `setting:` line of the entry).
+    pub location: Option<SourceLocation>,
+}
+
+impl Config {
+    /// Where the value at a document path is, e.g.
+    /// `baseline.passwordProtection.lockoutThreshold`.
+    pub fn location(&self, document_path: &str) -> Option<SourceLocation> {
+        self.source
+            .at
+            .get(document_path)
+            .map(|&(line, column)| SourceLocation {
+                file: self.source.file.clone(),
+                line,
+                column,
+            })
+    }
+
+    /// Where the value of a setting that applies to the tenant at `index` is
+    /// written: the tenant's own value if it sets one, else the baseline's.
+    pub fn setting_location(&self, index: usize, path: &str) -> Option<SourceLocation> {
+        self.location(&format!("tenants[{index}].settings.{path}"))
+            .or_else(|| self.location(&format!("baseline.{path}")))
+    }
+
+    /// The accepted exceptions of the tenant at `index`: the shared ones, each
+    /// replaced by the tenant's own exception of the same setting.
+    pub fn exceptions_for(&self, index: usize) -> Vec<TenantException> {
+        let own = self
+            .file
+            .tenants
+            .get(index)
+            .map(|t| t.exceptions.as_slice())
+            .unwrap_or_default();
+        let shared = self
+            .file
+            .exceptions
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| !own.iter().any(|o| o.setting == e.setting))
+            .map(|(i, e)| TenantException {
+                exception: e.clone(),
+                location: self.location(&format!("exceptions[{i}].setting")),
+            });
+        let mine = own.iter().enumerate().map(|(i, e)| TenantException {
+            exception: e.clone(),
+            location: self.location(&format!("tenants[{index}].exceptions[{i}].setting")),
+        });
+        shared.chain(mine).collect()
+    }
+
+    /// What is worth saying about a valid file without refusing it: accepted
+    /// exceptions that expired before `today` (`YYYY-MM-DD`, given by the
+    /// caller: this crate reads no clock).
+    pub fn warnings(&self, today: &str) -> Vec<Problem> {
+        let shared = self
+            .file
+            .exceptions
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (format!("exceptions[{i}]"), e));
+        let own = self.file.tenants.iter().enumerate().flat_map(|(t, entry)| {
+            entry
+                .exceptions
+                .iter()
+                .enumerate()
+                .map(move |(i, e)| (format!("tenants[{t}].exceptions[{i}]"), e))
+        });
+        shared
+            .chain(own)
+            .filter(|(_, e)| e.expires.as_str() < today)
+            .map(|(at, e)| {
+                let path = format!("{at}.expires");
+                let loc = self.location(&path);
+                Problem {
+                    file: self.source.file.clone(),
+                    line: loc.as_ref().map_or(1, |l| l.line),
+                    column: loc.as_ref().map_or(1, |l| l.column),
+                    message: format!(
+                        "the exception for {} expired on {}: lint and plan now report its accepted value as an error",
+                        e.setting, e.expires
+                    ),
+                    path,
+                    help: Some("renew it with a new date and reason, or fix the setting".into()),
+                }
+                .escaped()
+            })
+            .collect()
+    }
 }
 
 /// One problem in a desired-state file.
@@ -204,6 +344,7 @@ pub fn load_str(file: &str, text: &str) -> Result<Config, LoadError> {
         ];
         semantic.push(located.problem(&at, issue.message, None));
     }
+    semantic.extend(exception_problems(&located, &value));
     if problems.is_empty() {
         problems = unexplained;
     }
@@ -239,11 +380,141 @@ pub fn load_str(file: &str, text: &str) -> Result<Config, LoadError> {
             })
         })
         .collect();
+    let mut source = Positions {
+        file: file.to_string(),
+        ..Positions::default()
+    };
+    collect_positions(&tree, &mut Vec::new(), &mut source.at);
     Ok(Config {
         file: parsed,
         tenants,
         digest: sha256_hex(text.as_bytes()),
+        source,
     })
+}
+
+fn collect_positions(
+    node: &Spanned<Node>,
+    at: &mut Vec<Seg>,
+    out: &mut std::collections::BTreeMap<String, (u64, u64)>,
+) {
+    let loc = node.referenced;
+    out.insert(render_path(at), (loc.line().max(1), loc.column().max(1)));
+    match &node.value {
+        Node::Map(entries) => {
+            for (key, value) in entries {
+                at.push(Seg::Key(key.value.clone()));
+                collect_positions(value, at, out);
+                at.pop();
+            }
+        }
+        Node::Seq(items) => {
+            for (index, item) in items.iter().enumerate() {
+                at.push(Seg::Index(index));
+                collect_positions(item, at, out);
+                at.pop();
+            }
+        }
+        Node::Str(_) | Node::Leaf => {}
+    }
+}
+
+/// The semantic checks of accepted exceptions: a setting ssprctl manages
+/// (did-you-mean from the catalog), a value of that setting's form, a real
+/// date, and one exception per setting in each list.
+fn exception_problems(located: &Located<'_>, value: &Value) -> Vec<Problem> {
+    let mut lists: Vec<(Vec<Seg>, &Vec<Value>)> = Vec::new();
+    if let Some(list) = value.get("exceptions").and_then(Value::as_array) {
+        lists.push((vec![Seg::Key("exceptions".into())], list));
+    }
+    for (t, entry) in value
+        .get("tenants")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .enumerate()
+    {
+        if let Some(list) = entry.get("exceptions").and_then(Value::as_array) {
+            let at = vec![
+                Seg::Key("tenants".into()),
+                Seg::Index(t),
+                Seg::Key("exceptions".into()),
+            ];
+            lists.push((at, list));
+        }
+    }
+    let known: Vec<String> = crate::catalog::FIELDS
+        .iter()
+        .map(|f| f.path.to_string())
+        .collect();
+    let mut out = Vec::new();
+    for (base, list) in lists {
+        let mut seen: Vec<&str> = Vec::new();
+        for (i, e) in list.iter().enumerate() {
+            let mut at = base.clone();
+            at.push(Seg::Index(i));
+            let field = |name: &str| {
+                let mut p = at.clone();
+                p.push(Seg::Key(name.into()));
+                p
+            };
+            if let Some(date) = e.get("expires").and_then(Value::as_str)
+                && date.len() == 10
+                && !crate::config::is_date(date)
+            {
+                out.push(located.problem(
+                    &field("expires"),
+                    format!("{date} is not a date"),
+                    hint("write the last day the exception holds as YYYY-MM-DD"),
+                ));
+            }
+            let Some(setting) = e.get("setting").and_then(Value::as_str) else {
+                continue;
+            };
+            let Some(spec) = crate::catalog::by_path(setting) else {
+                let help = did_you_mean(setting, &known)
+                    .map(|s| format!("did you mean `{s}`?"))
+                    .or_else(|| hint("name a setting path as in docs/settings.md"));
+                out.push(located.problem(
+                    &field("setting"),
+                    format!("unknown setting `{setting}`"),
+                    help,
+                ));
+                continue;
+            };
+            if seen.contains(&setting) {
+                out.push(located.problem(
+                    &field("setting"),
+                    format!("a second exception for {setting} in the same list"),
+                    hint("keep one exception per setting"),
+                ));
+            }
+            seen.push(setting);
+            if spec.lint.rule().is_none() {
+                out.push(located.problem(
+                    &field("setting"),
+                    format!("{setting} has no lint rule, so there is nothing to accept"),
+                    hint(
+                        "remove the exception (docs/settings.md says why the setting has no rule)",
+                    ),
+                ));
+            }
+            if let Some(accepted) = e.get("value") {
+                let doc = setting.rsplit('.').fold(
+                    accepted.clone(),
+                    |inner, key| serde_json::json!({ key: inner }),
+                );
+                if let Err(err) = serde_json::from_value::<Settings>(doc) {
+                    out.push(located.problem(
+                        &field("value"),
+                        format!("not a value of {setting}: {err}"),
+                        None,
+                    ));
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Sorts problems by position, drops repeats and escapes control characters.
@@ -1478,5 +1749,113 @@ tenants:
             problems: vec![p],
         };
         assert_eq!(err.to_string(), "a\\u{1b}.yaml has 1 problem");
+    }
+
+    const EXCEPTIONS: &str = "version: 1
+baseline:
+  passwordProtection:
+    lockoutThreshold: 20
+exceptions:
+  - setting: passwordProtection.lockoutThreshold
+    value: 20
+    reason: shared kiosks
+    owner: identity team
+    expires: 2027-01-31
+tenants:
+  - name: contoso
+    tenantId: 6f1c9a2e-3b4d-4e5f-8a7b-9c0d1e2f3a4b
+    endpoint: local
+    settings:
+      passwordProtection:
+        lockoutThreshold: 15
+    exceptions:
+      - setting: passwordProtection.lockoutThreshold
+        value: 15
+        reason: pilot
+        owner: alice
+        expires: 2026-06-30
+  - name: fabrikam
+    tenantId: 7f1c9a2e-3b4d-4e5f-8a7b-9c0d1e2f3a4b
+    endpoint: local
+";
+
+    #[test]
+    fn a_tenant_exception_replaces_the_shared_one_of_the_same_setting_and_both_are_located() {
+        let config = load_str("t.yaml", EXCEPTIONS).expect("loads");
+        let own = config.exceptions_for(0);
+        assert_eq!(own.len(), 1);
+        assert_eq!(own[0].exception.owner, "alice");
+        assert_eq!(own[0].location.as_ref().map(|l| l.line), Some(19));
+        let shared = config.exceptions_for(1);
+        assert_eq!(shared[0].exception.owner, "identity team");
+        assert_eq!(shared[0].location.as_ref().map(|l| l.line), Some(6));
+        assert_eq!(
+            config
+                .setting_location(0, "passwordProtection.lockoutThreshold")
+                .map(|l| l.to_string()),
+            Some("t.yaml:17:27".to_string())
+        );
+        assert_eq!(
+            config
+                .setting_location(1, "passwordProtection.lockoutThreshold")
+                .map(|l| l.to_string()),
+            Some("t.yaml:4:23".to_string())
+        );
+    }
+
+    #[test]
+    fn an_expired_exception_is_a_warning_at_its_date_not_an_error() {
+        let config = load_str("t.yaml", EXCEPTIONS).expect("loads");
+        assert!(config.warnings("2026-06-30").is_empty());
+        let w = config.warnings("2026-07-01");
+        assert_eq!(w.len(), 1, "{w:#?}");
+        assert_eq!((w[0].line, w[0].column), (23, 18));
+        assert_eq!(w[0].path, "tenants[0].exceptions[0].expires");
+        assert!(
+            w[0].message.contains("expired on 2026-06-30"),
+            "{}",
+            w[0].message
+        );
+    }
+
+    #[test]
+    fn an_exception_names_a_known_setting_a_value_of_its_form_and_a_real_date() {
+        let yaml = format!(
+            "version: 1\n{TENANT}    exceptions:
+      - setting: passwordProtection.lockoutTreshold
+        value: 20
+        reason: r
+        owner: o
+        expires: 2027-02-30
+      - setting: passwordProtection.lockoutThreshold
+        value: lots
+        reason: r
+        owner: o
+        expires: 2027-01-01
+      - setting: selfServicePasswordReset.helpdesk.contact
+        value: x
+        reason: r
+        owner: o
+        expires: 2027-01-01
+"
+        );
+        let found = problems(&yaml);
+        let lines: Vec<String> = found.iter().map(ToString::to_string).collect();
+        assert_eq!(found.len(), 4, "{lines:#?}");
+        assert!(
+            lines[0].starts_with("t.yaml:7:18: tenants[0].exceptions[0].setting: unknown setting"),
+            "{}",
+            lines[0]
+        );
+        assert!(lines[0].contains("did you mean `passwordProtection.lockoutThreshold`?"));
+        assert!(
+            lines[1].starts_with(
+                "t.yaml:11:18: tenants[0].exceptions[0].expires: 2027-02-30 is not a date"
+            ),
+            "{}",
+            lines[1]
+        );
+        assert!(lines[2].starts_with("t.yaml:13:16: tenants[0].exceptions[1].value: not a value of passwordProtection.lockoutThreshold"), "{}", lines[2]);
+        assert!(lines[3].contains("has no lint rule"), "{}", lines[3]);
     }
 }

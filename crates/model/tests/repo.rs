@@ -25,15 +25,24 @@ fn checked_in_schema_is_current() {
 #[test]
 fn every_example_is_valid_and_points_editors_at_the_schema() {
     let mut seen = 0;
-    for entry in std::fs::read_dir(repo().join("examples")).expect("examples/ exists") {
+    let top = std::fs::read_dir(repo().join("examples")).expect("examples/ exists");
+    let baselines = std::fs::read_dir(repo().join("examples/baselines")).expect("baselines/");
+    for entry in top.chain(baselines) {
         let path = entry.expect("dir entry").path();
         if path.extension().and_then(|e| e.to_str()) != Some("yaml") {
             continue;
         }
         seen += 1;
         let text = std::fs::read_to_string(&path).expect("read example");
+        let up = if path.parent().is_some_and(|p| p.ends_with("baselines")) {
+            "../../"
+        } else {
+            "../"
+        };
         assert!(
-            text.starts_with("# yaml-language-server: $schema=../schemas/ssprctl.schema.json"),
+            text.starts_with(&format!(
+                "# yaml-language-server: $schema={up}schemas/ssprctl.schema.json"
+            )),
             "{} lacks the yaml-language-server schema comment",
             path.display()
         );
@@ -47,5 +56,5 @@ fn every_example_is_valid_and_points_editors_at_the_schema() {
             }
         }
     }
-    assert!(seen >= 4, "expected at least 4 examples, found {seen}");
+    assert!(seen >= 5, "expected at least 5 examples, found {seen}");
 }

@@ -5,12 +5,15 @@
 //! - [`risk`]: weakening / strengthening / neutral, with reasons and controls.
 //! - [`preflight`]: named checks producing findings.
 //! - [`readiness`]: the effect of a plan on people.
+//! - [`lint`]: settings checked against the catalog's lint rules, with
+//!   accepted exceptions.
 //! - [`render`] and [`markdown`]: the human and pull-request renderings.
 //!
 //! This crate performs no I/O, reads no clock and depends only on the model: the
 //! same inputs give a byte-identical plan (DESIGN.md).
 #![deny(missing_docs)]
 
+pub mod lint;
 pub mod markdown;
 pub mod planner;
 pub mod preflight;
@@ -23,6 +26,16 @@ pub use planner::{PlanMeta, observed_value, plan, plan_tenant};
 pub use types::{
     Action, Change, FORMAT_VERSION, Finding, Plan, Risk, Severity, TenantPlan, Unknown,
 };
+
+/// The JSON Schema of the `lint --json` format.
+pub fn lint_schema_json() -> String {
+    let schema = schemars::generate::SchemaSettings::draft07()
+        .into_generator()
+        .into_root_schema_for::<lint::LintReport>();
+    let mut text = serde_json::to_string_pretty(&schema).expect("a schema always serialises");
+    text.push('\n');
+    text
+}
 
 /// The JSON Schema of the plan format, as checked in at `schemas/plan.schema.json`.
 pub fn plan_schema_json() -> String {

@@ -96,6 +96,18 @@ pub fn markdown(plan: &Plan) -> String {
             plural(unknown)
         ));
     }
+    let lint = plan
+        .tenants
+        .iter()
+        .flat_map(|t| &t.lint)
+        .filter(|f| f.counts() && f.level <= crate::lint::LintLevel::Warning)
+        .count();
+    if lint > 0 {
+        notes.push(format!(
+            ":mag: **{lint} lint finding{}** at warning level or above after this plan (listed per tenant; they do not block apply)",
+            plural(lint)
+        ));
+    }
     for n in &notes {
         let _ = writeln!(out, "- {n}");
     }
@@ -148,11 +160,12 @@ pub fn markdown(plan: &Plan) -> String {
             );
         }
     }
-    for t in plan
-        .tenants
-        .iter()
-        .filter(|t| !t.changes.is_empty() || !t.findings.is_empty() || !t.readiness.is_empty())
-    {
+    for t in plan.tenants.iter().filter(|t| {
+        !t.changes.is_empty()
+            || !t.findings.is_empty()
+            || !t.readiness.is_empty()
+            || !t.lint.is_empty()
+    }) {
         let _ = writeln!(
             out,
             "\n<details><summary><b>{}</b> ({}): {} change{}</summary>\n",
@@ -205,6 +218,16 @@ pub fn markdown(plan: &Plan) -> String {
                 text(&f.check),
                 text(&f.message)
             );
+        }
+        let lint = crate::lint::plan_lines(&t.lint);
+        if !lint.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n**Lint** (after the changes; does not block apply):\n"
+            );
+            for line in lint {
+                let _ = writeln!(out, "- {}", text(&line));
+            }
         }
         let _ = writeln!(out, "\n</details>");
     }

@@ -55,6 +55,7 @@ pub fn plan_tenant(tenant: &Tenant, observed: &ObservedTenant) -> TenantPlan {
         unknown: Vec::new(),
         findings: Vec::new(),
         readiness: Vec::new(),
+        lint: Vec::new(),
         unchanged: 0,
         unmanaged: 0,
         prior: observed.digests.clone(),
@@ -133,13 +134,13 @@ pub fn observed_value(observed: &ObservedTenant, path: &str) -> Value {
 }
 
 /// The value at a dotted path, if there is one.
-fn value_at<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
+pub(crate) fn value_at<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
     path.split('.')
         .try_fold(v, |cur, k| cur.get(k))
         .filter(|v| !v.is_null())
 }
 
-fn to_object<T: serde::Serialize>(value: &T) -> Map<String, Value> {
+pub(crate) fn to_object<T: serde::Serialize>(value: &T) -> Map<String, Value> {
     match serde_json::to_value(value) {
         Ok(Value::Object(map)) => map,
         _ => Map::new(),
@@ -148,7 +149,7 @@ fn to_object<T: serde::Serialize>(value: &T) -> Map<String, Value> {
 
 /// Whether the live value already is the desired one, compared as the
 /// catalog says.
-fn same(compare: Compare, before: &Value, after: &Value) -> bool {
+pub(crate) fn same(compare: Compare, before: &Value, after: &Value) -> bool {
     let set = |v: &Value, fold: bool| -> Option<Vec<String>> {
         let mut items: Vec<String> = v
             .as_array()?

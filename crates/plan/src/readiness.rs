@@ -256,6 +256,7 @@ mod tests {
             unknown: vec![],
             findings: vec![],
             readiness: vec![],
+            lint: vec![],
             unchanged: 0,
             unmanaged: 0,
             prior: Default::default(),

@@ -118,6 +118,14 @@ fn render_tenant(out: &mut String, t: &TenantPlan, p: &Paint) {
             clean(&f.message)
         );
     }
+    for line in crate::lint::plan_lines(&t.lint) {
+        let _ = writeln!(
+            out,
+            "  {} {}",
+            p.color(AnsiColor::Yellow, "lint:"),
+            clean(&line)
+        );
+    }
     if !t.changes.is_empty() || !t.unknown.is_empty() {
         let _ = writeln!(
             out,

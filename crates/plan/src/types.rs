@@ -13,7 +13,7 @@ use serde_json::Value;
 use ssprctl_model::Api;
 
 /// Version of the plan format.
-pub const FORMAT_VERSION: &str = "1.0";
+pub const FORMAT_VERSION: &str = "1.1";
 
 /// What ssprctl would change, per tenant.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -81,6 +81,12 @@ pub struct TenantPlan {
     /// or how many methods they need.
     #[serde(default)]
     pub readiness: Vec<String>,
+    /// Lint findings for what the plan leaves behind (desired values over the
+    /// live ones), unchanged weak settings included. Informational: they
+    /// neither block apply nor change exit codes, and a saved plan's are not
+    /// compared (they are recomputed). Added in format 1.1.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lint: Vec<crate::lint::LintFinding>,
     /// Managed settings that already have their desired value.
     pub unchanged: usize,
     /// Live settings read but not managed by the file (left alone).

@@ -8,7 +8,7 @@
 use std::fmt::Write;
 
 use ssprctl_model::Api;
-use ssprctl_model::catalog::{self, Effect, Field, RiskRule};
+use ssprctl_model::catalog::{self, Effect, Field, Lint, RiskRule};
 
 use crate::wire;
 
@@ -35,7 +35,51 @@ pub fn settings_markdown() -> String {
             entry(&mut out, field);
         }
     }
+    rules_index(&mut out);
     out
+}
+
+/// Every lint rule in one table, in id order (docs/lint.md links here).
+fn rules_index(out: &mut String) {
+    let mut rules: Vec<(&Field, &catalog::Rule)> = catalog::FIELDS
+        .iter()
+        .filter_map(|f| f.lint.rule().map(|r| (f, r)))
+        .collect();
+    rules.sort_by_key(|(_, r)| r.id);
+    let _ = writeln!(
+        out,
+        "\n## Lint rules\n\nThe rules of `ssprctl lint` ([docs/lint.md](lint.md)), by id; each \
+         setting's entry above says why.\n"
+    );
+    let _ = writeln!(out, "| Rule | Level | Setting | Recommended | Controls |");
+    let _ = writeln!(out, "|---|---|---|---|---|");
+    for (f, r) in rules {
+        let controls: Vec<String> = f
+            .controls
+            .iter()
+            .map(|c| {
+                c.to_string()
+                    .split(':')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "| {} | {} | [`{}`](#{}) | `{}` | {} |",
+            r.id,
+            r.level.label(),
+            f.path,
+            f.path.to_ascii_lowercase().replace('.', ""),
+            r.expect.describe(),
+            if controls.is_empty() {
+                "—".to_string()
+            } else {
+                controls.join("; ")
+            }
+        );
+    }
 }
 
 const HEADER: &str =
@@ -66,6 +110,10 @@ read them as a guide, not a promise.
 the CISA SCuBA baseline for Microsoft Entra ID (MS.AAD), and the EIDSCA checks as
 run by Maester. A control names the setting it checks; the risk rule says which
 way is stronger.
+
+**Lint**: the rule `ssprctl lint` (and `plan`) checks the setting against, with its
+stable id, level and recommended value, or why the setting has no rule
+([docs/lint.md](lint.md)). A rule's controls are the setting's controls.
 ";
 
 fn entry(out: &mut String, field: &Field) {
@@ -77,6 +125,7 @@ fn entry(out: &mut String, field: &Field) {
     let _ = writeln!(out, "| Default | `{}` |", field.default);
     let _ = writeln!(out, "| Compared | {} |", field.compare.label());
     let _ = writeln!(out, "| Risk | {} |", risk_line(&field.risk));
+    let _ = writeln!(out, "| Lint | {} |", lint_line(&field.lint));
     let controls = field
         .controls
         .iter()
@@ -92,6 +141,28 @@ fn entry(out: &mut String, field: &Field) {
             controls
         }
     );
+}
+
+fn lint_line(lint: &Lint) -> String {
+    match lint {
+        Lint::Rule(rule) => {
+            let mut line = format!(
+                "**{}** ({}): recommended `{}`; {}.",
+                rule.id,
+                rule.level.label(),
+                rule.expect.describe(),
+                rule.rationale
+            );
+            if let Some(moot) = rule.moot_when {
+                line.push_str(&format!(
+                    " Not checked when `{}` is `{}`: {}.",
+                    moot.path, moot.equals, moot.why
+                ));
+            }
+            line
+        }
+        Lint::NoRule { why } => format!("no rule: {why}."),
+    }
 }
 
 fn risk_line(rule: &RiskRule) -> String {
