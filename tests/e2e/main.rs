@@ -19,6 +19,7 @@
 //! - `preflight`: each preflight finding from an emulator state that triggers it;
 //! - `credentials`: each credential kind, good and bad, and that no secret is printed;
 //! - `journal`: the journal of every apply, SIGINT mid-apply, `rollback`;
+//! - `lifecycle`: export, apply, rollback: the first export plans "No changes" again;
 //! - `reliability`: round trips, and riding out throttling, 5xx, drops, stale reads, latency.
 
 mod commands;
@@ -29,6 +30,7 @@ mod forged;
 mod gitops;
 mod isolation;
 mod journal;
+mod lifecycle;
 mod lint;
 mod preflight;
 mod reliability;
