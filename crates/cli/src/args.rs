@@ -12,8 +12,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// `plan --detailed-exitcode` detects drift.
 ///
 /// Exit codes: 0 success / no changes, 1 error, 2 changes present (with
-/// --detailed-exitcode), 3 a live read failed (unknown, never reported as drift),
-/// 4 refused by a safety gate.
+/// --detailed-exitcode), 3 a live read failed or an apply's writes were not
+/// visible when read back yet (unknown, never reported as drift), 4 refused by
+/// a safety gate.
 #[derive(Debug, Parser)]
 #[command(name = "ssprctl", version, about, long_about)]
 pub struct Cli {
@@ -50,7 +51,9 @@ pub enum Command {
     /// Read the live tenants and show what would change.
     Plan(PlanArgs),
     /// Apply a saved plan (refusing a stale or edited one), or plan, confirm, write what
-    /// changed, then read back and verify.
+    /// changed, then read back and verify. An object written whole is not
+    /// written when a managed setting on it moved since the plan's read (exit 4);
+    /// what other writers changed meanwhile is kept and reported.
     Apply(ApplyArgs),
     /// Render a saved plan file.
     Show(ShowArgs),

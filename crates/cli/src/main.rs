@@ -53,6 +53,8 @@ enum Outcome {
     Applied {
         /// A tenant's apply failed.
         failed: bool,
+        /// A surface was refused: a managed setting moved since the plan's read.
+        refused: bool,
         /// A setting could not be read.
         unknown: bool,
     },
@@ -77,6 +79,7 @@ fn exit_code(outcome: &Outcome) -> Exit {
         Outcome::Planned { unknown: true, .. } => Exit::Unknown,
         Outcome::Planned { .. } => Exit::Ok,
         Outcome::Applied { failed: true, .. } => Exit::Error,
+        Outcome::Applied { refused: true, .. } => Exit::Refused,
         Outcome::Applied { unknown: true, .. } => Exit::Unknown,
         Outcome::Applied { .. } => Exit::Ok,
         Outcome::Refused(_) => Exit::Refused,
@@ -386,14 +389,16 @@ async fn apply(args: &ApplyArgs, color: bool) -> Result<Outcome> {
     let targets = targets(&args.target);
     let session = Session::start(&inputs.config, &targets).await?;
     let result = async {
-        let plan =
+        let prepared =
             ssprctl_engine::prepare_apply(&inputs, &cwd, &session.provider, targets.parallelism)
                 .await?;
-        out!("{}", render::human(&plan, &RenderOpts { color }))?;
-        ssprctl_engine::check_gates(&plan, args.allow_weakening)?;
+        let plan = &prepared.plan;
+        out!("{}", render::human(plan, &RenderOpts { color }))?;
+        ssprctl_engine::check_gates(plan, args.allow_weakening)?;
         if plan.change_count() == 0 {
             return Ok(Outcome::Applied {
                 failed: false,
+                refused: false,
                 unknown: plan.has_unknown(),
             });
         }
@@ -403,7 +408,7 @@ async fn apply(args: &ApplyArgs, color: bool) -> Result<Outcome> {
         }
         outln!()?;
         let report = ssprctl_engine::execute(
-            &plan,
+            &prepared,
             &inputs.config,
             &session.provider,
             targets.parallelism,
@@ -411,8 +416,9 @@ async fn apply(args: &ApplyArgs, color: bool) -> Result<Outcome> {
         .await;
         print_report(&report)?;
         Ok(Outcome::Applied {
-            failed: !report.succeeded(),
-            unknown: plan.has_unknown(),
+            failed: report.failed(),
+            refused: report.refused(),
+            unknown: plan.has_unknown() || report.has_unknown(),
         })
     }
     .await;
@@ -438,7 +444,7 @@ fn confirm() -> Result<()> {
 }
 
 /// One line per tenant applied; for a failed tenant, the error and the state
-/// of every planned setting (on stderr).
+/// of every planned setting (on stderr); then what other writers changed.
 fn print_report(report: &ApplyReport) -> Result<()> {
     for tenant in &report.tenants {
         let name = escape_controls(&tenant.name);
@@ -448,31 +454,63 @@ fn print_report(report: &ApplyReport) -> Result<()> {
                 "{name}: applied {count} change{}, verified by reading back.",
                 if count == 1 { "" } else { "s" }
             )?;
+            print_concurrent(&name, &tenant.concurrent);
             continue;
         };
         errln!("error: tenant {name}: {}", escape_controls(&e.to_string()));
         print_causes(e);
-        if let ssprctl_engine::ApplyError::Write { .. } = e {
-            errln!("  {name} after the failure (read back):");
-            for s in &tenant.settings {
-                match &s.state {
-                    SettingState::Applied => errln!("    applied: {}", s.path),
-                    SettingState::NotApplied => errln!("    not applied: {}", s.path),
-                    SettingState::Unknown { reason } => errln!(
-                        "    unknown: {} (could not read it back: {})",
-                        s.path,
-                        escape_controls(reason)
-                    ),
+        let when = match e {
+            ssprctl_engine::ApplyError::Write { .. } | ssprctl_engine::ApplyError::Moved { .. } => {
+                Some("after the failure")
+            }
+            ssprctl_engine::ApplyError::Verify { .. }
+            | ssprctl_engine::ApplyError::NotVisible { .. } => Some("after the apply"),
+            ssprctl_engine::ApplyError::UnknownTenant { .. } => None,
+        };
+        match when {
+            Some(when) => {
+                errln!("  {name} {when} (read back):");
+                for s in &tenant.settings {
+                    match &s.state {
+                        SettingState::Applied => errln!("    applied: {}", s.path),
+                        SettingState::NotApplied => errln!("    not applied: {}", s.path),
+                        SettingState::Unknown { reason } => {
+                            errln!("    unknown: {} ({})", s.path, escape_controls(reason))
+                        }
+                    }
                 }
             }
-        } else if tenant.written.is_empty() {
-            errln!("  nothing was written to {name}.");
-        } else {
+            None => errln!("  nothing was written to {name}."),
+        }
+        if !tenant.written.is_empty() {
             let written: Vec<&str> = tenant.written.iter().map(|a| a.label()).collect();
             errln!("  written to {name}: {}.", written.join(", "));
         }
+        print_concurrent(&name, &tenant.concurrent);
     }
     Ok(())
+}
+
+/// Changes by other writers to settings the file does not manage, on the
+/// full-object surfaces written (stderr: they need a look).
+fn print_concurrent(name: &str, concurrent: &[ssprctl_engine::Concurrent]) {
+    for c in concurrent {
+        let ch = &c.change;
+        let (field, before, after) = (&ch.field, &ch.before, &ch.after);
+        let line = match c.seen {
+            ssprctl_engine::Seen::BeforeWrite => {
+                format!("{field}: {before} -> {after} (changed since the plan was read; kept)")
+            }
+            ssprctl_engine::Seen::Overwritten => format!(
+                "{field}: another writer's {after} was replaced with {before} by this apply (a lost update: set it again if it was wanted)"
+            ),
+        };
+        errln!(
+            "warning: {name}: concurrent change on {}: {}",
+            ch.api,
+            escape_controls(&line)
+        );
+    }
 }
 
 async fn login(args: &LoginArgs) -> Result<Outcome> {

@@ -1,11 +1,11 @@
 //! The gates and the apply itself.
 
-use ssprctl_apply::{ApplyError, SettingOutcome};
+use ssprctl_apply::{ApplyError, Concurrent, SettingOutcome};
 use ssprctl_model::{Api, Config};
 use ssprctl_plan::Plan;
 use ssprctl_provider::HttpProvider;
 
-use crate::Refusal;
+use crate::{Prepared, Refusal};
 
 /// The gates every apply passes, on the plan that will be applied (never on a
 /// saved file's labels): no blocking preflight finding, and no weakening change
@@ -39,6 +39,34 @@ impl ApplyReport {
     pub fn succeeded(&self) -> bool {
         self.tenants.iter().all(|t| t.error.is_none())
     }
+
+    /// Whether a tenant's apply failed: an error other than a surface
+    /// refused because a managed setting moved ([`ApplyError::Moved`]) or
+    /// writes not visible yet ([`ApplyError::NotVisible`]).
+    pub fn failed(&self) -> bool {
+        self.tenants.iter().any(|t| {
+            t.error.as_ref().is_some_and(|e| {
+                !matches!(e, ApplyError::Moved { .. } | ApplyError::NotVisible { .. })
+            })
+        })
+    }
+
+    /// Whether a surface was refused because a managed setting moved since
+    /// the plan was read.
+    pub fn refused(&self) -> bool {
+        self.tenants
+            .iter()
+            .any(|t| matches!(t.error, Some(ApplyError::Moved { .. })))
+    }
+
+    /// Whether a setting's state after the apply is unknown.
+    pub fn has_unknown(&self) -> bool {
+        self.tenants.iter().any(|t| {
+            t.settings
+                .iter()
+                .any(|s| matches!(s.state, ssprctl_apply::SettingState::Unknown { .. }))
+        })
+    }
 }
 
 /// What an apply did to one tenant.
@@ -50,19 +78,29 @@ pub struct TenantApplied {
     pub written: Vec<Api>,
     /// Every planned setting with its state after the apply (read back).
     pub settings: Vec<SettingOutcome>,
+    /// Settings another writer changed on a written full-object surface.
+    pub concurrent: Vec<Concurrent>,
     /// Why the tenant's apply stopped, if it did.
     pub error: Option<ApplyError>,
 }
 
-/// Applies a plan that passed [`check_gates`] (and, for a saved plan,
-/// [`crate::prepare_apply`]), up to `parallelism` tenants at a time.
+/// Applies a plan made by [`crate::prepare_apply`] that passed
+/// [`check_gates`], up to `parallelism` tenants at a time. Each write is
+/// checked against the reads the plan was computed from.
 pub async fn execute(
-    plan: &Plan,
+    prepared: &Prepared,
     config: &Config,
     provider: &HttpProvider,
     parallelism: usize,
 ) -> ApplyReport {
-    let outcomes = ssprctl_apply::apply(plan, &config.tenants, provider, parallelism).await;
+    let outcomes = ssprctl_apply::apply(
+        &prepared.plan,
+        &config.tenants,
+        &prepared.observed,
+        provider,
+        parallelism,
+    )
+    .await;
     ApplyReport {
         tenants: outcomes
             .into_iter()
@@ -70,6 +108,7 @@ pub async fn execute(
                 name: o.name,
                 written: o.written,
                 settings: o.settings,
+                concurrent: o.concurrent,
                 error: o.error,
             })
             .collect(),

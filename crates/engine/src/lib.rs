@@ -27,9 +27,10 @@ mod refusal;
 pub use applying::{ApplyReport, TenantApplied, check_gates, execute};
 pub use planning::make_plan;
 pub use refusal::{BeforeAfter, Difference, Refusal};
-pub use saved::{ApplyInputs, SavedPlan, apply_inputs, prepare_apply, read_plan};
+pub use saved::{ApplyInputs, Prepared, SavedPlan, apply_inputs, prepare_apply, read_plan};
 pub use session::{Session, SessionError, Targets};
-pub use ssprctl_apply::{ApplyError, SettingOutcome, SettingState};
+pub use ssprctl_apply::{ApplyError, Concurrent, Seen, SettingOutcome, SettingState};
+pub use ssprctl_provider::ConcurrentChange;
 
 /// The ssprctl version that makes and applies plans.
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");

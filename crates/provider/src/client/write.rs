@@ -15,11 +15,17 @@
 //! - Graph `groupSettings` (Password Rule Settings): PATCH
 //!   `/groupSettings/{id}` with all values when the object exists, else POST
 //!   with `templateId` and all the template's values.
+//!
+//! The two full-object writes (the portal policy, the password rules) are
+//! checked first against the read the plan was computed from
+//! ([`super::concurrent`]): a managed setting that moved refuses the surface,
+//! an unmanaged one is kept (the body is built from the pre-write read).
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use ssprctl_model::Api;
+use ssprctl_model::{Api, Settings};
 
+use super::concurrent::{self, ConcurrentChange};
 use super::portal::portal_path;
 use super::read::{find_password_rules, password_rule_values, template_path};
 use super::tokens::Audience;
@@ -76,6 +82,19 @@ impl Writes {
     }
 }
 
+/// What a write did besides sending its requests.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Written {
+    /// Unmanaged fields of a full-object surface that another writer changed
+    /// between the read the plan was computed from and the pre-write read; the
+    /// write kept them (its body was built from the newer read).
+    pub concurrent: Vec<ConcurrentChange>,
+    /// The object a full-object write was built from (the pre-write read; for
+    /// the Password Rule Settings the flat `{name: value}` object), which the
+    /// read-back compares with.
+    pub built_from: Option<Value>,
+}
+
 /// The live Password Rule Settings: the setting object, or (when the tenant
 /// has none) the template whose defaults are in force.
 #[derive(Clone, Debug, PartialEq)]
@@ -84,6 +103,17 @@ pub enum PasswordRules {
     Existing(Value),
     /// No setting object: the template (`values` with `defaultValue`s).
     Template(Value),
+}
+
+impl PasswordRules {
+    /// The values in force, as a flat `{name: value}` object (what a read
+    /// decodes and the write overlays).
+    pub fn values(&self) -> Value {
+        match self {
+            PasswordRules::Existing(setting) => password_rule_values(setting),
+            PasswordRules::Template(template) => wire::template_defaults(template),
+        }
+    }
 }
 
 const AUTHORIZATION_POLICY: &str = "/policies/authorizationPolicy";
@@ -163,10 +193,7 @@ pub fn authentication_methods(partial: &Value, current: &Value) -> Result<Writes
 /// `partial`; a PATCH of the existing object, else a POST creating it from
 /// the template.
 pub fn password_rule_settings(partial: &Value, live: &PasswordRules) -> Result<Writes, WireError> {
-    let current = match live {
-        PasswordRules::Existing(setting) => password_rule_values(setting),
-        PasswordRules::Template(template) => wire::template_defaults(template),
-    };
+    let current = live.values();
     let mut flat = current.clone();
     wire::overlay(Api::GraphPasswordRuleSettings, partial, &current, &mut flat)?;
     let values = wire::setting_values_array(&flat);
@@ -201,32 +228,61 @@ fn graph(method: Method, path: &str, body: Value) -> Request {
 }
 
 impl HttpProvider {
-    /// Writes one surface: reads the live object(s) its rule needs, applies
-    /// the rule, and sends the requests.
+    /// Writes one surface: reads the live object(s) its rule needs, checks a
+    /// full-object surface against `planned_from` (the object the plan was
+    /// computed from; `None`: no check) and the managed settings of
+    /// `desired`, applies the rule, and sends the requests.
     pub(crate) async fn write_surface(
         &self,
         conn: &Connection,
         api: Api,
         partial: &Value,
-    ) -> Result<(), ProviderError> {
-        let writes = match api {
+        desired: &Settings,
+        planned_from: Option<&Value>,
+    ) -> Result<Written, ProviderError> {
+        let unwritable = |source| ProviderError::Unwritable { api, source };
+        let (writes, built_from) = match api {
             Api::PortalPasswordReset => {
-                portal_password_reset(partial, &self.portal_get(conn, api).await?)
+                let current = self.portal_get(conn, api).await?;
+                let writes = portal_password_reset(partial, &current).map_err(unwritable)?;
+                (writes, Some(current))
             }
             Api::PortalOnPremises => {
-                portal_on_premises(partial, &self.portal_get(conn, api).await?)
+                let current = self.portal_get(conn, api).await?;
+                (
+                    portal_on_premises(partial, &current).map_err(unwritable)?,
+                    None,
+                )
             }
-            Api::GraphAuthorizationPolicy => authorization_policy(partial),
+            Api::GraphAuthorizationPolicy => {
+                (authorization_policy(partial).map_err(unwritable)?, None)
+            }
             Api::GraphAuthenticationMethods => {
                 let current = self.graph_get(conn, api, METHODS_POLICY).await?;
-                authentication_methods(partial, &current)
+                (
+                    authentication_methods(partial, &current).map_err(unwritable)?,
+                    None,
+                )
             }
             Api::GraphPasswordRuleSettings => {
-                password_rule_settings(partial, &self.live_password_rules(conn, api).await?)
+                let live = self.live_password_rules(conn, api).await?;
+                let writes = password_rule_settings(partial, &live).map_err(unwritable)?;
+                (writes, Some(live.values()))
             }
-        }
-        .map_err(|source| ProviderError::Unwritable { api, source })?;
-        self.send_writes(conn, api, writes).await
+        };
+        let concurrent = match (planned_from, &built_from) {
+            (Some(base), Some(current)) => {
+                let managed = concurrent::managed_paths(api, desired);
+                concurrent::check_before_write(api, base, current, &managed)
+                    .map_err(|moved| ProviderError::Moved { api, moved })?
+            }
+            _ => Vec::new(),
+        };
+        self.send_writes(conn, api, writes).await?;
+        Ok(Written {
+            concurrent,
+            built_from,
+        })
     }
 
     /// The live Password Rule Settings object, or the template when there is
