@@ -12,9 +12,12 @@
 //! - `forged`: every edit of a saved plan is refused, the gates use the recomputed plan;
 //! - `preflight`: each preflight finding from an emulator state that triggers it;
 //! - `credentials`: each credential kind, good and bad, and that no secret is printed;
-//! - `reliability`: round trips, and riding out throttling, 5xx, drops, stale reads, latency.
+//! - `reliability`: round trips, and riding out throttling, 5xx, drops, stale reads, latency;
+//! - `concurrent`: lost updates: another writer between the plan and a
+//!   full-object write, and read-after-write lag in the read-back.
 
 mod commands;
+mod concurrent;
 mod credentials;
 mod cycle;
 mod forged;
