@@ -12,9 +12,10 @@
 //!   refuses the surface (the reviewed plan was computed against the old
 //!   value; nothing is written); a field it does not manage that moved is a
 //!   concurrent change that is kept: the body is built from the newer read;
-//! - after the write, the read-back with the object the write was built from:
-//!   an unmanaged field that moved was changed by another writer after the
-//!   write (or crossed it), and is reported, not written again.
+//! - after the write, the apply compares each read-back that does not show
+//!   the write yet with the object the write was built from: an unmanaged
+//!   field that moved there was changed between the pre-write read and the
+//!   write, which replaced it (a lost update, reported; see `ssprctl-apply`).
 //!
 //! Fields the service computes and ignores on a PUT (the portal's
 //! `passwordResetEnabledGroupName` and `*OptionAllowed` flags, OData

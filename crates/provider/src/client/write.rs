@@ -21,6 +21,8 @@
 //! ([`super::concurrent`]): a managed setting that moved refuses the surface,
 //! an unmanaged one is kept (the body is built from the pre-write read).
 
+use std::collections::BTreeSet;
+
 use reqwest::Method;
 use serde_json::{Value, json};
 use ssprctl_model::{Api, Settings};
@@ -114,6 +116,35 @@ impl PasswordRules {
             PasswordRules::Template(template) => wire::template_defaults(template),
         }
     }
+}
+
+/// A full-object write checked against the read its plan was computed from
+/// (sans-IO): the requests `build` makes from the pre-write read `current`,
+/// with the unmanaged fields that moved between `planned_from` and `current`
+/// (kept: the body is built from `current`). A managed setting that moved is
+/// [`ProviderError::Moved`] and nothing to send. `planned_from` `None`: no
+/// check. `current` is the surface's object (the Password Rule Settings as
+/// their flat values).
+pub fn checked_full_object(
+    api: Api,
+    current: Value,
+    planned_from: Option<&Value>,
+    managed: &BTreeSet<String>,
+    build: impl FnOnce() -> Result<Writes, WireError>,
+) -> Result<(Writes, Written), ProviderError> {
+    let concurrent = match planned_from {
+        Some(base) => concurrent::check_before_write(api, base, &current, managed)
+            .map_err(|moved| ProviderError::Moved { api, moved })?,
+        None => Vec::new(),
+    };
+    let writes = build().map_err(|source| ProviderError::Unwritable { api, source })?;
+    Ok((
+        writes,
+        Written {
+            concurrent,
+            built_from: Some(current),
+        },
+    ))
 }
 
 const AUTHORIZATION_POLICY: &str = "/policies/authorizationPolicy";
@@ -241,48 +272,33 @@ impl HttpProvider {
         planned_from: Option<&Value>,
     ) -> Result<Written, ProviderError> {
         let unwritable = |source| ProviderError::Unwritable { api, source };
-        let (writes, built_from) = match api {
+        let plain = |writes: Result<Writes, WireError>| {
+            writes.map(|w| (w, Written::default())).map_err(unwritable)
+        };
+        let managed = || concurrent::managed_paths(api, desired);
+        let (writes, written) = match api {
             Api::PortalPasswordReset => {
                 let current = self.portal_get(conn, api).await?;
-                let writes = portal_password_reset(partial, &current).map_err(unwritable)?;
-                (writes, Some(current))
+                let build = || portal_password_reset(partial, &current);
+                checked_full_object(api, current.clone(), planned_from, &managed(), build)?
             }
             Api::PortalOnPremises => {
                 let current = self.portal_get(conn, api).await?;
-                (
-                    portal_on_premises(partial, &current).map_err(unwritable)?,
-                    None,
-                )
+                plain(portal_on_premises(partial, &current))?
             }
-            Api::GraphAuthorizationPolicy => {
-                (authorization_policy(partial).map_err(unwritable)?, None)
-            }
+            Api::GraphAuthorizationPolicy => plain(authorization_policy(partial))?,
             Api::GraphAuthenticationMethods => {
                 let current = self.graph_get(conn, api, METHODS_POLICY).await?;
-                (
-                    authentication_methods(partial, &current).map_err(unwritable)?,
-                    None,
-                )
+                plain(authentication_methods(partial, &current))?
             }
             Api::GraphPasswordRuleSettings => {
                 let live = self.live_password_rules(conn, api).await?;
-                let writes = password_rule_settings(partial, &live).map_err(unwritable)?;
-                (writes, Some(live.values()))
+                let build = || password_rule_settings(partial, &live);
+                checked_full_object(api, live.values(), planned_from, &managed(), build)?
             }
-        };
-        let concurrent = match (planned_from, &built_from) {
-            (Some(base), Some(current)) => {
-                let managed = concurrent::managed_paths(api, desired);
-                concurrent::check_before_write(api, base, current, &managed)
-                    .map_err(|moved| ProviderError::Moved { api, moved })?
-            }
-            _ => Vec::new(),
         };
         self.send_writes(conn, api, writes).await?;
-        Ok(Written {
-            concurrent,
-            built_from,
-        })
+        Ok(written)
     }
 
     /// The live Password Rule Settings object, or the template when there is
