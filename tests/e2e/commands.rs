@@ -59,7 +59,14 @@ fn unreachable_tenant_is_unknown_not_drift() {
 fn standalone_emulator_serves_until_stopped() {
     let dir = tempfile::tempdir().expect("temp dir");
     let state = dir.path().join("state.json");
+    // Isolated like every other run: no environment of the machine, its own home.
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
     let mut child = Command::new(env!("CARGO_BIN_EXE_ssprctl"))
+        .env_clear()
+        .env("HOME", &home)
+        .env("NO_COLOR", "1")
+        .current_dir(dir.path())
         .args([
             "emulator",
             "--listen",
@@ -71,10 +78,18 @@ fn standalone_emulator_serves_until_stopped() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start emulator");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read address");
+    // Its first line names the address; a hang guard instead of a blocking read.
+    let stdout = child.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = tx.send(line);
+    });
+    let Ok(line) = rx.recv_timeout(crate::support::run_limit()) else {
+        let _ = child.kill();
+        panic!("`ssprctl emulator` printed no address");
+    };
     let url = line.trim().rsplit(' ').next().expect("address").to_string();
     assert!(url.starts_with("http://127.0.0.1:"), "{line}");
 
@@ -97,8 +112,12 @@ fn standalone_emulator_serves_until_stopped() {
     let _ = child.wait();
     assert!(state.exists(), "state persisted");
     assert!(
-        !dir.path().join(".ssprctl").exists(),
+        !dir.path().join(".ssprctl/emulator-state.json").exists(),
         "no in-process emulator was started"
+    );
+    assert!(
+        dir.path().join(".ssprctl/journal").is_dir(),
+        "the apply was journaled"
     );
 }
 

@@ -1,7 +1,7 @@
 //! Lost updates on full-object writes (issue 8, part 7): another writer
 //! changes the portal `PasswordResetPolicies` between the apply's plan and its
 //! PUT, and read-after-write lag (the emulator's `staleReadsMs`) in the
-//! read-back.
+//! read-back, interrupted or not; and what the journal keeps of each.
 //!
 //! The other writer acts while the apply waits out a `Retry-After` on the
 //! authentication-methods PATCH, which is written before the SSPR policy:
@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
+use crate::journal::{assert_valid, journals, records};
 use crate::support::{CONTOSO, Env, Run};
 
 const PORTAL: &str = "/api/PasswordReset/PasswordResetPolicies";
@@ -85,6 +86,34 @@ fn other_writer_sets(env: &Env, field: &str, value: Value) {
     assert_eq!(status, 200);
 }
 
+/// The records of the newest journal, checked against the schema.
+fn last_journal(env: &Env) -> Vec<Value> {
+    let files = journals(env);
+    let recs = records(files.last().expect("a journal"));
+    assert_valid(&recs);
+    recs
+}
+
+/// The `result` record of the write of the portal SSPR policy.
+fn portal_result(recs: &[Value]) -> &Value {
+    recs.iter()
+        .find(|r| r["record"] == "result" && r["surface"] == "portalPasswordReset")
+        .expect("a result for the SSPR policy")
+}
+
+/// The account's state of one setting of the only tenant.
+fn account_state<'a>(recs: &'a [Value], path: &str) -> &'a Value {
+    let account = recs.last().expect("records");
+    assert_eq!(account["record"], "account");
+    account["tenants"][0]["settings"]
+        .as_array()
+        .expect("settings")
+        .iter()
+        .find(|s| s["path"] == path)
+        .map(|s| &s["state"])
+        .expect("the setting is accounted")
+}
+
 fn portal_puts(env: &Env) -> usize {
     env.writes()
         .iter()
@@ -127,6 +156,24 @@ fn an_unmanaged_setting_changed_between_plan_and_put_is_kept_and_reported() {
     assert_eq!(live["notifyOnAdminPasswordReset"], false, "not reverted");
     assert_eq!(live["registrationReconfirmIntevalInDays"], 90, "written");
     assert_eq!(portal_puts(&env), 2, "the other writer's PUT and ours");
+    // The journal keeps what the write kept.
+    let recs = last_journal(&env);
+    let result = portal_result(&recs);
+    assert_eq!(result["result"], "ok");
+    assert_eq!(
+        result["concurrent"],
+        json!([{
+            "field": "selfServicePasswordReset.notifications.notifyAdminsOnAdminReset",
+            "managed": false, "before": true, "after": false
+        }])
+    );
+    assert_eq!(
+        account_state(
+            &recs,
+            "selfServicePasswordReset.registration.reconfirmAfterDays"
+        ),
+        "applied"
+    );
 }
 
 #[test]
@@ -159,6 +206,29 @@ fn a_managed_setting_changed_between_plan_and_put_refuses_that_surface() {
     assert_eq!(
         live["registrationReconfirmIntevalInDays"], 30,
         "theirs stays"
+    );
+    // The journal: the write's intent, then its refusal with what moved; the
+    // setting not applied, so a rollback would leave it alone.
+    let recs = last_journal(&env);
+    let result = portal_result(&recs);
+    assert_eq!(result["result"], "error");
+    assert_eq!(
+        result["concurrent"],
+        json!([{
+            "field": "selfServicePasswordReset.registration.reconfirmAfterDays",
+            "managed": true, "before": 180, "after": 30
+        }])
+    );
+    assert_eq!(
+        account_state(
+            &recs,
+            "selfServicePasswordReset.registration.reconfirmAfterDays"
+        ),
+        "not_applied"
+    );
+    assert_eq!(
+        account_state(&recs, "authenticationMethods.sms.state"),
+        "applied"
     );
 }
 
@@ -227,6 +297,14 @@ fn lag_beyond_the_read_back_is_unknown_and_a_lost_update_is_reported() {
         run.stderr
     );
     assert!(!run.stderr.contains("not applied"), "{}", run.stderr);
+    let recs = last_journal(&env);
+    assert_eq!(
+        account_state(
+            &recs,
+            "selfServicePasswordReset.registration.reconfirmAfterDays"
+        ),
+        "unknown"
+    );
 
     // Still inside the window, a second apply reads the policy from before
     // the first: its PUT, built from that read, reverts the first's setting.
@@ -246,6 +324,16 @@ fn lag_beyond_the_read_back_is_unknown_and_a_lost_update_is_reported() {
         ),
         "{}",
         run.transcript()
+    );
+    // The account journals the lost update.
+    let recs = last_journal(&env);
+    assert_eq!(
+        recs.last().expect("account")["tenants"][0]["lost_updates"],
+        json!([{
+            "surface": "portalPasswordReset",
+            "field": "selfServicePasswordReset.registration.reconfirmAfterDays",
+            "theirs": 90, "written": 180
+        }])
     );
 }
 
@@ -276,4 +364,73 @@ fn the_apply_workflow_runs_one_apply_per_config_at_a_time() {
             "cancel-in-progress: false".to_string()
         ]
     );
+}
+
+/// The journal's interrupt and the lost-update read-back together: SIGINT
+/// while the read-back waits out read-after-write lag ends it at once (one
+/// more read at most) with the setting unknown, never "not applied" from a
+/// stale read, and the account journaled.
+#[cfg(unix)]
+#[test]
+fn sigint_during_a_lagging_read_back_ends_it_unknown_never_not_applied() {
+    let env = Env::new();
+    let cfg = env.config("c.yaml", &yaml(RECONFIRM_90));
+    // Every read during the test is from before the write.
+    env.set_faults(json!({ "staleReadsMs": 3_600_000 }));
+    env.clear_requests();
+    let mut child = start_apply(&env, &cfg);
+    while portal_puts(&env) == 0 {
+        if child.try_wait().expect("poll ssprctl").is_some() {
+            panic!("the apply ended before its PUT");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(kill.success());
+    let run = finish(child);
+    assert_eq!(run.code, 130, "{}", run.transcript());
+    assert!(
+        run.stderr.contains("Interrupted by SIGINT"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains(
+            "unknown: selfServicePasswordReset.registration.reconfirmAfterDays (written, but no read showed it yet ("
+        ),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("not applied"), "{}", run.stderr);
+    // The read-back did not go on backing off: the read under way at the
+    // interrupt, or one more.
+    let requests = env.requests();
+    let put = requests
+        .iter()
+        .position(|r| r["method"] == "PUT" && r["path"] == PORTAL)
+        .expect("the PUT");
+    let reads_after = requests[put..]
+        .iter()
+        .filter(|r| r["method"] == "GET" && r["path"] == PORTAL)
+        .count();
+    assert!(reads_after <= 2, "{reads_after} reads after the PUT");
+    let recs = last_journal(&env);
+    assert_eq!(
+        recs.last().expect("account")["interrupted"]["signal"],
+        "SIGINT"
+    );
+    assert_eq!(
+        account_state(
+            &recs,
+            "selfServicePasswordReset.registration.reconfirmAfterDays"
+        ),
+        "unknown"
+    );
+    // It had landed: once reads catch up, nothing is left to change.
+    env.clear_faults();
+    let plan = env.run(&["plan", "--config", path_str(&cfg), "--detailed-exitcode"]);
+    assert_eq!(plan.code, 0, "{}", plan.transcript());
 }

@@ -283,19 +283,16 @@ fn markdown_plan_for_a_pull_request() {
         &yaml("      selfServicePasswordReset:\n        methodsRequired: 2\n        registration: { reconfirmAfterDays: 0 }\n      administratorPasswordReset:\n        enabled: false\n      passwordProtection:\n        bannedPasswords: [contoso, fabrikam]\n"),
     );
     let summary = env.dir.path().join("summary.md");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ssprctl"))
-        .args([
+    let out = env.run_env(
+        &[
             "plan",
             "--config",
             cfg.to_str().expect("utf-8"),
             "--markdown",
-        ])
-        .current_dir(env.dir.path())
-        .env("NO_COLOR", "1")
-        .env("GITHUB_STEP_SUMMARY", &summary)
-        .output()
-        .expect("run");
-    let md = String::from_utf8_lossy(&out.stdout).into_owned();
+        ],
+        &[("GITHUB_STEP_SUMMARY", summary.to_str().expect("utf-8"))],
+    );
+    let md = out.stdout.clone();
     assert!(md.starts_with("<!-- ssprctl-plan -->"));
     assert!(md.contains(":warning: **1 weakening change**"), "{md}");
     assert_eq!(

@@ -2,8 +2,12 @@
 //!
 //! One test binary (compile time), one module per area:
 //! - `support`: the harness (an emulator on 127.0.0.1:0 with a temporary state
-//!   file, running the binary, reading the emulator's request log);
+//!   file, running the binary isolated from the machine and within a hang
+//!   guard, reading the emulator's request log);
+//! - `isolation`: nothing of the machine's environment reaches a run, and a run
+//!   that never ends is killed and shown;
 //! - `cycle`: plan -> apply -> plan converges, for each example;
+//! - `export`: export -> plan is "No changes" (fresh, applied, random live states, many tenants);
 //! - `write_rules`: each API's write rule, asserted from the request log;
 //! - `validation`: `validate` errors with their file:line:column;
 //! - `commands`: `schema`, `emulator`, exit codes and safety gates, closed pipes,
@@ -12,16 +16,21 @@
 //! - `forged`: every edit of a saved plan is refused, the gates use the recomputed plan;
 //! - `preflight`: each preflight finding from an emulator state that triggers it;
 //! - `credentials`: each credential kind, good and bad, and that no secret is printed;
+//! - `journal`: the journal of every apply, SIGINT mid-apply, `rollback`;
 //! - `reliability`: round trips, and riding out throttling, 5xx, drops, stale reads, latency;
 //! - `concurrent`: lost updates: another writer between the plan and a
-//!   full-object write, and read-after-write lag in the read-back.
+//!   full-object write, read-after-write lag in the read-back (and SIGINT
+//!   during it), each journaled.
 
 mod commands;
 mod concurrent;
 mod credentials;
 mod cycle;
+mod export;
 mod forged;
 mod gitops;
+mod isolation;
+mod journal;
 mod preflight;
 mod reliability;
 mod support;

@@ -1,7 +1,18 @@
 //! Test harness: an emulator on loopback, the binary, the request log.
+//!
+//! Every run of the binary goes through [`Isolated`]: it sees none of the
+//! machine's environment (its own home, XDG and temp directories inside the
+//! test's temp dir, no credential, token store, log filter or colour setting
+//! from the machine), and a run that does not finish within the hang guard's
+//! limit ([`run_limit`]) is killed and fails the test with what it printed.
 
+use std::ffi::OsString;
+use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -64,9 +75,10 @@ impl Env {
         path
     }
 
-    /// Runs `ssprctl ARGS` in the work dir, without colour or a terminal.
+    /// Runs `ssprctl ARGS` in the work dir, isolated (see [`Isolated`]), its
+    /// home `home/` of the work dir, kept from one run to the next.
     pub fn run(&self, args: &[&str]) -> Run {
-        run_in(self.dir.path(), args)
+        self.run_env(args, &[])
     }
 
     /// The emulator's request log.
@@ -191,22 +203,211 @@ impl Run {
     }
 }
 
+/// Runs `ssprctl ARGS` in `dir`, isolated (see [`Isolated`]), with a fresh
+/// home of its own that is removed afterwards (`dir` may be the repository).
 pub fn run_in(dir: &Path, args: &[&str]) -> Run {
-    let out: Output = Command::new(env!("CARGO_BIN_EXE_ssprctl"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .env_remove("AZURE_CLIENT_ID")
-        .env_remove("AZURE_CLIENT_SECRET")
-        .env_remove("SSPRCTL_PORTAL_REFRESH_TOKEN")
-        .stdin(std::process::Stdio::null())
-        .output()
-        .expect("run ssprctl");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    let home = tempfile::tempdir().expect("temp home");
+    Isolated::new(dir, home.path()).run(args)
+}
+
+/// How long one run may take before the hang guard kills it: 120 s, or
+/// `SSPRCTL_TEST_TIMEOUT_SECS`. A guard against a run that never ends, never
+/// an assertion that something is fast.
+pub fn run_limit() -> Duration {
+    match std::env::var(TIMEOUT_VAR) {
+        Err(_) => Duration::from_secs(120),
+        Ok(v) => match v.trim().parse::<u64>() {
+            Ok(secs) if secs > 0 => Duration::from_secs(secs),
+            _ => panic!("{TIMEOUT_VAR}={v:?}: expected a whole number of seconds above 0"),
+        },
+    }
+}
+
+/// The variable that overrides [`run_limit`].
+pub const TIMEOUT_VAR: &str = "SSPRCTL_TEST_TIMEOUT_SECS";
+
+/// One run of the binary that sees nothing of the machine it runs on.
+///
+/// The child's environment starts empty. It gets a home of its own (`HOME`,
+/// `USERPROFILE`, every `XDG_*_HOME`, `APPDATA`, `LOCALAPPDATA` and the temp
+/// directory point inside it), `PATH` names an empty directory of that home
+/// (so no `az` or other program of the machine is found unless the test puts
+/// it on `PATH`), and `NO_COLOR=1`. From the test process it inherits only
+/// what cannot change the binary's behaviour: coverage instrumentation,
+/// `RUST_BACKTRACE`, and on Windows what the system needs to open a socket.
+/// Every credential, token-store location, log filter or colour setting the
+/// machine has is gone; a test sets what it wants with [`Isolated::env`].
+pub struct Isolated {
+    cmd: Command,
+}
+
+/// Variables the child inherits from the test process; none of them changes
+/// what a run that does not panic does.
+const INHERITED: &[&str] = &[
+    "LLVM_PROFILE_FILE",
+    "RUST_BACKTRACE",
+    #[cfg(windows)]
+    "SYSTEMROOT",
+    #[cfg(windows)]
+    "WINDIR",
+    #[cfg(windows)]
+    "PATH",
+];
+
+impl Isolated {
+    /// `ssprctl` in `cwd`, with its home (and XDG, app-data and temp
+    /// directories) inside `home`, which is created if missing.
+    pub fn new(cwd: &Path, home: &Path) -> Isolated {
+        Isolated::program(OsString::from(env!("CARGO_BIN_EXE_ssprctl")), cwd, home)
+    }
+
+    /// Any `program`, isolated the same way (the e2e binary itself, for one).
+    pub fn program(program: impl Into<OsString>, cwd: &Path, home: &Path) -> Isolated {
+        let dirs = [
+            ("XDG_CONFIG_HOME", ".config"),
+            ("XDG_CACHE_HOME", ".cache"),
+            ("XDG_DATA_HOME", ".local/share"),
+            ("XDG_STATE_HOME", ".local/state"),
+            ("XDG_RUNTIME_DIR", ".run"),
+            ("APPDATA", "AppData/Roaming"),
+            ("LOCALAPPDATA", "AppData/Local"),
+            ("TMPDIR", "tmp"),
+            ("TEMP", "tmp"),
+            ("TMP", "tmp"),
+            ("PATH", "bin"),
+        ];
+        let mut cmd = Command::new(program.into());
+        cmd.current_dir(cwd).env_clear();
+        for (name, sub) in dirs {
+            let dir = home.join(sub);
+            std::fs::create_dir_all(&dir).expect("isolated home");
+            cmd.env(name, dir);
+        }
+        cmd.env("HOME", home)
+            .env("USERPROFILE", home)
+            .env("NO_COLOR", "1");
+        for name in INHERITED {
+            if let Some(value) = std::env::var_os(name) {
+                cmd.env(name, value);
+            }
+        }
+        Isolated { cmd }
+    }
+
+    /// Sets one variable for the child (after the defaults, so it wins).
+    pub fn env(mut self, name: &str, value: impl Into<OsString>) -> Isolated {
+        self.cmd.env(name, value.into());
+        self
+    }
+
+    /// Runs with `args`, stdin closed, within [`run_limit`].
+    pub fn run(self, args: &[&str]) -> Run {
+        self.run_within(args, run_limit())
+    }
+
+    /// Runs with `args`, stdin closed. A run still going after `limit` is
+    /// killed and the test fails, naming the command and showing what it
+    /// printed so far.
+    pub fn run_within(mut self, args: &[&str], limit: Duration) -> Run {
+        self.cmd
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let what = format!(
+            "`{} {}` (in {})",
+            Path::new(self.cmd.get_program())
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy(),
+            args.join(" "),
+            self.cmd
+                .get_current_dir()
+                .unwrap_or(Path::new("."))
+                .display()
+        );
+        let mut child = self
+            .cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+        let stdout = Collector::start(child.stdout.take());
+        let stderr = Collector::start(child.stderr.take());
+        let status = match wait_within(&mut child, limit) {
+            Some(status) => status,
+            None => {
+                let killed = child.kill().and_then(|()| child.wait());
+                panic!(
+                    "{what} did not finish within {} s ({TIMEOUT_VAR} sets the limit) and {}; it printed so far:\n--- stdout\n{}\n--- stderr\n{}",
+                    limit.as_secs(),
+                    match killed {
+                        Ok(_) => "was killed".to_string(),
+                        Err(e) => format!("could not be killed: {e}"),
+                    },
+                    stdout.so_far(),
+                    stderr.so_far(),
+                )
+            }
+        };
+        Run {
+            code: status.code().unwrap_or(-1),
+            stdout: stdout.finish(),
+            stderr: stderr.finish(),
+        }
+    }
+}
+
+/// Waits for `child` to exit, up to `limit`: `None` if it is still running.
+fn wait_within(child: &mut std::process::Child, limit: Duration) -> Option<ExitStatus> {
+    let deadline = Instant::now() + limit;
+    let mut pause = Duration::from_millis(1);
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < deadline => {
+                std::thread::sleep(pause);
+                pause = (pause * 2).min(Duration::from_millis(20));
+            }
+            Ok(None) => return None,
+            Err(e) => panic!("waiting for the child: {e}"),
+        }
+    }
+}
+
+/// A child's output pipe, read on a thread into a buffer that can be looked
+/// at before the pipe closes.
+struct Collector {
+    buf: Arc<Mutex<Vec<u8>>>,
+    reader: Option<JoinHandle<()>>,
+}
+
+impl Collector {
+    fn start(pipe: Option<impl Read + Send + 'static>) -> Collector {
+        let buf = Arc::new(Mutex::new(Vec::new()));
+        let reader = pipe.map(|mut pipe| {
+            let buf = Arc::clone(&buf);
+            std::thread::spawn(move || {
+                let mut chunk = [0u8; 8192];
+                while let Ok(n @ 1..) = pipe.read(&mut chunk) {
+                    buf.lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .extend_from_slice(&chunk[..n]);
+                }
+            })
+        });
+        Collector { buf, reader }
+    }
+
+    /// What was read so far.
+    fn so_far(&self) -> String {
+        String::from_utf8_lossy(&self.buf.lock().unwrap_or_else(|p| p.into_inner())).into_owned()
+    }
+
+    /// Everything, once the pipe has closed.
+    fn finish(mut self) -> String {
+        if let Some(reader) = self.reader.take() {
+            reader.join().expect("output reader");
+        }
+        self.so_far()
     }
 }
 
@@ -228,7 +429,8 @@ pub fn hybrid_state(tenant_id: &str) -> Value {
 }
 
 /// Every environment variable through which the binary finds a credential or
-/// a token store; `Env::run_env` clears them all before setting its own.
+/// a token store. No run sees them unless its test sets them ([`Isolated`]);
+/// `isolation` sets them all in the test process to show that.
 pub const CREDENTIAL_ENV: &[&str] = &[
     "AZURE_CLIENT_ID",
     "AZURE_CLIENT_SECRET",
@@ -241,35 +443,24 @@ pub const CREDENTIAL_ENV: &[&str] = &[
     "SSPRCTL_PORTAL_REFRESH_TOKEN",
     "SSPRCTL_CONFIG_DIR",
     "XDG_CONFIG_HOME",
+    "HOME",
 ];
 
 impl Env {
-    /// Runs `ssprctl ARGS` in the work dir like [`Env::run`], with every
-    /// credential variable cleared and then `envs` set. Unless `envs` names
-    /// `SSPRCTL_CONFIG_DIR`, the token store is an empty directory of the
-    /// work dir, never the user's own.
+    /// The home every run of this environment gets (`home/` of the work dir).
+    pub fn home(&self) -> PathBuf {
+        self.dir.path().join("home")
+    }
+
+    /// Runs `ssprctl ARGS` in the work dir like [`Env::run`], with `envs` set
+    /// on top of the isolated environment (see [`Isolated`]).
     pub fn run_env(&self, args: &[&str], envs: &[(&str, &str)]) -> Run {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_ssprctl"));
-        cmd.args(args)
-            .current_dir(self.dir.path())
-            .env("NO_COLOR", "1")
-            .env_remove("RUST_LOG")
-            .stdin(std::process::Stdio::null());
-        for name in CREDENTIAL_ENV {
-            cmd.env_remove(name);
-        }
-        if !envs.iter().any(|(k, _)| *k == "SSPRCTL_CONFIG_DIR") {
-            cmd.env("SSPRCTL_CONFIG_DIR", self.dir.path().join("no-token-store"));
-        }
-        for (k, v) in envs {
-            cmd.env(k, v);
-        }
-        let out: Output = cmd.output().expect("run ssprctl");
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        envs.iter()
+            .fold(
+                Isolated::new(self.dir.path(), &self.home()),
+                |cmd, (k, v)| cmd.env(k, v),
+            )
+            .run(args)
     }
 
     /// Replaces the emulator's fault configuration (`PUT /_emulator/faults`).

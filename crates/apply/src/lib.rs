@@ -18,8 +18,16 @@
 //! read showing none of a request's values may be stale, and is read again
 //! (backing off) until it is not or the tries run out: then the setting is
 //! unknown ("not visible yet"), never "not applied".
+//!
+//! Stopping ([`Stop`], [`apply_watched`]): once a stop is asked for, no new
+//! write starts; writes in flight and the reads back get its grace period. A
+//! stop during the read-back ends it after at most one more read, with what
+//! the reads showed: a setting no read showed is unknown, as when the tries
+//! run out. A [`Watch`] (the journal) is told of every write before it starts
+//! and after it ends, with what the write found another writer changed.
 
 use std::collections::BTreeSet;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
@@ -60,9 +68,11 @@ pub enum SettingState {
     /// Reading back shows the planned value.
     Applied,
     /// A read that shows the write (or, for a surface not written, any read)
-    /// shows another value.
+    /// shows another value; or nothing was sent to the tenant (a stop before
+    /// its first write).
     NotApplied,
-    /// The setting could not be read back, or no read showed the write yet.
+    /// The setting could not be read back, or no read showed the write yet
+    /// (the tries ran out, or a stop ended the read-back first).
     Unknown {
         /// Why reading it back failed, or that it is not visible yet.
         reason: String,
@@ -123,12 +133,25 @@ pub enum ApplyError {
         /// `path: expected X, found Y` for each setting that did not take.
         mismatches: Vec<String>,
     },
-    /// The writes were accepted but no read showed some of them within the
-    /// tries: their state is unknown, not "not applied".
+    /// The writes were accepted but no read showed some of them (within the
+    /// tries, or before a stop ended the read-back): their state is unknown,
+    /// not "not applied".
     #[error("written, but not visible when read back yet: {}", .settings.join(", "))]
     NotVisible {
         /// The settings not seen.
         settings: Vec<String>,
+    },
+    /// The apply was stopped (an interrupt, or the intent of the next write
+    /// could not be recorded) before these settings were written, or while
+    /// their write was in flight and did not finish within the grace period.
+    #[error("stopped before {} {}: {reason}", if *.in_flight { "finishing the write of" } else { "writing" }, .settings.join(", "))]
+    Stopped {
+        /// The settings not written (or whose write was abandoned).
+        settings: Vec<String>,
+        /// Whether a write of them was in flight and abandoned.
+        in_flight: bool,
+        /// Why.
+        reason: String,
     },
     /// The plan names a tenant the configuration does not have.
     #[error("the plan names tenant {name}, which the configuration does not define")]
@@ -158,6 +181,109 @@ const READ_BACK_PAUSES: [Duration; 5] = [
     Duration::from_secs(4),
 ];
 
+/// A request to stop an apply, shared between whoever asks (the binary, on a
+/// signal) and the apply. Once stopped, no new write starts; writes in flight
+/// get until [`Stop::deadline`] to finish, and so do the reads back.
+#[derive(Clone, Debug)]
+pub struct Stop {
+    tx: Arc<tokio::sync::watch::Sender<Option<(tokio::time::Instant, String)>>>,
+    grace: Duration,
+}
+
+impl Stop {
+    /// A stop that has not been asked for; once asked, in-flight work gets
+    /// `grace` more.
+    pub fn new(grace: Duration) -> Stop {
+        Stop {
+            tx: Arc::new(tokio::sync::watch::Sender::new(None)),
+            grace,
+        }
+    }
+
+    /// Asks the apply to stop, saying why (e.g. `SIGINT`). The first reason stays.
+    pub fn stop(&self, reason: &str) {
+        self.tx.send_if_modified(|slot| {
+            if slot.is_some() {
+                return false;
+            }
+            *slot = Some((tokio::time::Instant::now(), reason.to_string()));
+            true
+        });
+    }
+
+    /// Why the apply was asked to stop, if it was.
+    pub fn reason(&self) -> Option<String> {
+        self.tx.borrow().as_ref().map(|(_, r)| r.clone())
+    }
+
+    /// Completes once a stop is asked for (never, if none is).
+    async fn asked(&self) {
+        let mut rx = self.tx.subscribe();
+        if rx.wait_for(Option::is_some).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// Completes at the end of the grace period after a stop (never, if no
+    /// stop is asked for).
+    pub async fn deadline(&self) {
+        let mut rx = self.tx.subscribe();
+        let at = match rx.wait_for(Option::is_some).await {
+            Ok(slot) => slot.as_ref().map(|(at, _)| *at + self.grace),
+            Err(_) => None,
+        };
+        match at {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => std::future::pending().await,
+        }
+    }
+
+    /// Runs `work` to its end, or until the grace period after a stop is over.
+    async fn bounded<T>(&self, work: impl Future<Output = T>) -> Option<T> {
+        tokio::select! {
+            out = work => Some(out),
+            () = self.deadline() => None,
+        }
+    }
+}
+
+/// How one write ended, for a [`Watch`].
+#[derive(Debug)]
+pub enum WriteResult<'a> {
+    /// The service accepted it.
+    Ok {
+        /// Unmanaged fields of a full-object surface another writer changed
+        /// since the plan's read, which the write kept (empty otherwise).
+        concurrent: &'a [ConcurrentChange],
+    },
+    /// It failed (for a full-object surface refused because a managed setting
+    /// moved, [`ProviderError::Moved`] lists what moved; nothing was sent).
+    Failed(&'a ProviderError),
+    /// It was in flight at a stop and did not finish within the grace period;
+    /// it may or may not have landed.
+    Abandoned,
+}
+
+/// Told of each write before it starts and after it ends (the journal).
+pub trait Watch: Sync {
+    /// Called before `api` of `tenant` is written with these changes. An
+    /// error stops the tenant's lane before the write, with this reason.
+    fn before_write(&self, tenant: &Tenant, api: Api, changes: &[&Change]) -> Result<(), String>;
+    /// Called when the write has ended.
+    fn after_write(&self, tenant: &Tenant, api: Api, result: WriteResult<'_>);
+}
+
+/// A [`Watch`] that watches nothing.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Unwatched;
+
+impl Watch for Unwatched {
+    fn before_write(&self, _: &Tenant, _: Api, _: &[&Change]) -> Result<(), String> {
+        Ok(())
+    }
+    fn after_write(&self, _: &Tenant, _: Api, _: WriteResult<'_>) {}
+}
+
 /// Applies every tenant's changes, up to `parallelism` tenants at a time (each
 /// tenant's surfaces in order, then its read-back). `observed` is what the
 /// plan was computed from, in the order of `tenants` (it may be shorter: a
@@ -170,11 +296,38 @@ pub async fn apply<P: Provider>(
     provider: &P,
     parallelism: usize,
 ) -> Vec<TenantOutcome> {
+    apply_watched(
+        plan,
+        tenants,
+        observed,
+        provider,
+        parallelism,
+        &Unwatched,
+        &Stop::new(Duration::ZERO),
+    )
+    .await
+}
+
+/// [`apply`], telling `watch` of every write and heeding `stop`: once it is
+/// asked for, no new write starts, writes in flight and the reads back get
+/// the stop's grace period, and each tenant's outcome says what is live.
+pub async fn apply_watched<P: Provider, W: Watch>(
+    plan: &Plan,
+    tenants: &[Tenant],
+    observed: &[ObservedTenant],
+    provider: &P,
+    parallelism: usize,
+    watch: &W,
+    stop: &Stop,
+) -> Vec<TenantOutcome> {
     use futures_util::StreamExt;
     futures_util::stream::iter(plan.tenants.iter().filter(|t| !t.changes.is_empty()))
         .map(|tp| async move {
             match tenants.iter().position(|t| t.name == tp.name) {
-                Some(i) => apply_tenant(tp, &tenants[i], observed.get(i), provider).await,
+                Some(i) => {
+                    let basis = observed.get(i);
+                    apply_tenant(tp, &tenants[i], basis, provider, watch, stop).await
+                }
                 None => TenantOutcome {
                     name: tp.name.clone(),
                     written: Vec::new(),
@@ -194,37 +347,87 @@ pub async fn apply<P: Provider>(
 /// What one lane wrote, and how it stopped.
 #[derive(Default)]
 struct Lane {
+    /// Whether a write was started (its intent recorded).
+    attempted: bool,
     written: Vec<Api>,
+    /// The surface whose write was in flight at a stop and abandoned.
+    abandoned: Option<Api>,
     built_from: Vec<(Api, Value)>,
     concurrent: Vec<ConcurrentChange>,
-    failure: Option<(Vec<String>, ProviderError)>,
+    failure: Option<ApplyError>,
 }
 
-async fn apply_tenant<P: Provider>(
+async fn apply_tenant<P: Provider, W: Watch>(
     tp: &TenantPlan,
     tenant: &Tenant,
     basis: Option<&ObservedTenant>,
     provider: &P,
+    watch: &W,
+    stop: &Stop,
 ) -> TenantOutcome {
     // Independent surfaces are written at the same time; a lane's surfaces one
-    // after another (see `lanes`). A lane stops at its first failure.
+    // after another (see `lanes`). A lane stops at its first failure, and
+    // before any write once a stop is asked for.
     let results = futures_util::future::join_all(lanes(by_surface(&tp.changes)).into_iter().map(
         |lane| async move {
             let mut out = Lane::default();
-            for (api, changes) in lane {
-                let partial = partial_section(api, &changes);
+            let rest = |from: usize| -> Vec<String> {
+                lane[from..]
+                    .iter()
+                    .flat_map(|(_, changes)| changes.iter().map(|c| c.path.clone()))
+                    .collect()
+            };
+            for (i, (api, changes)) in lane.iter().enumerate() {
+                let api = *api;
+                let stopped = |reason: String| ApplyError::Stopped {
+                    settings: rest(i),
+                    in_flight: false,
+                    reason,
+                };
+                if let Some(reason) = stop.reason() {
+                    out.failure = Some(stopped(format!("interrupted ({reason})")));
+                    return out;
+                }
+                if let Err(reason) = watch.before_write(tenant, api, changes) {
+                    out.failure = Some(stopped(reason));
+                    return out;
+                }
+                out.attempted = true;
+                let partial = partial_section(api, changes);
                 let planned_from = basis.and_then(|o| o.objects.get(&api));
-                match provider.write(tenant, api, &partial, planned_from).await {
-                    Ok(w) => {
+                let write = provider.write(tenant, api, &partial, planned_from);
+                match stop.bounded(write).await {
+                    Some(Ok(w)) => {
+                        let concurrent = &w.concurrent;
+                        watch.after_write(tenant, api, WriteResult::Ok { concurrent });
                         out.written.push(api);
                         out.concurrent.extend(w.concurrent);
                         if let Some(object) = w.built_from {
                             out.built_from.push((api, object));
                         }
                     }
-                    Err(source) => {
-                        let settings = changes.iter().map(|c| c.path.clone()).collect();
-                        out.failure = Some((settings, source));
+                    Some(Err(source)) => {
+                        watch.after_write(tenant, api, WriteResult::Failed(&source));
+                        out.failure = Some(match source {
+                            ProviderError::Moved { api, moved } => ApplyError::Moved { api, moved },
+                            source => ApplyError::Write {
+                                settings: changes.iter().map(|c| c.path.clone()).collect(),
+                                source,
+                            },
+                        });
+                        return out;
+                    }
+                    None => {
+                        watch.after_write(tenant, api, WriteResult::Abandoned);
+                        out.abandoned = Some(api);
+                        out.failure = Some(ApplyError::Stopped {
+                            settings: rest(i),
+                            in_flight: true,
+                            reason: format!(
+                                "interrupted ({}); the write did not finish in time and may or may not have landed",
+                                stop.reason().unwrap_or_default()
+                            ),
+                        });
                         return out;
                     }
                 }
@@ -233,12 +436,16 @@ async fn apply_tenant<P: Provider>(
         },
     ))
     .await;
+    let mut attempted = false;
     let mut written = Vec::new();
+    let mut abandoned = Vec::new();
     let mut built_from = Vec::new();
     let mut concurrent: Vec<Concurrent> = Vec::new();
     let mut failure = None;
     for lane in results {
+        attempted |= lane.attempted;
         written.extend(lane.written);
+        abandoned.extend(lane.abandoned);
         built_from.extend(lane.built_from);
         concurrent.extend(lane.concurrent.into_iter().map(|change| Concurrent {
             change,
@@ -248,15 +455,29 @@ async fn apply_tenant<P: Provider>(
             failure = lane.failure;
         }
     }
-    let back = read_back(tp, tenant, provider, &written, &built_from).await;
+    if !attempted {
+        // Nothing was sent to this tenant (a stop, or the journal, before its
+        // first write): none of its planned values was written by this apply.
+        return TenantOutcome {
+            name: tp.name.clone(),
+            written,
+            settings: every(tp, &SettingState::NotApplied),
+            concurrent,
+            error: failure,
+        };
+    }
+    let sent = Sent {
+        written: &written,
+        abandoned: &abandoned,
+    };
+    let back = read_back(tp, tenant, provider, stop, &sent, &built_from).await;
     for c in back.concurrent {
         if !concurrent.contains(&c) {
             concurrent.push(c);
         }
     }
     let error = match failure {
-        Some((_, ProviderError::Moved { api, moved })) => Some(ApplyError::Moved { api, moved }),
-        Some((settings, source)) => Some(ApplyError::Write { settings, source }),
+        Some(error) => Some(error),
         None if !back.mismatches.is_empty() => Some(ApplyError::Verify {
             mismatches: back.mismatches,
         }),
@@ -285,6 +506,20 @@ fn every(tp: &TenantPlan, state: &SettingState) -> Vec<SettingOutcome> {
         .collect()
 }
 
+/// The surfaces a tenant's writes were sent to.
+struct Sent<'a> {
+    /// Written successfully.
+    written: &'a [Api],
+    /// In flight at a stop and abandoned: they may or may not have landed.
+    abandoned: &'a [Api],
+}
+
+impl Sent<'_> {
+    fn contains(&self, api: Api) -> bool {
+        self.written.contains(&api) || self.abandoned.contains(&api)
+    }
+}
+
 /// What the read-back found.
 struct ReadBack {
     /// Every planned setting with its state.
@@ -308,23 +543,70 @@ enum Look {
     Unreadable(String),
 }
 
+/// How the read-back ended, for the reason of a setting no read showed.
+enum Ended {
+    /// Every setting settled, or the tries ran out, after this many reads.
+    Tries(usize),
+    /// A stop ended it after this many reads.
+    Stopped {
+        /// Reads made.
+        reads: usize,
+        /// Why the apply was stopped.
+        reason: String,
+    },
+}
+
+/// The reason of a setting that could not be read back before the deadline.
+const NOT_READ_IN_TIME: &str = "interrupted: not read back within the grace period";
+
 /// Reads the tenant back until every planned setting shows its planned value,
-/// or the tries run out, and says per setting what the last read shows (see
-/// the crate docs for when a setting is "not applied"). `written` are the
-/// surfaces written successfully; `built_from` the objects their full-object
-/// writes were built from, which reads are compared with for lost updates
-/// ([`concurrent_in_read`]).
+/// or the tries run out, or a stop ends it, and says per setting what the last
+/// read shows (see the crate docs for when a setting is "not applied").
+/// `sent` are the surfaces written successfully or abandoned at a stop;
+/// `built_from` the objects the full-object writes were built from, which
+/// reads are compared with for lost updates ([`concurrent_in_read`]).
+///
+/// Once a stop is asked for, the read under way (or, during a pause, one more
+/// read) is the last; a read still unanswered at the end of the grace period
+/// leaves the last complete read's account, or every setting unknown.
 async fn read_back<P: Provider>(
     tp: &TenantPlan,
     tenant: &Tenant,
     provider: &P,
-    written: &[Api],
+    stop: &Stop,
+    sent: &Sent<'_>,
     built_from: &[(Api, Value)],
 ) -> ReadBack {
     let mut concurrent: Vec<Concurrent> = Vec::new();
-    let mut attempt = 0;
+    let mut last: Option<(Vec<Look>, Vec<bool>)> = None;
+    let mut reads = 0;
     loop {
-        let observed = provider.read(tenant).await;
+        let Some(observed) = stop.bounded(provider.read(tenant)).await else {
+            let reason = stop.reason().unwrap_or_default();
+            return match last {
+                Some((looks, seen)) => {
+                    let ended = Ended::Stopped { reads, reason };
+                    account(tp, sent, &looks, &seen, &ended, concurrent)
+                }
+                None => ReadBack {
+                    settings: every(
+                        tp,
+                        &SettingState::Unknown {
+                            reason: NOT_READ_IN_TIME.to_string(),
+                        },
+                    ),
+                    mismatches: Vec::new(),
+                    not_visible: tp
+                        .changes
+                        .iter()
+                        .filter(|c| sent.written.contains(&c.api))
+                        .map(|c| c.path.clone())
+                        .collect(),
+                    concurrent,
+                },
+            };
+        };
+        reads += 1;
         let again = ssprctl_plan::plan_tenant(tenant, &observed);
         let looks: Vec<Look> = tp
             .changes
@@ -341,10 +623,10 @@ async fn read_back<P: Provider>(
                 }
             })
             .collect();
-        let seen = requests_seen(tp, written, &looks);
+        let seen = requests_seen(tp, sent, &looks);
         concurrent_in_read(tp, tenant, &observed, &looks, built_from, &mut concurrent);
         // Settled: every setting shown, or shown otherwise by a read that
-        // shows its request, or unreadable on a surface not written (a failed
+        // shows its request, or unreadable on a surface not sent (a failed
         // write is read once).
         let settled = tp
             .changes
@@ -353,14 +635,22 @@ async fn read_back<P: Provider>(
             .zip(&seen)
             .all(|((c, l), seen)| match l {
                 Look::Shown => true,
-                Look::Other(_) => *seen && !written.contains(&c.api),
-                Look::Unreadable(_) => !written.contains(&c.api),
+                Look::Other(_) => *seen && !sent.contains(c.api),
+                Look::Unreadable(_) => !sent.contains(c.api),
             });
-        if settled || attempt >= READ_BACK_PAUSES.len() {
-            return account(tp, written, &looks, &seen, attempt + 1, concurrent);
+        if settled || reads > READ_BACK_PAUSES.len() {
+            return account(tp, sent, &looks, &seen, &Ended::Tries(reads), concurrent);
         }
-        tokio::time::sleep(READ_BACK_PAUSES[attempt]).await;
-        attempt += 1;
+        if let Some(reason) = stop.reason() {
+            let ended = Ended::Stopped { reads, reason };
+            return account(tp, sent, &looks, &seen, &ended, concurrent);
+        }
+        last = Some((looks, seen));
+        // A stop cuts the pause short: one more read, then the account.
+        tokio::select! {
+            () = tokio::time::sleep(READ_BACK_PAUSES[reads - 1]) => {}
+            () = stop.asked() => {}
+        }
     }
 }
 
@@ -406,9 +696,9 @@ fn concurrent_in_read(
 }
 
 /// For each planned setting, whether the read shows its request: a value of
-/// the same request is shown. A surface not written has no request to wait
-/// for: any read of it counts.
-fn requests_seen(tp: &TenantPlan, written: &[Api], looks: &[Look]) -> Vec<bool> {
+/// the same request is shown. A surface nothing was sent to has no request to
+/// wait for: any read of it counts.
+fn requests_seen(tp: &TenantPlan, sent: &Sent<'_>, looks: &[Look]) -> Vec<bool> {
     let shown: BTreeSet<&str> = tp
         .changes
         .iter()
@@ -418,7 +708,7 @@ fn requests_seen(tp: &TenantPlan, written: &[Api], looks: &[Look]) -> Vec<bool> 
         .collect();
     let mut seen = vec![false; tp.changes.len()];
     for (api, changes) in by_surface(&tp.changes) {
-        if !written.contains(&api) {
+        if !sent.contains(api) {
             for (i, c) in tp.changes.iter().enumerate() {
                 if c.api == api {
                     seen[i] = true;
@@ -444,10 +734,10 @@ fn requests_seen(tp: &TenantPlan, written: &[Api], looks: &[Look]) -> Vec<bool> 
 /// where the read shows the write, see [`requests_seen`]), or unknown.
 fn account(
     tp: &TenantPlan,
-    written: &[Api],
+    sent: &Sent<'_>,
     looks: &[Look],
     seen: &[bool],
-    reads: usize,
+    ended: &Ended,
     concurrent: Vec<Concurrent>,
 ) -> ReadBack {
     let mut back = ReadBack {
@@ -457,10 +747,11 @@ fn account(
         concurrent,
     };
     for ((c, look), seen) in tp.changes.iter().zip(looks).zip(seen) {
+        let written = sent.written.contains(&c.api);
         let state = match look {
             Look::Shown => SettingState::Applied,
             Look::Unreadable(reason) => {
-                if written.contains(&c.api) {
+                if written {
                     back.mismatches
                         .push(format!("{}: could not be read back ({reason})", c.path));
                 }
@@ -469,19 +760,32 @@ fn account(
                 }
             }
             Look::Other(found) if *seen => {
-                if written.contains(&c.api) {
+                if written {
                     back.mismatches
                         .push(format!("{}: expected {}, found {found}", c.path, c.after));
                 }
                 SettingState::NotApplied
             }
             Look::Other(_) => {
-                back.not_visible.push(c.path.clone());
-                SettingState::Unknown {
-                    reason: format!(
-                        "written, but no read showed it yet ({reads} reads): reads may lag behind writes; plan again later to see it"
-                    ),
-                }
+                let reason = if sent.abandoned.contains(&c.api) {
+                    format!(
+                        "the write was in flight at the interrupt and did not finish in time; no read showed it ({} reads): it may or may not have landed; plan again to see it",
+                        match ended {
+                            Ended::Tries(reads) | Ended::Stopped { reads, .. } => reads,
+                        }
+                    )
+                } else {
+                    back.not_visible.push(c.path.clone());
+                    match ended {
+                        Ended::Tries(reads) => format!(
+                            "written, but no read showed it yet ({reads} reads): reads may lag behind writes; plan again later to see it"
+                        ),
+                        Ended::Stopped { reads, reason } => format!(
+                            "written, but no read showed it yet ({reads} reads, then the read-back was interrupted ({reason})): reads may lag behind writes; plan again later to see it"
+                        ),
+                    }
+                };
+                SettingState::Unknown { reason }
             }
         };
         back.settings.push(SettingOutcome {
@@ -539,7 +843,10 @@ fn partial_section(api: Api, changes: &[&Change]) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
     use ssprctl_plan::{Action, Risk};
+    use ssprctl_provider::Written;
+    use std::sync::atomic::{AtomicUsize, Ordering};
 
     fn change(api: Api, path: &str) -> Change {
         Change {
@@ -569,7 +876,11 @@ mod tests {
     }
 
     fn states(back: &ReadBack) -> Vec<(&str, &str)> {
-        back.settings
+        outcome_states(&back.settings)
+    }
+
+    fn outcome_states(settings: &[SettingOutcome]) -> Vec<(&str, &str)> {
+        settings
             .iter()
             .map(|s| {
                 let state = match &s.state {
@@ -603,6 +914,10 @@ mod tests {
             ),
         ]);
         let written = [Api::PortalPasswordReset, Api::PortalOnPremises];
+        let sent = Sent {
+            written: &written,
+            abandoned: &[],
+        };
         // The full-object PUT shows one value: the read shows the PUT, the
         // other value did not take. Of the on-premises flags (one PUT each),
         // neither shows: that read may be stale.
@@ -612,9 +927,9 @@ mod tests {
             Look::Other(Value::Bool(false)),
             Look::Other(Value::Bool(false)),
         ];
-        let seen = requests_seen(&tp, &written, &looks);
+        let seen = requests_seen(&tp, &sent, &looks);
         assert_eq!(seen, vec![true, true, false, false]);
-        let back = account(&tp, &written, &looks, &seen, 6, Vec::new());
+        let back = account(&tp, &sent, &looks, &seen, &Ended::Tries(6), Vec::new());
         assert_eq!(
             states(&back),
             vec![
@@ -640,7 +955,7 @@ mod tests {
             Look::Other(Value::Bool(false)),
         ];
         assert_eq!(
-            requests_seen(&tp, &written, &looks),
+            requests_seen(&tp, &sent, &looks),
             vec![true, true, true, false]
         );
     }
@@ -651,14 +966,338 @@ mod tests {
             Api::GraphAuthorizationPolicy,
             "administratorPasswordReset.enabled",
         )]);
+        let sent = Sent {
+            written: &[],
+            abandoned: &[],
+        };
         let looks = vec![Look::Other(Value::Bool(true))];
-        let seen = requests_seen(&tp, &[], &looks);
-        let back = account(&tp, &[], &looks, &seen, 1, Vec::new());
+        let seen = requests_seen(&tp, &sent, &looks);
+        let back = account(&tp, &sent, &looks, &seen, &Ended::Tries(1), Vec::new());
         assert_eq!(
             states(&back),
             vec![("administratorPasswordReset.enabled", "not applied")]
         );
         assert!(back.mismatches.is_empty() && back.not_visible.is_empty());
+    }
+
+    #[test]
+    fn an_abandoned_write_is_not_applied_only_from_a_read_that_shows_it() {
+        let tp = tenant_plan(vec![change(
+            Api::GraphAuthorizationPolicy,
+            "administratorPasswordReset.enabled",
+        )]);
+        let sent = Sent {
+            written: &[],
+            abandoned: &[Api::GraphAuthorizationPolicy],
+        };
+        let looks = vec![Look::Other(Value::Bool(true))];
+        let seen = requests_seen(&tp, &sent, &looks);
+        assert_eq!(seen, vec![false], "it may still land");
+        let ended = Ended::Stopped {
+            reads: 1,
+            reason: "SIGINT".into(),
+        };
+        let back = account(&tp, &sent, &looks, &seen, &ended, Vec::new());
+        assert_eq!(
+            states(&back),
+            vec![("administratorPasswordReset.enabled", "unknown")]
+        );
+    }
+
+    /// A provider whose calls are recorded; with `hang`, nothing it is asked
+    /// ever answers. Reads show `shows`; a write of the SSPR policy answers
+    /// `portal` (kept concurrent changes, or refused with what moved).
+    #[derive(Default)]
+    struct Fake {
+        writes: std::sync::Mutex<Vec<Api>>,
+        reads: AtomicUsize,
+        hang: bool,
+        shows: ObservedTenant,
+        portal: Option<Result<Vec<ConcurrentChange>, Vec<ConcurrentChange>>>,
+    }
+
+    impl Provider for Fake {
+        fn read(&self, _: &Tenant) -> impl Future<Output = ObservedTenant> + Send {
+            let hang = self.hang;
+            let shows = self.shows.clone();
+            self.reads.fetch_add(1, Ordering::SeqCst);
+            async move {
+                if hang {
+                    std::future::pending::<()>().await;
+                }
+                shows
+            }
+        }
+
+        fn write(
+            &self,
+            _: &Tenant,
+            api: Api,
+            _: &Value,
+            _: Option<&Value>,
+        ) -> impl Future<Output = Result<Written, ProviderError>> + Send {
+            if let Ok(mut w) = self.writes.lock() {
+                w.push(api);
+            }
+            let hang = self.hang;
+            let answer = match (&self.portal, api) {
+                (Some(Ok(kept)), Api::PortalPasswordReset) => Ok(Written {
+                    concurrent: kept.clone(),
+                    built_from: None,
+                }),
+                (Some(Err(moved)), Api::PortalPasswordReset) => Err(ProviderError::Moved {
+                    api,
+                    moved: moved.clone(),
+                }),
+                _ => Ok(Written::default()),
+            };
+            async move {
+                if hang {
+                    std::future::pending::<()>().await;
+                }
+                answer
+            }
+        }
+    }
+
+    /// Records what a watch is told.
+    #[derive(Default)]
+    struct Log(std::sync::Mutex<Vec<String>>);
+
+    impl Watch for Log {
+        fn before_write(&self, _: &Tenant, api: Api, _: &[&Change]) -> Result<(), String> {
+            if let Ok(mut l) = self.0.lock() {
+                l.push(format!("intent {api:?}"));
+            }
+            Ok(())
+        }
+        fn after_write(&self, _: &Tenant, api: Api, result: WriteResult<'_>) {
+            let result = match result {
+                WriteResult::Ok { concurrent } => format!(
+                    "Ok {:?}",
+                    concurrent.iter().map(|c| &c.field).collect::<Vec<_>>()
+                ),
+                WriteResult::Failed(ProviderError::Moved { moved, .. }) => format!(
+                    "Moved {:?}",
+                    moved.iter().map(|c| &c.field).collect::<Vec<_>>()
+                ),
+                WriteResult::Failed(e) => format!("Failed {e}"),
+                WriteResult::Abandoned => "Abandoned".to_string(),
+            };
+            if let Ok(mut l) = self.0.lock() {
+                l.push(format!("result {api:?} {result}"));
+            }
+        }
+    }
+
+    fn two_surface_plan() -> (Plan, Vec<Tenant>) {
+        let tp = TenantPlan {
+            name: "contoso".into(),
+            tenant_id: "t1".into(),
+            changes: vec![
+                change(
+                    Api::GraphAuthenticationMethods,
+                    "authenticationMethods.sms.state",
+                ),
+                change(
+                    Api::PortalPasswordReset,
+                    "selfServicePasswordReset.methodsRequired",
+                ),
+            ],
+            unknown: Vec::new(),
+            findings: Vec::new(),
+            readiness: Vec::new(),
+            unchanged: 0,
+            unmanaged: 0,
+            prior: Default::default(),
+        };
+        let plan = Plan {
+            format_version: String::new(),
+            tool_version: String::new(),
+            config_digest: String::new(),
+            config_path: String::new(),
+            created_at: String::new(),
+            tenants: vec![tp],
+        };
+        let tenant = Tenant {
+            name: "contoso".into(),
+            tenant_id: "t1".into(),
+            endpoint: ssprctl_model::Endpoint::Local,
+            settings: Default::default(),
+            credentials: None,
+            index: 0,
+        };
+        (plan, vec![tenant])
+    }
+
+    fn other_writer(field: &str, managed: bool) -> ConcurrentChange {
+        ConcurrentChange {
+            api: Api::PortalPasswordReset,
+            field: field.into(),
+            managed,
+            before: json!(true),
+            after: json!(false),
+        }
+    }
+
+    #[tokio::test]
+    async fn after_a_stop_no_write_starts_and_nothing_is_read() {
+        let (plan, tenants) = two_surface_plan();
+        let fake = Fake::default();
+        let log = Log::default();
+        let stop = Stop::new(Duration::ZERO);
+        stop.stop("SIGINT");
+        let out = apply_watched(&plan, &tenants, &[], &fake, 4, &log, &stop).await;
+        assert!(fake.writes.lock().map(|w| w.is_empty()).unwrap_or(false));
+        assert_eq!(fake.reads.load(Ordering::SeqCst), 0);
+        assert!(log.0.lock().map(|l| l.is_empty()).unwrap_or(false));
+        assert!(
+            out[0]
+                .settings
+                .iter()
+                .all(|s| s.state == SettingState::NotApplied)
+        );
+        assert!(matches!(
+            &out[0].error,
+            Some(ApplyError::Stopped { settings, in_flight: false, reason })
+                if settings.len() == 2 && reason == "interrupted (SIGINT)"
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_write_in_flight_past_the_grace_period_is_abandoned_and_unknown() {
+        let (plan, tenants) = two_surface_plan();
+        let fake = Fake {
+            hang: true,
+            ..Fake::default()
+        };
+        let log = Log::default();
+        let stop = Stop::new(Duration::ZERO);
+        let (out, ()) = tokio::join!(
+            apply_watched(&plan, &tenants, &[], &fake, 4, &log, &stop),
+            async {
+                while fake.writes.lock().map(|w| w.is_empty()).unwrap_or(true) {
+                    tokio::task::yield_now().await;
+                }
+                stop.stop("SIGTERM");
+            }
+        );
+        let writes = fake.writes.lock().map(|w| w.clone()).unwrap_or_default();
+        assert_eq!(
+            writes,
+            [Api::GraphAuthenticationMethods],
+            "the next one never started"
+        );
+        let log = log.0.lock().map(|l| l.clone()).unwrap_or_default();
+        assert_eq!(
+            log,
+            [
+                "intent GraphAuthenticationMethods",
+                "result GraphAuthenticationMethods Abandoned"
+            ]
+        );
+        assert!(
+            out[0]
+                .settings
+                .iter()
+                .all(|s| matches!(&s.state, SettingState::Unknown { .. }))
+        );
+        assert!(matches!(
+            &out[0].error,
+            Some(ApplyError::Stopped {
+                in_flight: true,
+                ..
+            })
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_stop_during_the_read_back_ends_it_unknown_never_not_applied() {
+        // Every read is stale: it shows the value from before the write.
+        let path = "administratorPasswordReset.enabled";
+        let settings = |enabled: bool| -> ssprctl_model::Settings {
+            serde_json::from_value(json!({ "administratorPasswordReset": { "enabled": enabled } }))
+                .unwrap_or_default()
+        };
+        let (mut plan, mut tenants) = two_surface_plan();
+        plan.tenants[0].changes = vec![change(Api::GraphAuthorizationPolicy, path)];
+        tenants[0].settings = settings(false);
+        let fake = Fake {
+            shows: ObservedTenant {
+                settings: settings(true),
+                ..ObservedTenant::default()
+            },
+            ..Fake::default()
+        };
+        let stop = Stop::new(Duration::from_secs(3600));
+        let (out, ()) = tokio::join!(
+            apply_watched(&plan, &tenants, &[], &fake, 4, &Unwatched, &stop),
+            async {
+                while fake.reads.load(Ordering::SeqCst) == 0 {
+                    tokio::task::yield_now().await;
+                }
+                stop.stop("SIGINT");
+            }
+        );
+        let reads = fake.reads.load(Ordering::SeqCst);
+        assert!(
+            (1..=2).contains(&reads),
+            "at most one read after the stop, not the whole back-off: {reads}"
+        );
+        assert_eq!(outcome_states(&out[0].settings), [(path, "unknown")]);
+        match &out[0].settings[0].state {
+            SettingState::Unknown { reason } => {
+                assert!(reason.contains("interrupted (SIGINT)"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            &out[0].error,
+            Some(ApplyError::NotVisible { settings }) if settings == &[path]
+        ));
+    }
+
+    #[tokio::test]
+    async fn the_watch_is_told_what_a_write_kept_and_what_refused_it() {
+        let (plan, tenants) = two_surface_plan();
+        let kept = other_writer("selfServicePasswordReset.notifications.notifyUsers", false);
+        let fake = Fake {
+            portal: Some(Ok(vec![kept.clone()])),
+            ..Fake::default()
+        };
+        let log = Log::default();
+        let stop = Stop::new(Duration::ZERO);
+        let out = apply_watched(&plan, &tenants, &[], &fake, 4, &log, &stop).await;
+        let lines = log.0.lock().map(|l| l.clone()).unwrap_or_default();
+        assert_eq!(
+            lines[3],
+            "result PortalPasswordReset Ok [\"selfServicePasswordReset.notifications.notifyUsers\"]"
+        );
+        assert_eq!(
+            out[0].concurrent,
+            [Concurrent {
+                change: kept,
+                seen: Seen::BeforeWrite
+            }]
+        );
+
+        let moved = other_writer("selfServicePasswordReset.methodsRequired", true);
+        let fake = Fake {
+            portal: Some(Err(vec![moved])),
+            ..Fake::default()
+        };
+        let log = Log::default();
+        let out = apply_watched(&plan, &tenants, &[], &fake, 4, &log, &stop).await;
+        let lines = log.0.lock().map(|l| l.clone()).unwrap_or_default();
+        assert_eq!(
+            lines[3],
+            "result PortalPasswordReset Moved [\"selfServicePasswordReset.methodsRequired\"]"
+        );
+        assert!(matches!(
+            &out[0].error,
+            Some(ApplyError::Moved { api: Api::PortalPasswordReset, moved }) if moved.len() == 1
+        ));
+        assert_eq!(out[0].written, [Api::GraphAuthenticationMethods]);
     }
 
     #[test]

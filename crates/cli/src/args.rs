@@ -14,7 +14,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// Exit codes: 0 success / no changes, 1 error, 2 changes present (with
 /// --detailed-exitcode), 3 a live read failed or an apply's writes were not
 /// visible when read back yet (unknown, never reported as drift), 4 refused by
-/// a safety gate.
+/// a safety gate, 130 / 143 an apply interrupted by SIGINT / SIGTERM.
 #[derive(Debug, Parser)]
 #[command(name = "ssprctl", version, about, long_about)]
 pub struct Cli {
@@ -53,17 +53,26 @@ pub enum Command {
     /// Apply a saved plan (refusing a stale or edited one), or plan, confirm, write what
     /// changed, then read back and verify. An object written whole is not
     /// written when a managed setting on it moved since the plan's read (exit 4);
-    /// what other writers changed meanwhile is kept and reported.
+    /// what other writers changed meanwhile is kept and reported. Every apply is
+    /// journaled (--journal-dir); a first SIGINT/SIGTERM starts no new write, reads
+    /// back and exits 130/143 with the account, a second exits at once.
     Apply(ApplyArgs),
     /// Render a saved plan file.
     Show(ShowArgs),
+    /// Undo a journaled apply: plan the prior values of every setting it wrote,
+    /// refused (exit 4) if any was changed since; then confirm and apply like
+    /// `apply`, or save the plan with --out.
+    Rollback(RollbackArgs),
     /// Sign an administrator in for the portal surfaces (device code) and keep
     /// the refresh token in the user's config directory (owner-only file).
     Login(LoginArgs),
     /// Check each tenant's credentials, permissions, roles and surfaces.
     Doctor(DoctorArgs),
+    /// Read live tenants and write their settings as a desired-state file
+    /// (to adopt a tenant: export, review, commit, plan).
+    Export(ExportArgs),
     /// Print the JSON Schema of the desired-state file (or, with --plan, of the
-    /// plan format).
+    /// plan format; with --journal, of a journal record).
     Schema(SchemaArgs),
     /// Run the local emulator of the Entra ID endpoints until stopped.
     Emulator(EmulatorArgs),
@@ -148,6 +157,48 @@ pub struct ApplyArgs {
     /// Allow changes that weaken security (marked "weakening" in the plan).
     #[arg(long)]
     pub allow_weakening: bool,
+    #[command(flatten)]
+    pub journal: JournalArgs,
+}
+
+/// Where applies are journaled.
+#[derive(Debug, Args)]
+pub struct JournalArgs {
+    /// Write the journal of the apply here (created owner-only). Before any
+    /// write it records the live values the apply will replace, then each
+    /// write's intent and result, then the account; `ssprctl rollback FILE`
+    /// reverses it. The apply does not start if the journal cannot be written.
+    #[arg(long, value_name = "DIR", default_value = ".ssprctl/journal")]
+    pub journal_dir: PathBuf,
+}
+
+/// `rollback` options.
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    /// The journal of the apply to undo (see docs/journal.md). It is checked
+    /// and names no file that is opened.
+    #[arg(value_name = "JOURNAL")]
+    pub journal: PathBuf,
+    /// The desired-state file the apply was made from: its tenants'
+    /// endpoints and credentials are used (its settings are not).
+    #[arg(short, long, value_name = "FILE")]
+    pub config: PathBuf,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Save the rollback plan to FILE instead of applying it, and the desired
+    /// state it was made from to FILE.desired.yaml (both owner-readable only);
+    /// `ssprctl apply FILE` applies it like any saved plan.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Apply without asking (for CI). Without it, rollback asks for "yes" on a
+    /// terminal and refuses when there is none.
+    #[arg(long)]
+    pub auto_approve: bool,
+    /// Allow restoring values that weaken security.
+    #[arg(long)]
+    pub allow_weakening: bool,
+    #[command(flatten)]
+    pub journal_dir: JournalArgs,
 }
 
 /// `show` options.
@@ -180,12 +231,60 @@ pub struct EmulatorArgs {
     pub no_auto_tenants: bool,
 }
 
+/// `export` options.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Read the tenants of this desired-state file: its tenant list and
+    /// credentials. Its settings do not decide what is read.
+    #[arg(
+        short,
+        long,
+        value_name = "FILE",
+        required_unless_present = "tenant_id",
+        conflicts_with_all = ["tenant_id", "endpoint", "name"]
+    )]
+    pub config: Option<PathBuf>,
+    /// Read this tenant (directory id) instead of a file's tenants. Graph
+    /// credentials come from AZURE_CLIENT_ID and AZURE_CLIENT_SECRET, the
+    /// portal sign-in from SSPRCTL_PORTAL_REFRESH_TOKEN or `ssprctl login`,
+    /// as for a tenant of a file that names no credentials.
+    #[arg(long, value_name = "ID", requires = "endpoint")]
+    pub tenant_id: Option<String>,
+    /// Where the --tenant-id tenant lives: local, public, usGovernment,
+    /// china or http://127.0.0.1:PORT.
+    #[arg(long, value_name = "ENDPOINT", requires = "tenant_id")]
+    pub endpoint: Option<String>,
+    /// The `name` the --tenant-id tenant gets in the exported file.
+    #[arg(long, value_name = "NAME", default_value = "tenant")]
+    pub name: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Export every setting ssprctl manages, not only those a file usually
+    /// manages (docs/export.md lists both).
+    #[arg(long)]
+    pub all_settings: bool,
+    /// Leave out values equal to Microsoft's default for a new tenant (the
+    /// `default` column of docs/settings.md); they are then unmanaged.
+    #[arg(long)]
+    pub omit_defaults: bool,
+    /// Write the file to FILE (owner-readable only) instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// The `$schema` of the file's first line: a path relative to where the
+    /// file will live, or a URL.
+    #[arg(long, value_name = "PATH_OR_URL", default_value = ssprctl_engine::export::DEFAULT_SCHEMA)]
+    pub schema: String,
+}
+
 /// `schema` options.
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
     /// Print the schema of the plan format (`plan --json`, `plan --out`) instead.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "journal")]
     pub plan: bool,
+    /// Print the schema of a journal record (one line of a journal) instead.
+    #[arg(long)]
+    pub journal: bool,
 }
 
 /// `login` options.

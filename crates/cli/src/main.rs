@@ -10,18 +10,22 @@ mod out;
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
 use clap::Parser;
+use ssprctl_engine::journal::Kind;
 use ssprctl_engine::{
-    ApplyReport, EngineError, Refusal, Session, SettingState, Targets, apply_inputs,
+    ApplyInputs, ApplyReport, EngineError, Journal, Prepared, Refusal, Session, SettingState, Stop,
+    Targets, apply_inputs,
 };
-use ssprctl_model::LoadError;
+use ssprctl_model::{Config, LoadError};
 use ssprctl_plan::Plan;
 use ssprctl_plan::render::{self, RenderOpts};
 
 use args::{
-    ApplyArgs, Cli, ColorChoice, Command, ConfigArgs, DoctorArgs, EmulatorArgs, FormatArgs,
-    LoginArgs, PlanArgs, ShowArgs, TargetArgs,
+    ApplyArgs, Cli, ColorChoice, Command, ConfigArgs, DoctorArgs, EmulatorArgs, ExportArgs,
+    FormatArgs, LoginArgs, PlanArgs, RollbackArgs, ShowArgs, TargetArgs,
 };
 use out::{errln, escape_controls, escape_lines, out, outln};
 
@@ -33,6 +37,26 @@ enum Exit {
     Changes = 2,
     Unknown = 3,
     Refused = 4,
+    Interrupted = 130,
+    Terminated = 143,
+}
+
+/// A signal that interrupts an apply.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Signal {
+    /// SIGINT (Ctrl-C).
+    Interrupt,
+    /// SIGTERM.
+    Terminate,
+}
+
+impl Signal {
+    fn name(self) -> &'static str {
+        match self {
+            Signal::Interrupt => "SIGINT",
+            Signal::Terminate => "SIGTERM",
+        }
+    }
 }
 
 /// How a command ended, before it becomes an exit code in [`exit_code`].
@@ -60,14 +84,21 @@ enum Outcome {
     },
     /// A safety gate refused; nothing was written.
     Refused(Refusal),
+    /// An apply was interrupted by a signal (its account is printed and journaled).
+    Interrupted(Signal),
     /// `doctor` found problems.
     Unhealthy,
+    /// A live read failed, so nothing was exported (reported already).
+    ExportUnknown,
     /// An error, already reported.
     Failed,
 }
 
 /// The one mapping of outcomes to exit codes: 0 success / no changes,
-/// 1 error, 2 changes (with --detailed-exitcode), 3 unknown, 4 refused.
+/// 1 error, 2 changes (with --detailed-exitcode), 3 unknown (a read failed,
+/// or an apply's writes were not visible yet), 4 refused (a gate, or a
+/// managed setting that moved before a full-object write), 130 / 143 an apply
+/// interrupted by SIGINT / SIGTERM (whatever else its account says).
 fn exit_code(outcome: &Outcome) -> Exit {
     match outcome {
         Outcome::Done => Exit::Ok,
@@ -83,6 +114,9 @@ fn exit_code(outcome: &Outcome) -> Exit {
         Outcome::Applied { unknown: true, .. } => Exit::Unknown,
         Outcome::Applied { .. } => Exit::Ok,
         Outcome::Refused(_) => Exit::Refused,
+        Outcome::ExportUnknown => Exit::Unknown,
+        Outcome::Interrupted(Signal::Interrupt) => Exit::Interrupted,
+        Outcome::Interrupted(Signal::Terminate) => Exit::Terminated,
         Outcome::Unhealthy | Outcome::Failed => Exit::Error,
     }
 }
@@ -93,6 +127,13 @@ pub(crate) enum CliError {
     /// `--out FILE` could not be written.
     #[error("cannot write the plan to {}", .path.display())]
     WritePlan {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `export --out FILE` could not be written.
+    #[error("cannot write the export to {}", .path.display())]
+    WriteExport {
         path: PathBuf,
         #[source]
         source: std::io::Error,
@@ -153,21 +194,33 @@ fn main() -> ExitCode {
         }
     };
     let outcome = runtime.block_on(async {
-        let result = match cli.command {
-            Command::Validate(a) => validate(&a),
-            Command::Plan(a) => plan(&a, color).await,
-            Command::Apply(a) => apply(&a, color).await,
-            Command::Show(a) => show(&a, color),
-            Command::Login(a) => login(&a).await,
-            Command::Doctor(a) => run_doctor(&a).await,
-            Command::Schema(a) => if a.plan {
-                out!("{}", ssprctl_plan::plan_schema_json())
-            } else {
-                out!("{}", ssprctl_model::schema::config_schema_json())
+        let command = async {
+            match cli.command {
+                Command::Validate(a) => validate(&a),
+                Command::Plan(a) => plan(&a, color).await,
+                Command::Apply(a) => apply(&a, color).await,
+                Command::Show(a) => show(&a, color),
+                Command::Rollback(a) => rollback(&a, color).await,
+                Command::Login(a) => login(&a).await,
+                Command::Doctor(a) => run_doctor(&a).await,
+                Command::Export(a) => export(&a).await,
+                Command::Schema(a) => if a.plan {
+                    out!("{}", ssprctl_plan::plan_schema_json())
+                } else if a.journal {
+                    out!("{}", ssprctl_engine::journal::journal_schema_json())
+                } else {
+                    out!("{}", ssprctl_model::schema::config_schema_json())
+                }
+                .map(|()| Outcome::Done)
+                .map_err(Error::from),
+                Command::Emulator(a) => emulator(&a).await,
             }
-            .map(|()| Outcome::Done)
-            .map_err(Error::from),
-            Command::Emulator(a) => emulator(&a).await,
+        };
+        // A second signal during an apply ends the command at once (its
+        // journal already closed); see `watch_signals`.
+        let result = tokio::select! {
+            result = command => result,
+            signal = exit_at_once() => Ok(Outcome::Interrupted(signal)),
         };
         let outcome = result.unwrap_or_else(failed);
         if let Outcome::Refused(refusal) = &outcome {
@@ -175,7 +228,26 @@ fn main() -> ExitCode {
         }
         outcome
     });
+    if let Outcome::Interrupted(_) = outcome {
+        // Requests still in flight are not waited for.
+        runtime.shutdown_timeout(Duration::from_millis(500));
+    }
     ExitCode::from(exit_code(&outcome) as u8)
+}
+
+/// Set by a second signal during an apply: the command ends at once.
+static EXIT_AT_ONCE: tokio::sync::Notify = tokio::sync::Notify::const_new();
+/// The signal that asked for it.
+static EXIT_SIGNAL: OnceLock<Signal> = OnceLock::new();
+
+/// Completes when a second signal asks to exit at once, with that signal.
+async fn exit_at_once() -> Signal {
+    loop {
+        EXIT_AT_ONCE.notified().await;
+        if let Some(signal) = EXIT_SIGNAL.get() {
+            return *signal;
+        }
+    }
 }
 
 /// Logs go to stderr, coloured only when `ansi` (from `--color` and whether
@@ -254,6 +326,15 @@ fn render_refusal(refusal: &Refusal) {
                 errln!("  - {}", escape_controls(&d.to_string()));
             }
             errln!("  Plan again, review, and apply the new plan.");
+        }
+        Refusal::ChangedSince { settings } => {
+            errln!("error: {refusal}");
+            for s in settings {
+                errln!("  - {}", escape_controls(s));
+            }
+            errln!(
+                "  Review the live values; to set values anyway, write them in the desired-state file and apply it."
+            );
         }
         Refusal::ToolVersion { .. }
         | Refusal::ConfigChanged { .. }
@@ -407,23 +488,259 @@ async fn apply(args: &ApplyArgs, color: bool) -> Result<Outcome> {
             confirm()?;
         }
         outln!()?;
-        let report = ssprctl_engine::execute(
+        let journal = Journaled {
+            dir: &args.journal.journal_dir,
+            kind: Kind::Apply,
+            rolls_back: None,
+        };
+        run_apply(
             &prepared,
             &inputs.config,
-            &session.provider,
+            &session,
             targets.parallelism,
+            journal,
         )
-        .await;
-        print_report(&report)?;
-        Ok(Outcome::Applied {
-            failed: report.failed(),
-            refused: report.refused(),
-            unknown: plan.has_unknown() || report.has_unknown(),
-        })
+        .await
     }
     .await;
     session.stop().await;
     result
+}
+
+/// How long writes in flight, and the reads back, may take after a first
+/// SIGINT or SIGTERM.
+const GRACE: Duration = Duration::from_secs(5);
+
+/// Where and as what an apply is journaled.
+struct Journaled<'a> {
+    dir: &'a Path,
+    kind: Kind,
+    rolls_back: Option<String>,
+}
+
+/// Writes a plan that passed the gates (and was confirmed), journaled: the
+/// journal is created (its prior values fsync'd) before any write, or the
+/// apply does not start. A first SIGINT/SIGTERM stops new writes (see
+/// [`watch_signals`]); the account is printed and journaled.
+async fn run_apply(
+    prepared: &Prepared,
+    config: &Config,
+    session: &Session,
+    parallelism: usize,
+    journaled: Journaled<'_>,
+) -> Result<Outcome> {
+    let stop = Stop::new(GRACE);
+    let seen = Arc::new(OnceLock::new());
+    let signals = Signals::listen()?;
+    let journal = Arc::new(Journal::create(
+        journaled.dir,
+        &prepared.plan,
+        journaled.kind,
+        journaled.rolls_back,
+    )?);
+    let watcher = tokio::spawn(watch_signals(
+        signals,
+        stop.clone(),
+        Arc::clone(&journal),
+        Arc::clone(&seen),
+    ));
+    let report = ssprctl_engine::execute_journaled(
+        prepared,
+        config,
+        &session.provider,
+        parallelism,
+        &journal,
+        &stop,
+    )
+    .await;
+    let finished = journal.finish(&report);
+    watcher.abort();
+    print_report(&report)?;
+    outln!(
+        "Journal: {} (undo with: ssprctl rollback {} --config FILE)",
+        escape_controls(&journal.path().display().to_string()),
+        escape_controls(&journal.path().display().to_string())
+    )?;
+    finished?;
+    Ok(match seen.get() {
+        Some(signal) => Outcome::Interrupted(*signal),
+        None => Outcome::Applied {
+            failed: report.failed(),
+            refused: report.refused(),
+            unknown: prepared.plan.has_unknown() || report.has_unknown(),
+        },
+    })
+}
+
+/// The signals that interrupt an apply, listened for from before its first
+/// write (from then on they no longer end the process by themselves).
+struct Signals {
+    #[cfg(unix)]
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn listen() -> Result<Signals> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            Ok(Signals {
+                interrupt: signal(SignalKind::interrupt())?,
+                terminate: signal(SignalKind::terminate())?,
+            })
+        }
+        #[cfg(not(unix))]
+        {
+            Ok(Signals {})
+        }
+    }
+
+    async fn next(&mut self) -> Signal {
+        #[cfg(unix)]
+        {
+            tokio::select! {
+                _ = self.interrupt.recv() => Signal::Interrupt,
+                _ = self.terminate.recv() => Signal::Terminate,
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tokio::signal::ctrl_c().await;
+            Signal::Interrupt
+        }
+    }
+}
+
+/// The first signal asks the apply to stop (no new write; writes in flight
+/// and the reads back get [`GRACE`]); the second closes the journal with an
+/// account saying so and ends the command at once ([`exit_at_once`]), which
+/// exits with the signal's exit code.
+async fn watch_signals(
+    mut signals: Signals,
+    stop: Stop,
+    journal: Arc<Journal>,
+    seen: Arc<OnceLock<Signal>>,
+) {
+    let first = signals.next().await;
+    let _ = seen.set(first);
+    stop.stop(first.name());
+    errln!(
+        "\n{}: starting no new write; waiting up to {}s for writes in flight, then reading back. Press Ctrl-C again to exit at once.",
+        first.name(),
+        GRACE.as_secs()
+    );
+    let second = signals.next().await;
+    let path = escape_controls(&journal.path().display().to_string());
+    match journal.abort(second.name()) {
+        Ok(()) => errln!(
+            "{}: exiting at once; settings being written are unknown. Journal: {path}",
+            second.name()
+        ),
+        Err(e) => errln!("{}: exiting at once; error: {e}", second.name()),
+    }
+    let _ = EXIT_SIGNAL.set(second);
+    EXIT_AT_ONCE.notify_one();
+}
+
+async fn rollback(args: &RollbackArgs, color: bool) -> Result<Outcome> {
+    let cwd = current_dir()?;
+    let journal = ssprctl_engine::journal::read(&args.journal)?;
+    let config = ssprctl_model::load_file(&args.config)?;
+    let targets = targets(&args.target);
+    let session = Session::start(&config, &targets).await?;
+    let result = async {
+        let rollback = ssprctl_engine::rollback::prepare(
+            &journal,
+            &config,
+            &session.provider,
+            targets.parallelism,
+        )
+        .await?;
+        for note in &rollback.notes {
+            errln!("note: {}", escape_controls(note));
+        }
+        let Some(text) = rollback.desired else {
+            outln!("Nothing to roll back: no setting of the journal has the value that apply wrote.")?;
+            return Ok(Outcome::Done);
+        };
+        let desired_path = match &args.out {
+            Some(out) => {
+                let path = desired_file(out);
+                write_private(&path, text.as_bytes()).map_err(|source| CliError::WritePlan {
+                    path: path.clone(),
+                    source,
+                })?;
+                path
+            }
+            None => args.config.clone(),
+        };
+        let inputs = ApplyInputs {
+            config: ssprctl_model::load_str(&desired_path.display().to_string(), &text)?,
+            config_path: desired_path.clone(),
+            saved: None,
+        };
+        let prepared =
+            ssprctl_engine::prepare_apply(&inputs, &cwd, &session.provider, targets.parallelism)
+                .await?;
+        let plan = &prepared.plan;
+        out!("{}", render::human(plan, &RenderOpts { color }))?;
+        if let Some(out) = &args.out {
+            write_private(out, &serde_json::to_vec_pretty(plan)?).map_err(|source| {
+                CliError::WritePlan {
+                    path: out.clone(),
+                    source,
+                }
+            })?;
+            errln!(
+                "Saved the rollback plan to {} and its desired state to {}; apply exactly this plan with: ssprctl apply {}",
+                out.display(),
+                desired_path.display(),
+                out.display()
+            );
+            return Ok(Outcome::Planned {
+                changes: plan.change_count() > 0,
+                unknown: plan.has_unknown(),
+                detailed: false,
+            });
+        }
+        ssprctl_engine::check_gates(plan, args.allow_weakening)?;
+        if plan.change_count() == 0 {
+            return Ok(Outcome::Applied {
+                failed: false,
+                refused: false,
+                unknown: plan.has_unknown(),
+            });
+        }
+        if !args.auto_approve {
+            confirm()?;
+        }
+        outln!()?;
+        let journaled = Journaled {
+            dir: &args.journal_dir.journal_dir,
+            kind: Kind::Rollback,
+            rolls_back: Some(journal.start.id.clone()),
+        };
+        run_apply(
+            &prepared,
+            &inputs.config,
+            &session,
+            targets.parallelism,
+            journaled,
+        )
+        .await
+    }
+    .await;
+    session.stop().await;
+    result
+}
+
+/// Where `rollback --out FILE` saves the desired state its plan is made from.
+fn desired_file(out: &Path) -> PathBuf {
+    let mut name = out.as_os_str().to_owned();
+    name.push(".desired.yaml");
+    PathBuf::from(name)
 }
 
 /// Asks for "yes" on the terminal.
@@ -446,6 +763,12 @@ fn confirm() -> Result<()> {
 /// One line per tenant applied; for a failed tenant, the error and the state
 /// of every planned setting (on stderr); then what other writers changed.
 fn print_report(report: &ApplyReport) -> Result<()> {
+    if let Some(signal) = &report.interrupted {
+        errln!(
+            "Interrupted by {}: no write was started after it. What is live now, per planned setting:",
+            escape_controls(signal)
+        );
+    }
     for tenant in &report.tenants {
         let name = escape_controls(&tenant.name);
         let Some(e) = &tenant.error else {
@@ -465,6 +788,7 @@ fn print_report(report: &ApplyReport) -> Result<()> {
             }
             ssprctl_engine::ApplyError::Verify { .. }
             | ssprctl_engine::ApplyError::NotVisible { .. } => Some("after the apply"),
+            ssprctl_engine::ApplyError::Stopped { .. } => Some("after the stop"),
             ssprctl_engine::ApplyError::UnknownTenant { .. } => None,
         };
         match when {
@@ -536,6 +860,90 @@ async fn run_doctor(args: &DoctorArgs) -> Result<Outcome> {
     } else {
         Outcome::Unhealthy
     })
+}
+
+async fn export(args: &ExportArgs) -> Result<Outcome> {
+    use ssprctl_engine::export::{self, ExportError, ExportOptions};
+    let (config, source) = match (&args.config, &args.tenant_id, &args.endpoint) {
+        (Some(path), _, _) => (
+            ssprctl_model::load_file(path)?,
+            format!("the tenants of {}", path.display()),
+        ),
+        (None, Some(id), Some(endpoint)) => (
+            // A bad --name is listed like a file's problems.
+            export::command_line_tenant(&args.name, id, endpoint).map_err(|e| match e {
+                ExportError::Tenant { source } => Error::from(source),
+                other => Error::from(other),
+            })?,
+            format!("tenant {id} at {endpoint}"),
+        ),
+        (None, None, _) | (None, Some(_), None) => {
+            return Err("export needs --config FILE, or --tenant-id ID with --endpoint".into());
+        }
+    };
+    let source = if args.target.local {
+        format!("{source} (run against the built-in emulator: --local)")
+    } else {
+        source
+    };
+    let options = ExportOptions {
+        all_settings: args.all_settings,
+        omit_defaults: args.omit_defaults,
+        schema: args.schema.clone(),
+        source,
+        exported_at: jiff::Timestamp::now()
+            .strftime("%Y-%m-%dT%H:%M:%SZ")
+            .to_string(),
+    };
+    let targets = targets(&args.target);
+    let session = Session::start(&config, &targets).await?;
+    let result = export::export(&config, &session.provider, targets.parallelism, &options).await;
+    session.stop().await;
+    let exported = match result {
+        Ok(exported) => exported,
+        Err(ExportError::Unreadable { failures }) => {
+            for f in &failures {
+                for u in &f.surfaces {
+                    errln!(
+                        "error: tenant {}: cannot read {}: {}",
+                        escape_controls(&f.tenant),
+                        u.api.label(),
+                        escape_controls(&u.reason)
+                    );
+                }
+            }
+            errln!("error: {}", ExportError::Unreadable { failures });
+            return Ok(Outcome::ExportUnknown);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    for l in &exported.left_out {
+        errln!(
+            "warning: tenant {}: {} left out (unmanaged): {}",
+            escape_controls(&l.tenant),
+            l.path,
+            escape_controls(&l.reason)
+        );
+    }
+    match &args.out {
+        Some(path) => {
+            write_private(path, exported.yaml.as_bytes()).map_err(|source| {
+                CliError::WriteExport {
+                    path: path.clone(),
+                    source,
+                }
+            })?;
+            errln!(
+                "Exported {} tenant{} to {}; review it, then: ssprctl plan --config {}",
+                exported.tenants,
+                if exported.tenants == 1 { "" } else { "s" },
+                path.display(),
+                path.display()
+            );
+        }
+        None => out!("{}", exported.yaml)?,
+    }
+    Ok(Outcome::Done)
 }
 
 async fn emulator(args: &EmulatorArgs) -> Result<Outcome> {

@@ -1,11 +1,11 @@
 //! The gates and the apply itself.
 
-use ssprctl_apply::{ApplyError, Concurrent, SettingOutcome};
+use ssprctl_apply::{ApplyError, Concurrent, SettingOutcome, Stop};
 use ssprctl_model::{Api, Config};
 use ssprctl_plan::Plan;
 use ssprctl_provider::HttpProvider;
 
-use crate::{Prepared, Refusal};
+use crate::{Journal, Prepared, Refusal};
 
 /// The gates every apply passes, on the plan that will be applied (never on a
 /// saved file's labels): no blocking preflight finding, and no weakening change
@@ -32,6 +32,8 @@ pub fn check_gates(plan: &Plan, allow_weakening: bool) -> Result<(), Refusal> {
 pub struct ApplyReport {
     /// One entry per tenant that had changes.
     pub tenants: Vec<TenantApplied>,
+    /// The reason the apply was asked to stop (e.g. `SIGINT`), if it was.
+    pub interrupted: Option<String>,
 }
 
 impl ApplyReport {
@@ -42,7 +44,10 @@ impl ApplyReport {
 
     /// Whether a tenant's apply failed: an error other than a surface
     /// refused because a managed setting moved ([`ApplyError::Moved`]) or
-    /// writes not visible yet ([`ApplyError::NotVisible`]).
+    /// writes not visible yet ([`ApplyError::NotVisible`]). A stop
+    /// ([`ApplyError::Stopped`]) counts: an interrupt is told apart by
+    /// [`ApplyReport::interrupted`], a journal that could not be written is a
+    /// failure.
     pub fn failed(&self) -> bool {
         self.tenants.iter().any(|t| {
             t.error.as_ref().is_some_and(|e| {
@@ -101,7 +106,38 @@ pub async fn execute(
         parallelism,
     )
     .await;
+    report(outcomes, None)
+}
+
+/// [`execute`] with a journal: each write's intent is recorded (and fsync'd)
+/// before it is sent and its result after (with what it found another writer
+/// changed); no write starts once `stop` is asked for, and writes in flight
+/// and the reads back get its grace period. The caller writes the account
+/// with [`Journal::finish`] once it has the report.
+pub async fn execute_journaled(
+    prepared: &Prepared,
+    config: &Config,
+    provider: &HttpProvider,
+    parallelism: usize,
+    journal: &Journal,
+    stop: &Stop,
+) -> ApplyReport {
+    let outcomes = ssprctl_apply::apply_watched(
+        &prepared.plan,
+        &config.tenants,
+        &prepared.observed,
+        provider,
+        parallelism,
+        journal,
+        stop,
+    )
+    .await;
+    report(outcomes, stop.reason())
+}
+
+fn report(outcomes: Vec<ssprctl_apply::TenantOutcome>, interrupted: Option<String>) -> ApplyReport {
     ApplyReport {
+        interrupted,
         tenants: outcomes
             .into_iter()
             .map(|o| TenantApplied {

@@ -10,6 +10,11 @@
 //! - [`applying`]: the gates (blocking findings, weakening changes) and the
 //!   apply itself, with a typed report per planned setting.
 //! - [`doctor`]: the checks of `doctor` and the sign-in of `login`.
+//! - [`export`]: live tenants as a desired-state file (`export`).
+//! - [`journal`]: the journal of every apply (prior values, each write's
+//!   intent and result, the final account), and reading one back.
+//! - [`rollback`]: the reverse of a journaled apply, as a desired state that
+//!   goes through the same gates as any apply.
 //!
 //! The engine never prints and never exits: it returns values ([`Refusal`],
 //! [`ApplyReport`], …) that the binary renders and maps to exit codes.
@@ -18,18 +23,22 @@
 
 pub mod applying;
 pub mod doctor;
+pub mod export;
+pub mod journal;
 pub mod planning;
+pub mod rollback;
 pub mod saved;
 pub mod session;
 
 mod refusal;
 
-pub use applying::{ApplyReport, TenantApplied, check_gates, execute};
+pub use applying::{ApplyReport, TenantApplied, check_gates, execute, execute_journaled};
+pub use journal::Journal;
 pub use planning::make_plan;
 pub use refusal::{BeforeAfter, Difference, Refusal};
 pub use saved::{ApplyInputs, Prepared, SavedPlan, apply_inputs, prepare_apply, read_plan};
 pub use session::{Session, SessionError, Targets};
-pub use ssprctl_apply::{ApplyError, Concurrent, Seen, SettingOutcome, SettingState};
+pub use ssprctl_apply::{ApplyError, Concurrent, Seen, SettingOutcome, SettingState, Stop};
 pub use ssprctl_provider::ConcurrentChange;
 
 /// The ssprctl version that makes and applies plans.
@@ -99,6 +108,33 @@ pub enum EngineError {
         /// The I/O error.
         #[source]
         source: std::io::Error,
+    },
+    /// The journal could not be written (before any write: the apply does
+    /// not start).
+    #[error("cannot write the journal {path}")]
+    Journal {
+        /// The journal file (or its directory).
+        path: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A journal given to `rollback` cannot be used.
+    #[error(transparent)]
+    BadJournal {
+        /// Why.
+        #[from]
+        source: journal::JournalError,
+    },
+    /// A tenant of the journal is not in the configuration given to `rollback`.
+    #[error(
+        "the journal's tenant {name} ({tenant_id}) is not in the configuration; pass the file it was applied from"
+    )]
+    RollbackTenant {
+        /// The tenant's name in the journal.
+        name: String,
+        /// Its id in the journal.
+        tenant_id: String,
     },
     /// The session (credentials, emulator) could not start.
     #[error(transparent)]

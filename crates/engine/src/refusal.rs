@@ -69,6 +69,17 @@ pub enum Refusal {
     /// The person at the terminal did not answer "yes".
     #[error("apply cancelled; nothing was changed.")]
     Declined,
+    /// A rollback: settings no longer have the value the journaled apply
+    /// wrote (someone changed them since), or cannot be read to tell.
+    #[error(
+        "refusing to roll back: {} setting{} changed since the apply (or cannot be read); nothing was written",
+        .settings.len(),
+        if .settings.len() == 1 { "" } else { "s" }
+    )]
+    ChangedSince {
+        /// One line per setting: tenant, path, what the apply wrote, what is live.
+        settings: Vec<String>,
+    },
     /// The emulator was asked to listen beyond loopback.
     #[error("the emulator listens on loopback only; {address} is not a loopback address")]
     NotLoopback {

@@ -285,7 +285,14 @@ fn sspr_rules(sspr: &crate::settings::SelfServicePasswordReset, out: &mut Vec<Is
                 "a custom helpdesk link needs `contact` (an https URL or an email address)",
                 None,
             )),
-            (_, Some(c)) if !is_https_url(c) && !is_email(c) => out.push(issue(
+            // An empty contact is a tenant's own "none" (a new tenant has it,
+            // and a rollback may restore it); a custom link still needs one.
+            (Some(true), Some(c)) if c.is_empty() => out.push(issue(
+                &format!("{hp}.contact"),
+                "a custom helpdesk link needs a non-empty `contact` (an https URL or an email address)",
+                None,
+            )),
+            (_, Some(c)) if !c.is_empty() && !is_https_url(c) && !is_email(c) => out.push(issue(
                 &format!("{hp}.contact"),
                 format!("`{c}` is neither an https URL nor an email address"),
                 Some("e.g. https://help.contoso.com/password or helpdesk@contoso.com"),
@@ -455,6 +462,24 @@ mod tests {
         assert!(is_email("helpdesk@contoso.com"));
         assert!(!is_email("helpdesk@contoso"));
         assert!(!is_email("@contoso.com"));
+    }
+
+    #[test]
+    fn an_empty_helpdesk_contact_is_none_unless_a_custom_link_needs_one() {
+        let with = |custom_link: bool| Settings {
+            self_service_password_reset: Some(crate::settings::SelfServicePasswordReset {
+                helpdesk: Some(crate::settings::Helpdesk {
+                    custom_link: Some(custom_link),
+                    contact: Some(String::new()),
+                }),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
+        assert!(settings(&with(false)).is_empty());
+        let issues = settings(&with(true));
+        assert_eq!(issues.len(), 1);
+        assert_eq!(issues[0].path, "selfServicePasswordReset.helpdesk.contact");
     }
 
     #[test]

@@ -41,6 +41,7 @@ mod write;
 
 pub use crate::credentials::PortalCredential;
 pub use concurrent::ConcurrentChange;
+pub use read::GroupLookup;
 pub use tokens::{TokenCheck, TokenFacts};
 pub use write::Written;
 

@@ -7,7 +7,7 @@
 //!    decoded on its own (a failure costs only that surface), the digests,
 //!    the facts and the groups.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Value, json};
 use ssprctl_model::{Api, GroupInfo, ObservedTenant, ReadFailure, Settings, Tenant, Unreadable};
@@ -62,6 +62,23 @@ impl ReadPlan {
             plan.add_facts();
         }
         plan.add_group_lookup(settings);
+        plan
+    }
+
+    /// The requests that read whole surfaces, whatever a file manages (for
+    /// `export`): the surfaces' objects only, no facts and no group lookup.
+    /// `plan` never reads this way: what it reads stays a function of the
+    /// desired settings ([`ReadPlan::for_settings`]).
+    pub fn for_surfaces(apis: &BTreeSet<Api>) -> ReadPlan {
+        let mut plan = ReadPlan {
+            portal: [Api::PortalPasswordReset, Api::PortalOnPremises]
+                .into_iter()
+                .filter(|a| apis.contains(a))
+                .collect(),
+            needed: apis.clone(),
+            ..ReadPlan::default()
+        };
+        plan.add_surfaces(false);
         plan
     }
 
@@ -126,6 +143,89 @@ impl ReadPlan {
         }
         self.group_name = group.and_then(|g| g.display_name.clone());
     }
+}
+
+/// Groups looked up by object id and by display name (for `export`: the
+/// names of the groups a tenant's settings refer to, and whether a name is
+/// unique).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GroupLookup {
+    /// The groups found, by lower-case object id. An id that is absent was
+    /// not found, or its lookup failed (then it is in `failed`).
+    pub by_id: BTreeMap<String, GroupInfo>,
+    /// Every group with each display name asked for (any number, none included).
+    pub by_name: BTreeMap<String, Vec<GroupInfo>>,
+    /// Lookups that failed (not "not found"): the id or name, and why.
+    pub failed: BTreeMap<String, String>,
+}
+
+/// The `$batch` GETs that look up `ids` (object ids; anything but a GUID is
+/// skipped) and `names` (display names, each by an exact-match filter).
+pub fn group_requests(ids: &[String], names: &[String]) -> Vec<BatchRequest> {
+    let select = "$select=id,displayName,securityEnabled";
+    let api = Api::PortalPasswordReset;
+    let by_id = ids
+        .iter()
+        .filter(|id| ssprctl_model::validate::is_guid(id))
+        .enumerate()
+        .map(|(i, id)| BatchRequest {
+            id: format!("gid-{i}"),
+            api,
+            path: format!("/groups/{id}?{select}"),
+            need: GROUP_READ,
+        });
+    let by_name = names.iter().enumerate().map(|(i, name)| {
+        let filter = format!("displayName eq '{}'", name.replace('\'', "''"));
+        BatchRequest {
+            id: format!("gname-{i}"),
+            api,
+            path: format!("/groups?$filter={}&{select}", encode(&filter)),
+            need: GROUP_READ,
+        }
+    });
+    by_id.chain(by_name).collect()
+}
+
+/// The answers of [`group_requests`] (same `ids` and `names`) as a lookup.
+pub fn decode_group_lookup(ids: &[String], names: &[String], mut answers: Answers) -> GroupLookup {
+    let mut out = GroupLookup::default();
+    let ids = ids.iter().filter(|id| ssprctl_model::validate::is_guid(id));
+    for (i, id) in ids.enumerate() {
+        match answers.remove(&format!("gid-{i}")) {
+            Some(Ok(g)) => {
+                if let Some(info) = group_info(&g) {
+                    out.by_id.insert(info.id.clone(), info);
+                }
+            }
+            Some(Err(e)) if e.is_not_found() => {}
+            Some(Err(e)) => {
+                out.failed.insert(id.clone(), e.detail());
+            }
+            None => {
+                out.failed.insert(id.clone(), "not looked up".into());
+            }
+        }
+    }
+    for (i, name) in names.iter().enumerate() {
+        match answers.remove(&format!("gname-{i}")) {
+            Some(Ok(list)) => {
+                let found = list
+                    .get("value")
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten();
+                out.by_name
+                    .insert(name.clone(), found.filter_map(group_info).collect());
+            }
+            Some(Err(e)) => {
+                out.failed.insert(name.clone(), e.detail());
+            }
+            None => {
+                out.failed.insert(name.clone(), "not looked up".into());
+            }
+        }
+    }
+    out
 }
 
 /// The Password Rule Settings template, whose defaults apply while the
@@ -345,6 +445,53 @@ impl HttpProvider {
             futures_util::future::join_all(plan.portal.iter().map(|&api| portal_read(api)))
         );
         decode(&plan, ReadAnswers { batch, portal })
+    }
+}
+
+impl HttpProvider {
+    /// Reads every surface in `apis`, whatever the tenant's desired settings
+    /// manage (for `export`; `plan` reads with [`Provider::read`]). A surface
+    /// that cannot be read is listed in `unreadable`, never guessed.
+    ///
+    /// [`Provider::read`]: crate::Provider::read
+    pub async fn read_surfaces(&self, tenant: &Tenant, apis: &BTreeSet<Api>) -> ObservedTenant {
+        let plan = ReadPlan::for_surfaces(apis);
+        let conn = match self.conn(tenant, Api::GraphAuthorizationPolicy) {
+            Ok(c) => c,
+            Err(e) => return unreadable(&plan, &e),
+        };
+        let portal_read = |api: Api| async move { (api, self.portal_get(conn, api).await) };
+        let (batch, portal) = tokio::join!(
+            self.graph_batch(conn, &plan.batch),
+            futures_util::future::join_all(plan.portal.iter().map(|&api| portal_read(api)))
+        );
+        decode(&plan, ReadAnswers { batch, portal })
+    }
+
+    /// Looks up groups by object id and by display name, in one `$batch`
+    /// (split at Graph's limit).
+    pub async fn lookup_groups(
+        &self,
+        tenant: &Tenant,
+        ids: &[String],
+        names: &[String],
+    ) -> GroupLookup {
+        let requests = group_requests(ids, names);
+        if requests.is_empty() {
+            return GroupLookup::default();
+        }
+        let conn = match self.conn(tenant, Api::PortalPasswordReset) {
+            Ok(c) => c,
+            Err(e) => {
+                let mut out = GroupLookup::default();
+                for key in ids.iter().chain(names) {
+                    out.failed.insert(key.clone(), e.detail());
+                }
+                return out;
+            }
+        };
+        let answers = self.graph_batch(conn, &requests).await;
+        decode_group_lookup(ids, names, answers)
     }
 }
 

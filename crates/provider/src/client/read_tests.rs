@@ -262,3 +262,78 @@ fn facts_come_from_the_organization_and_the_skus() {
     assert_eq!(observed.facts.directory_sync, Some(true));
     assert_eq!(observed.facts.licences, None, "a refused fact is not read");
 }
+
+#[test]
+fn an_export_read_of_every_surface_asks_for_each_object_and_nothing_else() {
+    let all: std::collections::BTreeSet<Api> = Api::ALL.into_iter().collect();
+    let plan = ReadPlan::for_surfaces(&all);
+    assert_eq!(ids(&plan), ["authz", "methods", "settings", "template"]);
+    assert_eq!(
+        plan.portal,
+        [Api::PortalPasswordReset, Api::PortalOnPremises]
+    );
+    assert_eq!(plan.group_name, None);
+}
+
+#[test]
+fn an_export_read_of_one_surface_reads_only_that_surface() {
+    let plan = ReadPlan::for_surfaces(&[Api::GraphAuthorizationPolicy].into_iter().collect());
+    assert_eq!(ids(&plan), ["authz"]);
+    assert!(plan.portal.is_empty());
+}
+
+#[test]
+fn group_lookups_skip_non_guids_and_quote_names() {
+    let ids_in = vec![
+        "allUsers".to_string(),
+        "B6CDB9C3-D660-4558-BCFD-82C14A986B56".to_string(),
+    ];
+    let names = vec!["O'Brien's team".to_string()];
+    let requests = group_requests(&ids_in, &names);
+    let got: Vec<&str> = requests.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(got, ["gid-0", "gname-0"]);
+    assert!(
+        requests[0]
+            .path
+            .starts_with("/groups/B6CDB9C3-D660-4558-BCFD-82C14A986B56?")
+    );
+    assert!(
+        requests[1]
+            .path
+            .contains("%27O%27%27Brien%27%27s%20team%27"),
+        "a quote in the name is doubled inside the quoted filter: {}",
+        requests[1].path
+    );
+}
+
+#[test]
+fn group_lookup_answers_keep_not_found_apart_from_failures() {
+    let ids_in = vec![
+        "b6cdb9c3-d660-4558-bcfd-82c14a986b56".to_string(),
+        "c6cdb9c3-d660-4558-bcfd-82c14a986b56".to_string(),
+        "d6cdb9c3-d660-4558-bcfd-82c14a986b56".to_string(),
+    ];
+    let names = vec!["Pilot".to_string()];
+    let mut answers = Answers::new();
+    answers.insert(
+        "gid-0".into(),
+        Ok(json!({"id": "B6CDB9C3-D660-4558-BCFD-82C14A986B56", "displayName": "Pilot", "securityEnabled": true})),
+    );
+    answers.insert("gid-1".into(), Err(not_found(Api::PortalPasswordReset)));
+    answers.insert("gid-2".into(), Err(denied(Api::PortalPasswordReset)));
+    answers.insert(
+        "gname-0".into(),
+        Ok(json!({"value": [
+            {"id": "b6cdb9c3-d660-4558-bcfd-82c14a986b56", "displayName": "Pilot"},
+            {"id": "e6cdb9c3-d660-4558-bcfd-82c14a986b56", "displayName": "Pilot"}
+        ]})),
+    );
+    let lookup = decode_group_lookup(&ids_in, &names, answers);
+    assert_eq!(lookup.by_id.len(), 1);
+    assert_eq!(
+        lookup.by_id["b6cdb9c3-d660-4558-bcfd-82c14a986b56"].display_name,
+        "Pilot"
+    );
+    assert_eq!(lookup.by_name["Pilot"].len(), 2);
+    assert_eq!(lookup.failed.keys().collect::<Vec<_>>(), [&ids_in[2]]);
+}
