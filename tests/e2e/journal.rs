@@ -11,7 +11,7 @@ fn path_str(p: &Path) -> &str {
 }
 
 /// The journals in the work dir's default journal directory, oldest first.
-fn journals(env: &Env) -> Vec<PathBuf> {
+pub(crate) fn journals(env: &Env) -> Vec<PathBuf> {
     let dir = env.dir.path().join(".ssprctl/journal");
     let mut files: Vec<PathBuf> = match std::fs::read_dir(&dir) {
         Ok(entries) => entries
@@ -25,7 +25,7 @@ fn journals(env: &Env) -> Vec<PathBuf> {
 }
 
 /// Every record of a journal; each line must be one complete JSON object.
-fn records(path: &Path) -> Vec<Value> {
+pub(crate) fn records(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path)
         .expect("journal")
         .lines()
@@ -91,7 +91,7 @@ fn apply_journals_prior_values_each_write_and_the_account_owner_only() {
     let recs = records(&files[0]);
     let start = &recs[0];
     assert_eq!(start["record"], "start");
-    assert_eq!(start["journal_version"], "1.0");
+    assert_eq!(start["journal_version"], "1.1");
     assert_eq!(start["kind"], "apply");
     let tenant = &start["tenants"][0];
     assert_eq!(tenant["tenant_id"], CONTOSO);
@@ -152,12 +152,17 @@ fn apply_journals_prior_values_each_write_and_the_account_owner_only() {
     }
 
     // Each record validates against the checked-in schema.
+    assert_valid(&recs);
+}
+
+/// Every record validates against the checked-in journal schema.
+pub(crate) fn assert_valid(recs: &[Value]) {
     let schema: Value = serde_json::from_str(
         &std::fs::read_to_string(repo().join("schemas/journal.schema.json")).expect("schema"),
     )
     .expect("schema json");
     let validator = jsonschema::draft7::new(&schema).expect("valid schema");
-    for r in &recs {
+    for r in recs {
         assert!(validator.is_valid(r), "{r}");
     }
 }

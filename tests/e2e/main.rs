@@ -20,9 +20,13 @@
 //! - `credentials`: each credential kind, good and bad, and that no secret is printed;
 //! - `journal`: the journal of every apply, SIGINT mid-apply, `rollback`;
 //! - `lifecycle`: export, apply, rollback: the first export plans "No changes" again;
-//! - `reliability`: round trips, and riding out throttling, 5xx, drops, stale reads, latency.
+//! - `reliability`: round trips, and riding out throttling, 5xx, drops, stale reads, latency;
+//! - `concurrent`: lost updates: another writer between the plan and a
+//!   full-object write, read-after-write lag in the read-back (and SIGINT
+//!   during it), each journaled.
 
 mod commands;
+mod concurrent;
 mod credentials;
 mod cycle;
 mod export;

@@ -13,8 +13,9 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 ///
 /// Exit codes: 0 success / no changes, 1 error, 2 changes present (with
 /// --detailed-exitcode; lint: findings at warning or above), 3 a live read
-/// failed (unknown, never reported as drift), 4 refused by a safety gate,
-/// 130 / 143 an apply interrupted by SIGINT / SIGTERM.
+/// failed or an apply's writes were not visible when read back yet (unknown,
+/// never reported as drift), 4 refused by a safety gate, 130 / 143 an apply
+/// interrupted by SIGINT / SIGTERM.
 #[derive(Debug, Parser)]
 #[command(name = "ssprctl", version, about, long_about)]
 pub struct Cli {
@@ -59,9 +60,11 @@ pub enum Command {
     /// could not be read (its rules are unknown).
     Lint(LintArgs),
     /// Apply a saved plan (refusing a stale or edited one), or plan, confirm, write what
-    /// changed, then read back and verify. Every apply is journaled (--journal-dir); a
-    /// first SIGINT/SIGTERM starts no new write, reads back and exits 130/143 with the
-    /// account, a second exits at once.
+    /// changed, then read back and verify. An object written whole is not
+    /// written when a managed setting on it moved since the plan's read (exit 4);
+    /// what other writers changed meanwhile is kept and reported. Every apply is
+    /// journaled (--journal-dir); a first SIGINT/SIGTERM starts no new write, reads
+    /// back and exits 130/143 with the account, a second exits at once.
     Apply(ApplyArgs),
     /// Render a saved plan file.
     Show(ShowArgs),

@@ -17,8 +17,8 @@ use std::time::Duration;
 use clap::Parser;
 use ssprctl_engine::journal::Kind;
 use ssprctl_engine::{
-    ApplyInputs, ApplyReport, EngineError, Journal, Refusal, Session, SettingState, Stop, Targets,
-    apply_inputs,
+    ApplyInputs, ApplyReport, EngineError, Journal, Prepared, Refusal, Session, SettingState, Stop,
+    Targets, apply_inputs,
 };
 use ssprctl_model::{Config, LoadError};
 use ssprctl_plan::Plan;
@@ -78,6 +78,8 @@ enum Outcome {
     Applied {
         /// A tenant's apply failed.
         failed: bool,
+        /// A surface was refused: a managed setting moved since the plan's read.
+        refused: bool,
         /// A setting could not be read.
         unknown: bool,
     },
@@ -102,8 +104,10 @@ enum Outcome {
 
 /// The one mapping of outcomes to exit codes: 0 success / no changes,
 /// 1 error, 2 changes (with --detailed-exitcode) or lint findings at warning
-/// or above, 3 unknown, 4 refused, 130 / 143 an apply interrupted by SIGINT /
-/// SIGTERM.
+/// or above, 3 unknown (a read failed, or an apply's writes were not visible
+/// yet), 4 refused (a gate, or a managed setting that moved before a
+/// full-object write), 130 / 143 an apply interrupted by SIGINT / SIGTERM
+/// (whatever else its account says).
 fn exit_code(outcome: &Outcome) -> Exit {
     match outcome {
         Outcome::Done => Exit::Ok,
@@ -115,6 +119,7 @@ fn exit_code(outcome: &Outcome) -> Exit {
         Outcome::Planned { unknown: true, .. } => Exit::Unknown,
         Outcome::Planned { .. } => Exit::Ok,
         Outcome::Applied { failed: true, .. } => Exit::Error,
+        Outcome::Applied { refused: true, .. } => Exit::Refused,
         Outcome::Applied { unknown: true, .. } => Exit::Unknown,
         Outcome::Applied { .. } => Exit::Ok,
         Outcome::Linted { fails: true, .. } => Exit::Changes,
@@ -546,14 +551,16 @@ async fn apply(args: &ApplyArgs, color: bool) -> Result<Outcome> {
     let targets = targets(&args.target);
     let session = Session::start(&inputs.config, &targets).await?;
     let result = async {
-        let plan =
+        let prepared =
             ssprctl_engine::prepare_apply(&inputs, &cwd, &session.provider, targets.parallelism)
                 .await?;
-        out!("{}", render::human(&plan, &RenderOpts { color }))?;
-        ssprctl_engine::check_gates(&plan, args.allow_weakening)?;
+        let plan = &prepared.plan;
+        out!("{}", render::human(plan, &RenderOpts { color }))?;
+        ssprctl_engine::check_gates(plan, args.allow_weakening)?;
         if plan.change_count() == 0 {
             return Ok(Outcome::Applied {
                 failed: false,
+                refused: false,
                 unknown: plan.has_unknown(),
             });
         }
@@ -568,7 +575,7 @@ async fn apply(args: &ApplyArgs, color: bool) -> Result<Outcome> {
             rolls_back: None,
         };
         run_apply(
-            &plan,
+            &prepared,
             &inputs.config,
             &session,
             targets.parallelism,
@@ -597,7 +604,7 @@ struct Journaled<'a> {
 /// apply does not start. A first SIGINT/SIGTERM stops new writes (see
 /// [`watch_signals`]); the account is printed and journaled.
 async fn run_apply(
-    plan: &Plan,
+    prepared: &Prepared,
     config: &Config,
     session: &Session,
     parallelism: usize,
@@ -608,7 +615,7 @@ async fn run_apply(
     let signals = Signals::listen()?;
     let journal = Arc::new(Journal::create(
         journaled.dir,
-        plan,
+        &prepared.plan,
         journaled.kind,
         journaled.rolls_back,
     )?);
@@ -619,7 +626,7 @@ async fn run_apply(
         Arc::clone(&seen),
     ));
     let report = ssprctl_engine::execute_journaled(
-        plan,
+        prepared,
         config,
         &session.provider,
         parallelism,
@@ -639,8 +646,9 @@ async fn run_apply(
     Ok(match seen.get() {
         Some(signal) => Outcome::Interrupted(*signal),
         None => Outcome::Applied {
-            failed: !report.succeeded(),
-            unknown: plan.has_unknown(),
+            failed: report.failed(),
+            refused: report.refused(),
+            unknown: prepared.plan.has_unknown() || report.has_unknown(),
         },
     })
 }
@@ -754,12 +762,13 @@ async fn rollback(args: &RollbackArgs, color: bool) -> Result<Outcome> {
             config_path: desired_path.clone(),
             saved: None,
         };
-        let plan =
+        let prepared =
             ssprctl_engine::prepare_apply(&inputs, &cwd, &session.provider, targets.parallelism)
                 .await?;
-        out!("{}", render::human(&plan, &RenderOpts { color }))?;
+        let plan = &prepared.plan;
+        out!("{}", render::human(plan, &RenderOpts { color }))?;
         if let Some(out) = &args.out {
-            write_private(out, &serde_json::to_vec_pretty(&plan)?).map_err(|source| {
+            write_private(out, &serde_json::to_vec_pretty(plan)?).map_err(|source| {
                 CliError::WritePlan {
                     path: out.clone(),
                     source,
@@ -777,10 +786,11 @@ async fn rollback(args: &RollbackArgs, color: bool) -> Result<Outcome> {
                 detailed: false,
             });
         }
-        ssprctl_engine::check_gates(&plan, args.allow_weakening)?;
+        ssprctl_engine::check_gates(plan, args.allow_weakening)?;
         if plan.change_count() == 0 {
             return Ok(Outcome::Applied {
                 failed: false,
+                refused: false,
                 unknown: plan.has_unknown(),
             });
         }
@@ -793,7 +803,14 @@ async fn rollback(args: &RollbackArgs, color: bool) -> Result<Outcome> {
             kind: Kind::Rollback,
             rolls_back: Some(journal.start.id.clone()),
         };
-        run_apply(&plan, &inputs.config, &session, targets.parallelism, journaled).await
+        run_apply(
+            &prepared,
+            &inputs.config,
+            &session,
+            targets.parallelism,
+            journaled,
+        )
+        .await
     }
     .await;
     session.stop().await;
@@ -825,7 +842,7 @@ fn confirm() -> Result<()> {
 }
 
 /// One line per tenant applied; for a failed tenant, the error and the state
-/// of every planned setting (on stderr).
+/// of every planned setting (on stderr); then what other writers changed.
 fn print_report(report: &ApplyReport) -> Result<()> {
     if let Some(signal) = &report.interrupted {
         errln!(
@@ -841,33 +858,64 @@ fn print_report(report: &ApplyReport) -> Result<()> {
                 "{name}: applied {count} change{}, verified by reading back.",
                 if count == 1 { "" } else { "s" }
             )?;
+            print_concurrent(&name, &tenant.concurrent);
             continue;
         };
         errln!("error: tenant {name}: {}", escape_controls(&e.to_string()));
         print_causes(e);
-        if let ssprctl_engine::ApplyError::Write { .. }
-        | ssprctl_engine::ApplyError::Stopped { .. } = e
-        {
-            errln!("  {name} after the failure (read back):");
-            for s in &tenant.settings {
-                match &s.state {
-                    SettingState::Applied => errln!("    applied: {}", s.path),
-                    SettingState::NotApplied => errln!("    not applied: {}", s.path),
-                    SettingState::Unknown { reason } => errln!(
-                        "    unknown: {} (could not read it back: {})",
-                        s.path,
-                        escape_controls(reason)
-                    ),
+        let when = match e {
+            ssprctl_engine::ApplyError::Write { .. } | ssprctl_engine::ApplyError::Moved { .. } => {
+                Some("after the failure")
+            }
+            ssprctl_engine::ApplyError::Verify { .. }
+            | ssprctl_engine::ApplyError::NotVisible { .. } => Some("after the apply"),
+            ssprctl_engine::ApplyError::Stopped { .. } => Some("after the stop"),
+            ssprctl_engine::ApplyError::UnknownTenant { .. } => None,
+        };
+        match when {
+            Some(when) => {
+                errln!("  {name} {when} (read back):");
+                for s in &tenant.settings {
+                    match &s.state {
+                        SettingState::Applied => errln!("    applied: {}", s.path),
+                        SettingState::NotApplied => errln!("    not applied: {}", s.path),
+                        SettingState::Unknown { reason } => {
+                            errln!("    unknown: {} ({})", s.path, escape_controls(reason))
+                        }
+                    }
                 }
             }
-        } else if tenant.written.is_empty() {
-            errln!("  nothing was written to {name}.");
-        } else {
+            None => errln!("  nothing was written to {name}."),
+        }
+        if !tenant.written.is_empty() {
             let written: Vec<&str> = tenant.written.iter().map(|a| a.label()).collect();
             errln!("  written to {name}: {}.", written.join(", "));
         }
+        print_concurrent(&name, &tenant.concurrent);
     }
     Ok(())
+}
+
+/// Changes by other writers to settings the file does not manage, on the
+/// full-object surfaces written (stderr: they need a look).
+fn print_concurrent(name: &str, concurrent: &[ssprctl_engine::Concurrent]) {
+    for c in concurrent {
+        let ch = &c.change;
+        let (field, before, after) = (&ch.field, &ch.before, &ch.after);
+        let line = match c.seen {
+            ssprctl_engine::Seen::BeforeWrite => {
+                format!("{field}: {before} -> {after} (changed since the plan was read; kept)")
+            }
+            ssprctl_engine::Seen::Overwritten => format!(
+                "{field}: another writer's {after} was replaced with {before} by this apply (a lost update: set it again if it was wanted)"
+            ),
+        };
+        errln!(
+            "warning: {name}: concurrent change on {}: {}",
+            ch.api,
+            escape_controls(&line)
+        );
+    }
 }
 
 async fn login(args: &LoginArgs) -> Result<Outcome> {

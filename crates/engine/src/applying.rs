@@ -1,11 +1,11 @@
 //! The gates and the apply itself.
 
-use ssprctl_apply::{ApplyError, SettingOutcome, Stop};
+use ssprctl_apply::{ApplyError, Concurrent, SettingOutcome, Stop};
 use ssprctl_model::{Api, Config};
 use ssprctl_plan::Plan;
 use ssprctl_provider::HttpProvider;
 
-use crate::{Journal, Refusal};
+use crate::{Journal, Prepared, Refusal};
 
 /// The gates every apply passes, on the plan that will be applied (never on a
 /// saved file's labels): no blocking preflight finding, and no weakening change
@@ -41,6 +41,37 @@ impl ApplyReport {
     pub fn succeeded(&self) -> bool {
         self.tenants.iter().all(|t| t.error.is_none())
     }
+
+    /// Whether a tenant's apply failed: an error other than a surface
+    /// refused because a managed setting moved ([`ApplyError::Moved`]) or
+    /// writes not visible yet ([`ApplyError::NotVisible`]). A stop
+    /// ([`ApplyError::Stopped`]) counts: an interrupt is told apart by
+    /// [`ApplyReport::interrupted`], a journal that could not be written is a
+    /// failure.
+    pub fn failed(&self) -> bool {
+        self.tenants.iter().any(|t| {
+            t.error.as_ref().is_some_and(|e| {
+                !matches!(e, ApplyError::Moved { .. } | ApplyError::NotVisible { .. })
+            })
+        })
+    }
+
+    /// Whether a surface was refused because a managed setting moved since
+    /// the plan was read.
+    pub fn refused(&self) -> bool {
+        self.tenants
+            .iter()
+            .any(|t| matches!(t.error, Some(ApplyError::Moved { .. })))
+    }
+
+    /// Whether a setting's state after the apply is unknown.
+    pub fn has_unknown(&self) -> bool {
+        self.tenants.iter().any(|t| {
+            t.settings
+                .iter()
+                .any(|s| matches!(s.state, ssprctl_apply::SettingState::Unknown { .. }))
+        })
+    }
 }
 
 /// What an apply did to one tenant.
@@ -52,38 +83,55 @@ pub struct TenantApplied {
     pub written: Vec<Api>,
     /// Every planned setting with its state after the apply (read back).
     pub settings: Vec<SettingOutcome>,
+    /// Settings another writer changed on a written full-object surface.
+    pub concurrent: Vec<Concurrent>,
     /// Why the tenant's apply stopped, if it did.
     pub error: Option<ApplyError>,
 }
 
-/// Applies a plan that passed [`check_gates`] (and, for a saved plan,
-/// [`crate::prepare_apply`]), up to `parallelism` tenants at a time.
+/// Applies a plan made by [`crate::prepare_apply`] that passed
+/// [`check_gates`], up to `parallelism` tenants at a time. Each write is
+/// checked against the reads the plan was computed from.
 pub async fn execute(
-    plan: &Plan,
+    prepared: &Prepared,
     config: &Config,
     provider: &HttpProvider,
     parallelism: usize,
 ) -> ApplyReport {
-    let outcomes = ssprctl_apply::apply(plan, &config.tenants, provider, parallelism).await;
+    let outcomes = ssprctl_apply::apply(
+        &prepared.plan,
+        &config.tenants,
+        &prepared.observed,
+        provider,
+        parallelism,
+    )
+    .await;
     report(outcomes, None)
 }
 
 /// [`execute`] with a journal: each write's intent is recorded (and fsync'd)
-/// before it is sent and its result after; no write starts once `stop` is
-/// asked for, and writes in flight and the reads back get its grace period.
-/// The caller writes the account with [`Journal::finish`] once it has the
-/// report.
+/// before it is sent and its result after (with what it found another writer
+/// changed); no write starts once `stop` is asked for, and writes in flight
+/// and the reads back get its grace period. The caller writes the account
+/// with [`Journal::finish`] once it has the report.
 pub async fn execute_journaled(
-    plan: &Plan,
+    prepared: &Prepared,
     config: &Config,
     provider: &HttpProvider,
     parallelism: usize,
     journal: &Journal,
     stop: &Stop,
 ) -> ApplyReport {
-    let outcomes =
-        ssprctl_apply::apply_watched(plan, &config.tenants, provider, parallelism, journal, stop)
-            .await;
+    let outcomes = ssprctl_apply::apply_watched(
+        &prepared.plan,
+        &config.tenants,
+        &prepared.observed,
+        provider,
+        parallelism,
+        journal,
+        stop,
+    )
+    .await;
     report(outcomes, stop.reason())
 }
 
@@ -96,6 +144,7 @@ fn report(outcomes: Vec<ssprctl_apply::TenantOutcome>, interrupted: Option<Strin
                 name: o.name,
                 written: o.written,
                 settings: o.settings,
+                concurrent: o.concurrent,
                 error: o.error,
             })
             .collect(),

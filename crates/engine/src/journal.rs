@@ -20,14 +20,15 @@ use std::sync::Mutex;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use ssprctl_apply::{SettingState, Watch, WriteResult};
+use ssprctl_apply::{Seen, SettingState, Watch, WriteResult};
 use ssprctl_model::{Api, Tenant};
 use ssprctl_plan::{Change, Plan};
+use ssprctl_provider::{ConcurrentChange, ProviderError};
 
 use crate::{ApplyReport, EngineError, TOOL_VERSION};
 
 /// Version of the journal's record format, `MAJOR.MINOR`, in the `start` record.
-pub const JOURNAL_VERSION: &str = "1.0";
+pub const JOURNAL_VERSION: &str = "1.1";
 
 /// Where journals go unless `--journal-dir` says otherwise.
 pub const DEFAULT_DIR: &str = ".ssprctl/journal";
@@ -54,7 +55,7 @@ pub enum Record {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Start {
-    /// Version of the record format, `MAJOR.MINOR` (this version writes `1.0`).
+    /// Version of the record format, `MAJOR.MINOR` (this version writes `1.1`).
     pub journal_version: String,
     /// The ssprctl version that applied.
     pub tool_version: String,
@@ -156,6 +157,56 @@ pub struct WriteRecord {
     /// What failed, in one line.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Fields of a full-object surface that another writer changed between
+    /// the read the plan was computed from and the read right before this
+    /// write (since format 1.1). With `ok`: fields the file does not manage,
+    /// which the write kept. With `error`: every field that moved, when a
+    /// managed one among them refused the write (nothing was sent).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub concurrent: Vec<ConcurrentField>,
+}
+
+/// A field another writer changed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConcurrentField {
+    /// The dotted model path of a setting, or the wire name of a field
+    /// ssprctl does not manage.
+    pub field: String,
+    /// Whether the desired-state file manages it.
+    pub managed: bool,
+    /// Its value in the read the plan was computed from (`null`: absent).
+    pub before: Value,
+    /// The other writer's value.
+    pub after: Value,
+}
+
+impl ConcurrentField {
+    fn of(change: &ConcurrentChange) -> ConcurrentField {
+        ConcurrentField {
+            field: change.field.clone(),
+            managed: change.managed,
+            before: change.before.clone(),
+            after: change.after.clone(),
+        }
+    }
+}
+
+/// A lost update: a field the file does not manage that another writer
+/// changed between the read right before a full-object write and the write,
+/// which replaced it (seen in the read-back).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LostUpdate {
+    /// The surface written.
+    pub surface: Api,
+    /// The dotted model path of a setting, or the wire name of a field
+    /// ssprctl does not manage.
+    pub field: String,
+    /// The other writer's value, which the write replaced.
+    pub theirs: Value,
+    /// The value the write put back (from the read it was built from).
+    pub written: Value,
 }
 
 /// How a write ended.
@@ -208,6 +259,9 @@ pub struct AccountTenant {
     /// Why the tenant's apply stopped, if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// Lost updates the read-back found (since format 1.1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub lost_updates: Vec<LostUpdate>,
 }
 
 /// One planned setting after the apply.
@@ -381,6 +435,20 @@ impl Journal {
                     error: applied
                         .and_then(|t| t.error.as_ref())
                         .map(|e| ssprctl_provider::error::one_line(e)),
+                    lost_updates: applied
+                        .map(|t| {
+                            t.concurrent
+                                .iter()
+                                .filter(|c| c.seen == Seen::Overwritten)
+                                .map(|c| LostUpdate {
+                                    surface: c.change.api,
+                                    field: c.change.field.clone(),
+                                    theirs: c.change.after.clone(),
+                                    written: c.change.before.clone(),
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
                 }
             })
             .collect();
@@ -429,6 +497,7 @@ impl Journal {
                     })
                     .collect(),
                 error: None,
+                lost_updates: Vec::new(),
             })
             .collect();
         self.close_with(Account {
@@ -493,14 +562,25 @@ impl Watch for Journal {
     }
 
     fn after_write(&self, tenant: &Tenant, api: Api, result: WriteResult<'_>) {
-        let (result, status, error) = match result {
-            WriteResult::Ok => (WriteOutcome::Ok, None, None),
-            WriteResult::Failed(e) => (
-                WriteOutcome::Error,
-                e.status(),
-                Some(ssprctl_provider::error::one_line(e)),
-            ),
-            WriteResult::Abandoned => (WriteOutcome::Abandoned, None, None),
+        let fields = |changes: &[ConcurrentChange]| -> Vec<ConcurrentField> {
+            changes.iter().map(ConcurrentField::of).collect()
+        };
+        let (result, status, error, concurrent) = match result {
+            WriteResult::Ok { concurrent } => (WriteOutcome::Ok, None, None, fields(concurrent)),
+            WriteResult::Failed(e) => {
+                let moved = if let ProviderError::Moved { moved, .. } = e {
+                    fields(moved)
+                } else {
+                    Vec::new()
+                };
+                (
+                    WriteOutcome::Error,
+                    e.status(),
+                    Some(ssprctl_provider::error::one_line(e)),
+                    moved,
+                )
+            }
+            WriteResult::Abandoned => (WriteOutcome::Abandoned, None, None, Vec::new()),
         };
         let record = Record::Result(WriteRecord {
             at: jiff::Timestamp::now().to_string(),
@@ -509,6 +589,7 @@ impl Watch for Journal {
             result,
             status,
             error,
+            concurrent,
         });
         if let Err(e) = self.record(&record, None) {
             tracing::warn!("{e}");
@@ -838,7 +919,11 @@ mod tests {
             journal.before_write(&tenant(), Api::GraphAuthenticationMethods, &sms),
             Ok(())
         );
-        journal.after_write(&tenant(), Api::GraphAuthenticationMethods, WriteResult::Ok);
+        journal.after_write(
+            &tenant(),
+            Api::GraphAuthenticationMethods,
+            WriteResult::Ok { concurrent: &[] },
+        );
     }
 
     #[test]
@@ -864,6 +949,7 @@ mod tests {
                         },
                     },
                 ],
+                concurrent: Vec::new(),
                 error: None,
             }],
         };
@@ -910,6 +996,96 @@ mod tests {
     }
 
     #[test]
+    fn concurrent_changes_are_journaled_with_the_write_and_lost_updates_in_the_account() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let journal = Journal::create(dir.path(), &plan(), Kind::Apply, None).expect("create");
+        let p = plan();
+        let other = |field: &str, managed: bool| ConcurrentChange {
+            api: Api::PortalPasswordReset,
+            field: field.into(),
+            managed,
+            before: json!(true),
+            after: json!(false),
+        };
+        let kept = other("selfServicePasswordReset.notifications.notifyUsers", false);
+        let required = [&p.tenants[0].changes[1]];
+        assert_eq!(
+            journal.before_write(&tenant(), Api::PortalPasswordReset, &required),
+            Ok(())
+        );
+        journal.after_write(
+            &tenant(),
+            Api::PortalPasswordReset,
+            WriteResult::Ok {
+                concurrent: std::slice::from_ref(&kept),
+            },
+        );
+        let refused = ProviderError::Moved {
+            api: Api::PortalPasswordReset,
+            moved: vec![other(REQUIRED, true)],
+        };
+        assert_eq!(
+            journal.before_write(&tenant(), Api::PortalPasswordReset, &required),
+            Ok(())
+        );
+        journal.after_write(
+            &tenant(),
+            Api::PortalPasswordReset,
+            WriteResult::Failed(&refused),
+        );
+        let lost = other("registrationConditionalAccessPolicies", false);
+        let report = ApplyReport {
+            interrupted: None,
+            tenants: vec![TenantApplied {
+                name: "contoso".into(),
+                written: vec![Api::PortalPasswordReset],
+                settings: Vec::new(),
+                concurrent: vec![
+                    ssprctl_apply::Concurrent {
+                        change: kept,
+                        seen: Seen::BeforeWrite,
+                    },
+                    ssprctl_apply::Concurrent {
+                        change: lost,
+                        seen: Seen::Overwritten,
+                    },
+                ],
+                error: None,
+            }],
+        };
+        journal.finish(&report).expect("finish");
+
+        let text = std::fs::read_to_string(journal.path()).expect("journal");
+        let lines: Vec<Value> = text
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("json"))
+            .collect();
+        assert_eq!(
+            lines[2]["concurrent"],
+            json!([{
+                "field": "selfServicePasswordReset.notifications.notifyUsers",
+                "managed": false, "before": true, "after": false
+            }])
+        );
+        assert_eq!(lines[4]["result"], "error");
+        assert_eq!(
+            lines[4]["concurrent"],
+            json!([{ "field": REQUIRED, "managed": true, "before": true, "after": false }])
+        );
+        let read = read(journal.path()).expect("read");
+        let account = read.account.expect("account");
+        assert_eq!(
+            account.tenants[0].lost_updates,
+            [LostUpdate {
+                surface: Api::PortalPasswordReset,
+                field: "registrationConditionalAccessPolicies".into(),
+                theirs: json!(false),
+                written: json!(true),
+            }]
+        );
+    }
+
+    #[test]
     fn exiting_at_once_leaves_started_writes_unknown_and_the_rest_not_applied() {
         let dir = tempfile::tempdir().expect("temp dir");
         let journal = Journal::create(dir.path(), &plan(), Kind::Apply, None).expect("create");
@@ -942,7 +1118,11 @@ mod tests {
         let cases: Vec<(String, usize, &str)> = vec![
             (String::new(), 1, "empty"),
             (intent.to_string(), 1, "not a start record"),
-            (start.replace("\"1.0\"", "\"2.0\""), 1, "journal format 2.0"),
+            (
+                start.replace(&format!("\"{JOURNAL_VERSION}\""), "\"2.0\""),
+                1,
+                "journal format 2.0",
+            ),
             (
                 start.replace(SMS, "authenticationMethods.nope"),
                 1,

@@ -39,9 +39,10 @@ pub use journal::Journal;
 pub use linting::{lint_desired, lint_live};
 pub use planning::make_plan;
 pub use refusal::{BeforeAfter, Difference, Refusal};
-pub use saved::{ApplyInputs, SavedPlan, apply_inputs, prepare_apply, read_plan};
+pub use saved::{ApplyInputs, Prepared, SavedPlan, apply_inputs, prepare_apply, read_plan};
 pub use session::{Session, SessionError, Targets};
-pub use ssprctl_apply::{ApplyError, SettingOutcome, SettingState, Stop};
+pub use ssprctl_apply::{ApplyError, Concurrent, Seen, SettingOutcome, SettingState, Stop};
+pub use ssprctl_provider::ConcurrentChange;
 
 /// The ssprctl version that makes and applies plans.
 pub const TOOL_VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -150,18 +150,28 @@ pub fn config_path_rule(named: &str, cwd: &Path) -> Result<PathBuf, Refusal> {
     Ok(file)
 }
 
+/// The plan to apply and what it was computed from.
+#[derive(Clone, Debug)]
+pub struct Prepared {
+    /// The recomputed plan: its risk labels, findings and readiness are the
+    /// ones the gates use, and it is what is applied.
+    pub plan: Plan,
+    /// What was read of each tenant to compute it, in the configuration's
+    /// tenant order: each write is checked against it for concurrent changes.
+    pub observed: Vec<ObservedTenant>,
+}
+
 /// Plans again from the configuration and the live tenants. Without a saved
 /// plan that is the plan to apply; with one, the saved plan must equal it
 /// (tenants, changes on path/before/after, `prior` digests) or apply is
 /// refused naming every difference. The plan returned is always the
-/// recomputed one: its risk labels, findings and readiness are the ones the
-/// gates use.
+/// recomputed one, with the reads it was computed from.
 pub async fn prepare_apply(
     inputs: &ApplyInputs,
     cwd: &Path,
     provider: &HttpProvider,
     parallelism: usize,
-) -> Result<Plan, EngineError> {
+) -> Result<Prepared, EngineError> {
     let recorded = match &inputs.saved {
         Some(saved) => saved.plan.config_path.clone(),
         None => crate::planning::recorded_config_path(&inputs.config_path, cwd),
@@ -171,7 +181,10 @@ pub async fn prepare_apply(
     if let Some(saved) = &inputs.saved {
         compare(&saved.plan, &fresh, &observed)?;
     }
-    Ok(fresh)
+    Ok(Prepared {
+        plan: fresh,
+        observed,
+    })
 }
 
 /// Requires the saved plan to equal the recomputed one; see [`prepare_apply`].

@@ -26,6 +26,13 @@ pub struct ObservedTenant {
     pub group_lookup_error: Option<String>,
     /// A digest of each live object read, for the stale-plan guard.
     pub digests: BTreeMap<Api, String>,
+    /// The live wire object of each full-object surface read (the portal
+    /// `PasswordResetPolicies`; the Password Rule Settings as a flat
+    /// `{name: value}` object), exactly as read: what a plan was computed from,
+    /// which the write compares with its pre-write read to find concurrent
+    /// changes. Never serialised.
+    #[serde(skip)]
+    pub objects: BTreeMap<Api, serde_json::Value>,
     /// Read-only facts the preflight checks use.
     pub facts: Facts,
 }

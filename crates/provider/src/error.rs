@@ -82,6 +82,16 @@ pub enum ProviderError {
         #[source]
         source: crate::wire::WireError,
     },
+    /// A setting the desired state manages changed between the read the plan
+    /// was computed from and the read right before a full-object write: the
+    /// reviewed plan no longer holds, so nothing was written to the surface.
+    #[error("{api}: nothing was written: changed since the plan was read: {}", moved_list(.moved))]
+    Moved {
+        /// Which surface.
+        api: Api,
+        /// Every field that moved (managed or not), with both values.
+        moved: Vec<crate::client::ConcurrentChange>,
+    },
     /// The answer was not what the API documents.
     #[error("{api}: unexpected response: {detail}")]
     Unexpected {
@@ -90,6 +100,15 @@ pub enum ProviderError {
         /// What was wrong with it.
         detail: String,
     },
+}
+
+/// `field: before -> after` for each moved field, `; `-separated.
+fn moved_list(moved: &[crate::client::ConcurrentChange]) -> String {
+    moved
+        .iter()
+        .map(|m| format!("{}: {} -> {}", m.field, m.before, m.after))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The part of an API error's message after the surface.
@@ -113,6 +132,7 @@ impl ProviderError {
             | ProviderError::NoCredential { .. }
             | ProviderError::Unavailable { .. }
             | ProviderError::Unwritable { .. }
+            | ProviderError::Moved { .. }
             | ProviderError::Unexpected { .. } => None,
         }
     }
@@ -129,6 +149,7 @@ impl ProviderError {
             | ProviderError::NoCredential { .. }
             | ProviderError::Unavailable { .. }
             | ProviderError::Unwritable { .. }
+            | ProviderError::Moved { .. }
             | ProviderError::Unexpected { .. } => false,
         }
     }
@@ -147,7 +168,8 @@ impl ProviderError {
             ProviderError::Api { .. }
             | ProviderError::Transport { .. }
             | ProviderError::Unavailable { .. }
-            | ProviderError::Unwritable { .. } => ReadFailure::Other,
+            | ProviderError::Unwritable { .. }
+            | ProviderError::Moved { .. } => ReadFailure::Other,
         }
     }
 
@@ -164,6 +186,7 @@ impl ProviderError {
             | ProviderError::Transport { api, .. }
             | ProviderError::Unavailable { api, .. }
             | ProviderError::Unwritable { api, .. }
+            | ProviderError::Moved { api, .. }
             | ProviderError::Unexpected { api, .. } => Some(*api),
             ProviderError::Token { .. } | ProviderError::Credential { .. } => None,
         }
@@ -185,6 +208,10 @@ impl ProviderError {
             ProviderError::Unavailable { reason, .. } => reason.clone(),
             ProviderError::Unexpected { detail, .. } => format!("unexpected response: {detail}"),
             ProviderError::Unwritable { .. } => "nothing was written".to_string(),
+            ProviderError::Moved { moved, .. } => format!(
+                "nothing was written: changed since the plan was read: {}",
+                moved_list(moved)
+            ),
             ProviderError::Token { .. } | ProviderError::Credential { .. } => self.to_string(),
         };
         with_causes(head, std::error::Error::source(self))

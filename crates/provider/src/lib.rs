@@ -27,7 +27,7 @@ pub mod settings_doc;
 pub mod store;
 pub mod wire;
 
-pub use client::{Connection, HttpProvider, PortalCredential};
+pub use client::{ConcurrentChange, Connection, HttpProvider, PortalCredential, Written};
 pub use clouds::Hosts;
 pub use credentials::{AppCredential, CertificateSigner, Secret};
 pub use error::ProviderError;
@@ -41,10 +41,17 @@ pub trait Provider: Sync {
 
     /// Writes one surface: `partial` is the model section (e.g. the value of
     /// `selfServicePasswordReset`) holding only the fields to change.
+    /// `planned_from` is the surface's object as the plan read it
+    /// ([`ssprctl_model::ObservedTenant::objects`]): a full-object write
+    /// compares it with its pre-write read, refuses with
+    /// [`ProviderError::Moved`] (nothing written) when a setting the tenant's
+    /// desired state manages moved, and otherwise keeps and reports what
+    /// another writer changed ([`Written::concurrent`]).
     fn write(
         &self,
         tenant: &Tenant,
         api: Api,
         partial: &Value,
-    ) -> impl Future<Output = Result<(), ProviderError>> + Send;
+        planned_from: Option<&Value>,
+    ) -> impl Future<Output = Result<Written, ProviderError>> + Send;
 }

@@ -10,6 +10,8 @@
 //!   into an `ObservedTenant` (both pure), and the read itself;
 //! - `write`: each API's write rules (pure: the change and the live object
 //!   in, the exact requests out), and the executor that sends them;
+//! - `concurrent`: lost updates on full-object writes (pure): what moved
+//!   between the plan's read, the pre-write read and the read-back;
 //! - `population`: the registration report and group members for readiness.
 //!
 //! Only `read` and `write` call into [`crate::wire`]. Both are pure but for the
@@ -29,6 +31,7 @@ use crate::error::ProviderError;
 
 mod api_error;
 mod batch;
+pub mod concurrent;
 mod population;
 mod portal;
 mod read;
@@ -37,8 +40,10 @@ pub(crate) mod transport;
 mod write;
 
 pub use crate::credentials::PortalCredential;
+pub use concurrent::ConcurrentChange;
 pub use read::GroupLookup;
 pub use tokens::{TokenCheck, TokenFacts};
+pub use write::Written;
 
 /// Everything needed to talk to one tenant.
 #[derive(Clone, Debug)]
@@ -122,8 +127,15 @@ impl Provider for HttpProvider {
         self.read_tenant(tenant).await
     }
 
-    async fn write(&self, tenant: &Tenant, api: Api, partial: &Value) -> Result<(), ProviderError> {
+    async fn write(
+        &self,
+        tenant: &Tenant,
+        api: Api,
+        partial: &Value,
+        planned_from: Option<&Value>,
+    ) -> Result<Written, ProviderError> {
         let conn = self.conn(tenant, api)?;
-        self.write_surface(conn, api, partial).await
+        self.write_surface(conn, api, partial, &tenant.settings, planned_from)
+            .await
     }
 }

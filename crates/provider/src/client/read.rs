@@ -415,6 +415,9 @@ fn decode_sections(surfaces: Vec<Surface>, observed: &mut ObservedTenant) {
         match serde_json::from_value::<Settings>(single) {
             Ok(_) => {
                 observed.digests.insert(api, wire::digest(&object));
+                if super::concurrent::full_object(api) {
+                    observed.objects.insert(api, object);
+                }
                 settings.insert(api.section().to_string(), section);
             }
             Err(e) => observed.unreadable.push(Unreadable {

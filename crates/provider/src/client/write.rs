@@ -15,11 +15,19 @@
 //! - Graph `groupSettings` (Password Rule Settings): PATCH
 //!   `/groupSettings/{id}` with all values when the object exists, else POST
 //!   with `templateId` and all the template's values.
+//!
+//! The two full-object writes (the portal policy, the password rules) are
+//! checked first against the read the plan was computed from
+//! ([`super::concurrent`]): a managed setting that moved refuses the surface,
+//! an unmanaged one is kept (the body is built from the pre-write read).
+
+use std::collections::BTreeSet;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use ssprctl_model::Api;
+use ssprctl_model::{Api, Settings};
 
+use super::concurrent::{self, ConcurrentChange};
 use super::portal::portal_path;
 use super::read::{find_password_rules, password_rule_values, template_path};
 use super::tokens::Audience;
@@ -76,6 +84,19 @@ impl Writes {
     }
 }
 
+/// What a write did besides sending its requests.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Written {
+    /// Unmanaged fields of a full-object surface that another writer changed
+    /// between the read the plan was computed from and the pre-write read; the
+    /// write kept them (its body was built from the newer read).
+    pub concurrent: Vec<ConcurrentChange>,
+    /// The object a full-object write was built from (the pre-write read; for
+    /// the Password Rule Settings the flat `{name: value}` object), which the
+    /// read-back compares with.
+    pub built_from: Option<Value>,
+}
+
 /// The live Password Rule Settings: the setting object, or (when the tenant
 /// has none) the template whose defaults are in force.
 #[derive(Clone, Debug, PartialEq)]
@@ -84,6 +105,46 @@ pub enum PasswordRules {
     Existing(Value),
     /// No setting object: the template (`values` with `defaultValue`s).
     Template(Value),
+}
+
+impl PasswordRules {
+    /// The values in force, as a flat `{name: value}` object (what a read
+    /// decodes and the write overlays).
+    pub fn values(&self) -> Value {
+        match self {
+            PasswordRules::Existing(setting) => password_rule_values(setting),
+            PasswordRules::Template(template) => wire::template_defaults(template),
+        }
+    }
+}
+
+/// A full-object write checked against the read its plan was computed from
+/// (sans-IO): the requests `build` makes from the pre-write read `current`,
+/// with the unmanaged fields that moved between `planned_from` and `current`
+/// (kept: the body is built from `current`). A managed setting that moved is
+/// [`ProviderError::Moved`] and nothing to send. `planned_from` `None`: no
+/// check. `current` is the surface's object (the Password Rule Settings as
+/// their flat values).
+pub fn checked_full_object(
+    api: Api,
+    current: Value,
+    planned_from: Option<&Value>,
+    managed: &BTreeSet<String>,
+    build: impl FnOnce() -> Result<Writes, WireError>,
+) -> Result<(Writes, Written), ProviderError> {
+    let concurrent = match planned_from {
+        Some(base) => concurrent::check_before_write(api, base, &current, managed)
+            .map_err(|moved| ProviderError::Moved { api, moved })?,
+        None => Vec::new(),
+    };
+    let writes = build().map_err(|source| ProviderError::Unwritable { api, source })?;
+    Ok((
+        writes,
+        Written {
+            concurrent,
+            built_from: Some(current),
+        },
+    ))
 }
 
 const AUTHORIZATION_POLICY: &str = "/policies/authorizationPolicy";
@@ -163,10 +224,7 @@ pub fn authentication_methods(partial: &Value, current: &Value) -> Result<Writes
 /// `partial`; a PATCH of the existing object, else a POST creating it from
 /// the template.
 pub fn password_rule_settings(partial: &Value, live: &PasswordRules) -> Result<Writes, WireError> {
-    let current = match live {
-        PasswordRules::Existing(setting) => password_rule_values(setting),
-        PasswordRules::Template(template) => wire::template_defaults(template),
-    };
+    let current = live.values();
     let mut flat = current.clone();
     wire::overlay(Api::GraphPasswordRuleSettings, partial, &current, &mut flat)?;
     let values = wire::setting_values_array(&flat);
@@ -201,32 +259,46 @@ fn graph(method: Method, path: &str, body: Value) -> Request {
 }
 
 impl HttpProvider {
-    /// Writes one surface: reads the live object(s) its rule needs, applies
-    /// the rule, and sends the requests.
+    /// Writes one surface: reads the live object(s) its rule needs, checks a
+    /// full-object surface against `planned_from` (the object the plan was
+    /// computed from; `None`: no check) and the managed settings of
+    /// `desired`, applies the rule, and sends the requests.
     pub(crate) async fn write_surface(
         &self,
         conn: &Connection,
         api: Api,
         partial: &Value,
-    ) -> Result<(), ProviderError> {
-        let writes = match api {
+        desired: &Settings,
+        planned_from: Option<&Value>,
+    ) -> Result<Written, ProviderError> {
+        let unwritable = |source| ProviderError::Unwritable { api, source };
+        let plain = |writes: Result<Writes, WireError>| {
+            writes.map(|w| (w, Written::default())).map_err(unwritable)
+        };
+        let managed = || concurrent::managed_paths(api, desired);
+        let (writes, written) = match api {
             Api::PortalPasswordReset => {
-                portal_password_reset(partial, &self.portal_get(conn, api).await?)
+                let current = self.portal_get(conn, api).await?;
+                let build = || portal_password_reset(partial, &current);
+                checked_full_object(api, current.clone(), planned_from, &managed(), build)?
             }
             Api::PortalOnPremises => {
-                portal_on_premises(partial, &self.portal_get(conn, api).await?)
+                let current = self.portal_get(conn, api).await?;
+                plain(portal_on_premises(partial, &current))?
             }
-            Api::GraphAuthorizationPolicy => authorization_policy(partial),
+            Api::GraphAuthorizationPolicy => plain(authorization_policy(partial))?,
             Api::GraphAuthenticationMethods => {
                 let current = self.graph_get(conn, api, METHODS_POLICY).await?;
-                authentication_methods(partial, &current)
+                plain(authentication_methods(partial, &current))?
             }
             Api::GraphPasswordRuleSettings => {
-                password_rule_settings(partial, &self.live_password_rules(conn, api).await?)
+                let live = self.live_password_rules(conn, api).await?;
+                let build = || password_rule_settings(partial, &live);
+                checked_full_object(api, live.values(), planned_from, &managed(), build)?
             }
-        }
-        .map_err(|source| ProviderError::Unwritable { api, source })?;
-        self.send_writes(conn, api, writes).await
+        };
+        self.send_writes(conn, api, writes).await?;
+        Ok(written)
     }
 
     /// The live Password Rule Settings object, or the template when there is

@@ -1,5 +1,7 @@
 //! Each API's write rule: the exact requests for a change and a live object.
 
+use std::collections::BTreeSet;
+
 use serde_json::{Value, json};
 
 use super::*;
@@ -240,4 +242,101 @@ fn a_value_the_api_cannot_carry_builds_no_request() {
     let err = portal_password_reset(&json!({"enabledFor": "everyone"}), &json!({}))
         .expect_err("not an enablement type");
     assert!(err.to_string().contains("none, selected or all"), "{err}");
+}
+
+// Full-object writes checked against the plan's read (lost updates) ---------
+
+fn managed(paths: &[&str]) -> BTreeSet<String> {
+    paths.iter().map(|p| (*p).to_string()).collect()
+}
+
+#[test]
+fn a_checked_portal_put_is_built_from_the_newer_read_and_reports_what_moved() {
+    let planned_from = portal_reset_object();
+    let mut current = portal_reset_object();
+    current["emailOptionEnabled"] = json!(false);
+    let partial = json!({ "registration": { "reconfirmAfterDays": 90 } });
+    let m = managed(&["selfServicePasswordReset.registration.reconfirmAfterDays"]);
+    let (writes, written) = checked_full_object(
+        Api::PortalPasswordReset,
+        current.clone(),
+        Some(&planned_from),
+        &m,
+        || portal_password_reset(&partial, &current),
+    )
+    .expect("an unmanaged change does not refuse");
+    let body = &writes.requests[0].body;
+    assert_eq!(body["registrationReconfirmIntevalInDays"], 90);
+    assert_eq!(
+        body["emailOptionEnabled"], false,
+        "the other writer's value"
+    );
+    assert_eq!(written.built_from.as_ref(), Some(&current));
+    let moved: Vec<(&str, bool)> = written
+        .concurrent
+        .iter()
+        .map(|c| (c.field.as_str(), c.managed))
+        .collect();
+    assert_eq!(
+        moved,
+        vec![("selfServicePasswordReset.methods.email", false)]
+    );
+}
+
+#[test]
+fn a_checked_portal_put_is_refused_when_a_managed_setting_moved() {
+    let planned_from = portal_reset_object();
+    let mut current = portal_reset_object();
+    current["registrationReconfirmIntevalInDays"] = json!(30);
+    let partial = json!({ "registration": { "reconfirmAfterDays": 90 } });
+    let m = managed(&["selfServicePasswordReset.registration.reconfirmAfterDays"]);
+    let refused = checked_full_object(
+        Api::PortalPasswordReset,
+        current.clone(),
+        Some(&planned_from),
+        &m,
+        || portal_password_reset(&partial, &current),
+    )
+    .expect_err("the plan was reviewed against 180");
+    assert_eq!(
+        refused.to_string(),
+        "portal PasswordResetPolicies: nothing was written: changed since the plan was read: selfServicePasswordReset.registration.reconfirmAfterDays: 180 -> 30"
+    );
+}
+
+#[test]
+fn a_checked_password_rule_write_compares_the_flat_values() {
+    let live = PasswordRules::Existing(json!({
+        "id": "s1",
+        "templateId": wire::PASSWORD_RULE_TEMPLATE_ID,
+        "values": [
+            { "name": "LockoutThreshold", "value": "10" },
+            { "name": "BannedPasswordList", "value": "" }
+        ]
+    }));
+    let planned_from = json!({ "LockoutThreshold": "5", "BannedPasswordList": "" });
+    let partial = json!({ "bannedPasswords": ["contoso"] });
+    let m = managed(&["passwordProtection.bannedPasswords"]);
+    let (writes, written) = checked_full_object(
+        Api::GraphPasswordRuleSettings,
+        live.values(),
+        Some(&planned_from),
+        &m,
+        || password_rule_settings(&partial, &live),
+    )
+    .expect("the threshold is not managed");
+    assert_eq!(
+        writes.requests[0].body["values"][0],
+        json!({ "name": "LockoutThreshold", "value": "10" }),
+        "kept"
+    );
+    assert_eq!(written.concurrent.len(), 1);
+    assert_eq!(
+        written.concurrent[0].field,
+        "passwordProtection.lockoutThreshold"
+    );
+    assert_eq!(
+        (&written.concurrent[0].before, &written.concurrent[0].after),
+        (&json!(5), &json!(10))
+    );
 }

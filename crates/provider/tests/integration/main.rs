@@ -210,7 +210,7 @@ async fn each_surface_writes_by_its_rule_and_reads_back() {
     for (api, expected) in expected_requests {
         env.clear_requests().await;
         env.provider
-            .write(&tenant, api, &want[api.section()])
+            .write(&tenant, api, &want[api.section()], None)
             .await
             .unwrap_or_else(|e| panic!("{api} write: {e}"));
         let mut log: Vec<String> = env
@@ -254,7 +254,7 @@ async fn on_premises_flags_are_put_one_at_a_time() {
     let tenant = env.tenant(json!({ "onPremisesIntegration": partial }));
     env.clear_requests().await;
     env.provider
-        .write(&tenant, Api::PortalOnPremises, &partial)
+        .write(&tenant, Api::PortalOnPremises, &partial, None)
         .await
         .expect("the emulator accepts writes without a writeback client");
     let log = env.requests().await;
@@ -286,6 +286,7 @@ async fn a_throttled_write_is_sent_again_after_retry_after() {
             &tenant,
             Api::GraphAuthorizationPolicy,
             &json!({"enabled": false}),
+            None,
         )
         .await
         .expect("the second attempt succeeds");
@@ -329,4 +330,111 @@ fn contains(got: &Value, want: &Value) -> bool {
             .all(|(k, v)| g.get(k).is_some_and(|gv| contains(gv, v))),
         _ => got == want,
     }
+}
+
+/// Lost updates: a full-object write compares the read the plan was computed
+/// from with its pre-write read. Another writer (here another desired state,
+/// written through the same provider) changes the policy in between.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_object_write_keeps_and_reports_what_another_writer_changed() {
+    let env = Env::new().await;
+    let partial = json!({"registration": {"reconfirmAfterDays": 90}});
+    let ours = env.tenant(json!({ "selfServicePasswordReset": partial }));
+    let planned = env.provider.read(&ours).await;
+    let planned_from = planned
+        .objects
+        .get(&Api::PortalPasswordReset)
+        .expect("the plan's read keeps the full object")
+        .clone();
+    // Another writer turns off admin notifications, which our file does not manage.
+    let theirs = json!({"notifications": {"notifyAdminsOnAdminReset": false}});
+    let other = env.tenant(json!({ "selfServicePasswordReset": theirs }));
+    env.provider
+        .write(&other, Api::PortalPasswordReset, &theirs, None)
+        .await
+        .expect("the other write");
+    let written = env
+        .provider
+        .write(
+            &ours,
+            Api::PortalPasswordReset,
+            &partial,
+            Some(&planned_from),
+        )
+        .await
+        .expect("an unmanaged change does not stop the write");
+    let moved: Vec<(String, bool, Value, Value)> = written
+        .concurrent
+        .iter()
+        .map(|c| {
+            (
+                c.field.clone(),
+                c.managed,
+                c.before.clone(),
+                c.after.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        moved,
+        vec![(
+            "selfServicePasswordReset.notifications.notifyAdminsOnAdminReset".to_string(),
+            false,
+            json!(true),
+            json!(false)
+        )]
+    );
+    let after = env.provider.read(&ours).await;
+    let sspr = serde_json::to_value(&after.objects[&Api::PortalPasswordReset]).expect("json");
+    assert_eq!(
+        sspr["registrationReconfirmIntevalInDays"], 90,
+        "ours landed"
+    );
+    assert_eq!(
+        sspr["notifyOnAdminPasswordReset"], false,
+        "theirs was not reverted"
+    );
+    env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_managed_setting_that_moved_stops_the_full_object_write_before_it_is_sent() {
+    let env = Env::new().await;
+    let partial = json!({"registration": {"reconfirmAfterDays": 90}});
+    let ours = env.tenant(json!({ "selfServicePasswordReset": partial }));
+    let planned = env.provider.read(&ours).await;
+    let planned_from = planned.objects[&Api::PortalPasswordReset].clone();
+    let theirs = json!({"registration": {"reconfirmAfterDays": 30}});
+    let other = env.tenant(json!({ "selfServicePasswordReset": theirs }));
+    env.provider
+        .write(&other, Api::PortalPasswordReset, &theirs, None)
+        .await
+        .expect("the other write");
+    env.clear_requests().await;
+    let refused = env
+        .provider
+        .write(
+            &ours,
+            Api::PortalPasswordReset,
+            &partial,
+            Some(&planned_from),
+        )
+        .await
+        .expect_err("the reviewed plan no longer holds");
+    let ssprctl_provider::ProviderError::Moved { api, moved } = &refused else {
+        panic!("not a refusal: {refused}");
+    };
+    assert_eq!(*api, Api::PortalPasswordReset);
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    assert!(moved[0].managed);
+    assert_eq!(
+        refused.to_string(),
+        "portal PasswordResetPolicies: nothing was written: changed since the plan was read: selfServicePasswordReset.registration.reconfirmAfterDays: 180 -> 30"
+    );
+    let log = env.requests().await;
+    assert!(
+        log.iter().all(|l| !l.starts_with("PUT ")),
+        "nothing is sent: {log:#?}"
+    );
+    env.shutdown().await;
 }
