@@ -181,6 +181,7 @@ mod quirks;
 mod report;
 mod server;
 mod settings;
+mod shapes;
 mod stale;
 mod state;
 mod throttle;
