@@ -393,7 +393,6 @@ pub(crate) fn method_configuration(id: &str) -> Option<Value> {
             "state": state,
             "isOfficePhoneAllowed": false,
             "callerIdNumber": null,
-            "isCustomGreetingEnabled": false,
             "excludeTargets": [],
             "includeTargets": [all_users_target()]
         }),

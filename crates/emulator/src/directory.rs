@@ -6,10 +6,11 @@ use serde_json::{Map, Value, json};
 
 use crate::quirks;
 use crate::server::Call;
+use crate::shapes;
 use crate::state::Tenant;
 use crate::wire::{ApiError, Resp, is_guid, odata_context};
 
-fn organization_item(tid: &str, t: &Tenant) -> Value {
+fn organization_item(version: &str, tid: &str, t: &Tenant) -> Value {
     let mut out = Map::new();
     out.insert("id".into(), json!(tid));
     out.insert("displayName".into(), json!(t.display_name));
@@ -18,13 +19,14 @@ fn organization_item(tid: &str, t: &Tenant) -> Value {
             out.insert(k.clone(), v.clone());
         }
     }
+    shapes::organization(version, &mut out);
     Value::Object(out)
 }
 
 /// `GET /organization`: a collection with the tenant's one organization.
 pub(crate) fn list_organization(call: &Call<'_>) -> Result<Resp, ApiError> {
     let tid = call.p.tid.clone();
-    let item = call.read(|t| Ok(organization_item(&tid, t)))?;
+    let item = call.read(|t| Ok(organization_item(call.version, &tid, t)))?;
     Ok(Resp::json(
         200,
         json!({"@odata.context": odata_context(call.version, "organization"), "value": [item]}),
@@ -37,7 +39,7 @@ pub(crate) fn get_organization(call: &Call<'_>, id: &str) -> Result<Resp, ApiErr
         return Err(ApiError::resource_not_found(id));
     }
     let tid = call.p.tid.clone();
-    let item = call.read(|t| Ok(organization_item(&tid, t)))?;
+    let item = call.read(|t| Ok(organization_item(call.version, &tid, t)))?;
     let mut out = Map::new();
     out.insert(
         "@odata.context".into(),

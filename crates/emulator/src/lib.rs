@@ -159,6 +159,13 @@
 //!   array inline, as GET returns it.
 //! * `organization` is served with `id` = tenant id and `displayName` = the
 //!   tenant's `displayName`, whatever the object says.
+//! * Hybrid: `onPremisesPasswordResetPolicies.enablementForTenant` (Entra
+//!   Connect) or `cloudProvisioningEnablementForTenant` (Cloud Sync) `true`
+//!   registers a writeback client; `organization.onPremisesSyncEnabled`
+//!   `true` marks the tenant synchronised. No PUT changes the first two.
+//! * Objects are stored in one shape and served per Graph version: `/v1.0`
+//!   leaves out what only beta's metadata declares, and the reverse (see
+//!   `docs/emulator.md`, "Graph versions").
 //! * `groupSettings[]` are `{id, displayName, templateId, values[{name, value}]}`.
 //!
 //! The file is rewritten whole on every write, so hand edits must be made
@@ -181,6 +188,7 @@ mod quirks;
 mod report;
 mod server;
 mod settings;
+mod shapes;
 mod stale;
 mod state;
 mod throttle;

@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 use crate::defaults;
 use crate::quirks;
 use crate::server::Call;
+use crate::shapes;
 use crate::wire::{ApiError, Clock, Resp, json_type, merge, odata_context};
 
 // ---------------------------------------------------------------------------
@@ -218,9 +219,21 @@ const DEFAULT_USER_ROLE_PERMISSIONS: &[(&str, Rule)] = &[
     ("permissionGrantPoliciesAssigned", Rule::StrArray),
 ];
 
-/// `GET /policies/authorizationPolicy`.
+/// `GET /policies/authorizationPolicy`: the singleton on v1.0; on beta a
+/// collection holding the one policy (beta's metadata declares
+/// `policyRoot.authorizationPolicy` a collection).
 pub(crate) fn get_authorization_policy(call: &Call<'_>) -> Result<Resp, ApiError> {
-    let stored = call.read(|t| Ok(t.authorization_policy.clone()))?;
+    let mut stored = call.read(|t| Ok(t.authorization_policy.clone()))?;
+    shapes::authorization_policy(call.version, &mut stored);
+    if call.version == "beta" {
+        return Ok(Resp::json(
+            200,
+            json!({
+                "@odata.context": odata_context(call.version, "policies/authorizationPolicy"),
+                "value": [Value::Object(stored)]
+            }),
+        ));
+    }
     let mut out = Map::new();
     out.insert(
         "@odata.context".into(),
@@ -233,7 +246,46 @@ pub(crate) fn get_authorization_policy(call: &Call<'_>) -> Result<Resp, ApiError
     Ok(Resp::json(200, Value::Object(out)))
 }
 
-/// `PATCH /policies/authorizationPolicy`: partial update, 204.
+/// `GET /beta/policies/authorizationPolicy/{id}`: the one policy of the
+/// beta collection, addressed by its id `authorizationPolicy`.
+pub(crate) fn get_authorization_policy_item(call: &Call<'_>, id: &str) -> Result<Resp, ApiError> {
+    let mut stored = call.read(|t| Ok(t.authorization_policy.clone()))?;
+    if !stored
+        .get("id")
+        .and_then(Value::as_str)
+        .is_some_and(|sid| sid.eq_ignore_ascii_case(id))
+    {
+        return Err(ApiError::resource_not_found(id));
+    }
+    shapes::authorization_policy(call.version, &mut stored);
+    let mut out = Map::new();
+    out.insert(
+        "@odata.context".into(),
+        json!(odata_context(
+            call.version,
+            "policies/authorizationPolicy/$entity"
+        )),
+    );
+    out.extend(stored);
+    Ok(Resp::json(200, Value::Object(out)))
+}
+
+/// `PATCH /beta/policies/authorizationPolicy/{id}`: the beta form of
+/// [`patch_authorization_policy`].
+pub(crate) fn patch_authorization_policy_item(call: &Call<'_>, id: &str) -> Result<Resp, ApiError> {
+    let known = call.read(|t| {
+        Ok(t.authorization_policy
+            .get("id")
+            .and_then(Value::as_str)
+            .is_some_and(|sid| sid.eq_ignore_ascii_case(id)))
+    })?;
+    if !known {
+        return Err(ApiError::resource_not_found(id));
+    }
+    patch_authorization_policy(call)
+}
+
+/// `PATCH /policies/authorizationPolicy` (v1.0): partial update, 204.
 pub(crate) fn patch_authorization_policy(call: &Call<'_>) -> Result<Resp, ApiError> {
     let body = call.req.json_object()?;
     check_optional_odata_type(&body, AUTHZ_TYPE)?;
@@ -253,7 +305,15 @@ pub(crate) fn patch_authorization_policy(call: &Call<'_>) -> Result<Resp, ApiErr
                 if pk.starts_with("@odata.") {
                     continue;
                 }
-                let Some((_, rule)) = DEFAULT_USER_ROLE_PERMISSIONS.iter().find(|(n, _)| n == pk)
+                let Some((_, rule)) = DEFAULT_USER_ROLE_PERMISSIONS
+                    .iter()
+                    .find(|(n, _)| n == pk)
+                    .filter(|_| {
+                        shapes::authorization_policy_property_exists(
+                            call.version,
+                            &["defaultUserRolePermissions", pk],
+                        )
+                    })
                 else {
                     return Err(bad(
                         unknown_property(pk, "defaultUserRolePermissions").message
@@ -313,9 +373,15 @@ fn render_methods_policy(version: &str, policy: &Map<String, Value>) -> Value {
     let configs: Vec<Value> = policy
         .get(CONFIGS)
         .and_then(Value::as_array)
-        .map(|a| a.iter().map(|c| render_config_body(version, c)).collect())
+        .map(|a| {
+            a.iter()
+                .filter(|c| shapes::method_served(version, c))
+                .map(|c| render_config_body(version, c))
+                .collect()
+        })
         .unwrap_or_default();
     out.insert(CONFIGS.into(), Value::Array(configs));
+    shapes::methods_policy(version, &mut out);
     Value::Object(out)
 }
 
@@ -345,6 +411,7 @@ fn render_config_body(version: &str, config: &Value) -> Value {
         }
         out.insert(k.clone(), v.clone());
     }
+    shapes::method_configuration(version, &mut out);
     Value::Object(out)
 }
 
@@ -464,7 +531,8 @@ pub(crate) fn patch_methods_policy(call: &Call<'_>) -> Result<Resp, ApiError> {
                 "systemCredentialPreferences",
                 "reportSuspiciousActivitySettings",
             ];
-            return Err(if read_only.contains(&k.as_str()) {
+            let known = shapes::methods_policy_property_exists(call.version, k);
+            return Err(if known && read_only.contains(&k.as_str()) {
                 read_only_property(k, METHODS_TYPE)
             } else {
                 unknown_property(k, METHODS_TYPE)
@@ -545,7 +613,6 @@ const METHOD_SPECS: &[MethodSpec] = &[
         fields: &[
             ("isOfficePhoneAllowed", Rule::Bool),
             ("callerIdNumber", Rule::NullableStr),
-            ("isCustomGreetingEnabled", Rule::Bool),
         ],
         target_extras: &[],
     },
@@ -656,6 +723,7 @@ pub(crate) fn list_method_configurations(call: &Call<'_>) -> Result<Resp, ApiErr
         .and_then(Value::as_array)
         .map(|a| {
             a.iter()
+                .filter(|c| shapes::method_served(call.version, c))
                 .map(|c| render_config_body(call.version, c))
                 .collect()
         })
@@ -674,6 +742,7 @@ pub(crate) fn get_method_configuration(call: &Call<'_>, id: &str) -> Result<Resp
     let config = call.read(|t| {
         find_config(&t.authentication_methods_policy, id)
             .map(|(_, c)| c.clone())
+            .filter(|c| shapes::method_served(call.version, c))
             .ok_or_else(|| method_not_found(id))
     })?;
     let mut out = Map::new();
@@ -815,6 +884,7 @@ fn check_merged(config: &Map<String, Value>, type_name: &str) -> Result<(), ApiE
 pub(crate) fn patch_method_configuration(call: &Call<'_>, id: &str) -> Result<Resp, ApiError> {
     let body = call.req.json_object()?;
     let now = Clock::now();
+    let version = call.version;
     call.ctx.write_tenant(&call.p.tid, |t| {
         let policy = &mut t.authentication_methods_policy;
         let (index, current) = find_config(policy, id).ok_or_else(|| method_not_found(id))?;
@@ -854,7 +924,25 @@ pub(crate) fn patch_method_configuration(call: &Call<'_>, id: &str) -> Result<Re
                 "includeTargets" => check_include_targets(v, spec, owner)?,
                 "excludeTargets" => check_exclude_targets(v, owner)?,
                 other => {
-                    let field = spec.and_then(|s| s.fields.iter().find(|(n, _)| *n == other));
+                    let field = spec
+                        .and_then(|s| s.fields.iter().find(|(n, _)| *n == other))
+                        .filter(|_| shapes::method_property_exists(version, type_name, other));
+                    if other == "featureSettings"
+                        && let Some(features) = v.as_object()
+                        && let Some(missing) = features.keys().find(|f| {
+                            !f.starts_with("@odata.")
+                                && !shapes::method_nested_property_exists(
+                                    version,
+                                    type_name,
+                                    &["featureSettings", f.as_str()],
+                                )
+                        })
+                    {
+                        return Err(unknown_property(
+                            missing,
+                            "microsoftAuthenticatorFeatureSettings",
+                        ));
+                    }
                     match field {
                         Some((_, rule)) => check(*rule, other, owner, v)?,
                         None => return Err(unknown_property(other, type_name)),

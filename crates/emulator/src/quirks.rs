@@ -163,9 +163,49 @@ pub(crate) const AUTHORIZATION_POLICY_DISPLAY_NAME: &str = "Authorization Policy
 pub(crate) const AUTHORIZATION_POLICY_DESCRIPTION: &str =
     "Used to manage authorization related settings across the company.";
 
+/// Properties beta's authorizationPolicy has that v1.0 lacks, as the
+/// emulator serves them on beta: `enabledPreviewFeatures` empty, and
+/// `permissionGrantPolicyIdsAssignedToDefaultUserRole` equal to the stored
+/// v1.0 `defaultUserRolePermissions.permissionGrantPoliciesAssigned` (both
+/// name the default user role's grant policies; that they always agree is
+/// UNCONFIRMED). Both are read-only in the emulator: a beta PATCH naming
+/// them fails as an unknown property.
+pub(crate) fn beta_authorization_policy_extras(
+    v1_grant_policies: Option<Value>,
+) -> Vec<(String, Value)> {
+    vec![
+        ("enabledPreviewFeatures".into(), json!([])),
+        (
+            "permissionGrantPolicyIdsAssignedToDefaultUserRole".into(),
+            v1_grant_policies.unwrap_or_else(|| json!([])),
+        ),
+    ]
+}
+
+/// On beta, `policies/authorizationPolicy` is a collection: the emulator
+/// answers `PATCH` on the collection (rather than on
+/// `policies/authorizationPolicy/authorizationPolicy`) with 405, like any
+/// method a route does not allow. What real beta answers is UNCONFIRMED.
+pub(crate) const BETA_AUTHORIZATION_POLICY_COLLECTION_METHODS: &[&str] = &["GET"];
+
 // ---------------------------------------------------------------------------
 // authenticationMethodsPolicy (§3)
 // ---------------------------------------------------------------------------
+
+/// v1.0 serves `registrationEnforcement.authenticationMethodsRegistrationCampaign.enforceRegistrationAfterAllowedSnoozes`.
+/// Microsoft's v1.0 metadata (msgraph-metadata f54f11b) lacks it; only beta
+/// declares it. ssprctl reads and writes it through v1.0
+/// (`authenticationMethods.registrationCampaign.enforceAfterSnoozes`), so the
+/// emulator keeps serving it there until a live v1.0 read settles it.
+pub(crate) const V1_SERVES_CAMPAIGN_ENFORCE_AFTER_SNOOZES: bool = true;
+
+/// v1.0 lists the `HardwareOath` configuration among
+/// `authenticationMethodConfigurations` and serves it by id, although the v1.0
+/// metadata (msgraph-metadata f54f11b) has no
+/// `hardwareOathAuthenticationMethodConfiguration` type (beta does). ssprctl
+/// manages `authenticationMethods.hardwareOath` through v1.0; whether real
+/// v1.0 returns, omits or rejects it is UNCONFIRMED.
+pub(crate) const V1_SERVES_HARDWARE_OATH: bool = true;
 
 /// Policy-level properties a PATCH may set. `policyMigrationState` on v1.0
 /// is UNCONFIRMED (the 2024 v1.0 update page lists only

@@ -1084,6 +1084,7 @@ fn graph_route(
     #[derive(Clone, Copy, PartialEq, Eq)]
     enum R {
         Authz,
+        AuthzItem,
         Methods,
         MethodConfigs,
         MethodConfig,
@@ -1103,6 +1104,7 @@ fn graph_route(
     }
     let route = match rest {
         ["policies", "authorizationpolicy"] => R::Authz,
+        ["policies", "authorizationpolicy", _] if beta => R::AuthzItem,
         ["policies", "authenticationmethodspolicy"] => R::Methods,
         [
             "policies",
@@ -1152,7 +1154,8 @@ fn graph_route(
         }
     };
     let allowed: &[&str] = match route {
-        R::Authz | R::Methods => &["GET", "PATCH"],
+        R::Authz if beta => quirks::BETA_AUTHORIZATION_POLICY_COLLECTION_METHODS,
+        R::Authz | R::AuthzItem | R::Methods => &["GET", "PATCH"],
         R::MethodConfig | R::GroupSetting => &["GET", "PATCH", "DELETE"],
         R::GroupSettings => &["GET", "POST"],
         R::Batch => &["POST"],
@@ -1166,8 +1169,8 @@ fn graph_route(
     entry.app = Some(p.appid.clone());
     let write = m != "GET";
     let need = match route {
-        R::Authz if write => &needs::AUTHZ_WRITE,
-        R::Authz => &needs::AUTHZ_READ,
+        R::Authz | R::AuthzItem if write => &needs::AUTHZ_WRITE,
+        R::Authz | R::AuthzItem => &needs::AUTHZ_READ,
         R::Methods | R::MethodConfigs | R::MethodConfig if write => &needs::METHODS_WRITE,
         R::Methods | R::MethodConfigs | R::MethodConfig => &needs::METHODS_READ,
         R::GroupSettings | R::GroupSetting if write => &needs::SETTINGS_WRITE,
@@ -1203,7 +1206,7 @@ fn graph_route(
     }
 
     let family = match route {
-        R::Authz => Some("authorizationPolicy"),
+        R::Authz | R::AuthzItem => Some("authorizationPolicy"),
         R::Methods | R::MethodConfigs | R::MethodConfig => Some("authenticationMethodsPolicy"),
         R::GroupSettings | R::GroupSetting => Some("groupSettings"),
         _ => None,
@@ -1219,6 +1222,8 @@ fn graph_route(
     let result = match (route, m) {
         (R::Authz, "GET") => policies::get_authorization_policy(&call),
         (R::Authz, _) => policies::patch_authorization_policy(&call),
+        (R::AuthzItem, "GET") => policies::get_authorization_policy_item(&call, &id(2)),
+        (R::AuthzItem, _) => policies::patch_authorization_policy_item(&call, &id(2)),
         (R::Methods, "GET") => policies::get_methods_policy(&call),
         (R::Methods, _) => policies::patch_methods_policy(&call),
         (R::MethodConfigs, _) => policies::list_method_configurations(&call),

@@ -26,6 +26,9 @@ const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
 const SSPR_PILOT: &str = "b6cdb9c3-d660-4558-bcfd-82c14a986b56";
 const GLOBAL_ADMIN: &str = "62e90394-69f5-4237-9190-012177145e10";
 
+#[path = "emulator/versions.rs"]
+mod versions;
+
 struct Emu {
     handle: Handle,
     client: Client,
@@ -1244,7 +1247,8 @@ async fn unknown_routes_and_methods_use_the_graph_error_shape() {
         .await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
     assert_graph_error(&err, "Request_BadRequest", "not allowed");
-    // beta serves the same resources.
+    // beta serves the same resources (authorizationPolicy as a collection:
+    // see versions.rs).
     let (status, policy) = emu
         .call("GET", "/beta/policies/authorizationPolicy", Some(&t), None)
         .await;
