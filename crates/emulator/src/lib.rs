@@ -165,6 +165,7 @@
 //! while the emulator is stopped.
 
 mod assertion;
+mod audit;
 mod batch;
 mod control;
 mod defaults;

@@ -99,7 +99,7 @@ const METHOD_ORDER: [&str; 5] = [
 ];
 
 /// A GUID-shaped (version 4) id from two random words.
-fn guid(a: u64, b: u64) -> String {
+pub(crate) fn guid(a: u64, b: u64) -> String {
     format!(
         "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
         a >> 32,
@@ -111,7 +111,7 @@ fn guid(a: u64, b: u64) -> String {
 }
 
 /// FNV-1a, to derive a default seed from the tenant id.
-fn fnv1a(text: &str) -> u64 {
+pub(crate) fn fnv1a(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
@@ -274,7 +274,7 @@ impl Policy {
 }
 
 /// The tenant's initial domain (the UPN suffix of generated users).
-fn domain(tid: &str, t: &Tenant) -> String {
+pub(crate) fn domain(tid: &str, t: &Tenant) -> String {
     t.organization
         .get("verifiedDomains")
         .and_then(Value::as_array)
@@ -462,7 +462,7 @@ fn parse_select(
         .map(Some)
 }
 
-fn skiptoken(offset: usize) -> String {
+pub(crate) fn skiptoken(offset: usize) -> String {
     URL_SAFE_NO_PAD.encode(format!("emulator-offset:{offset}"))
 }
 
@@ -472,7 +472,7 @@ fn parse_skiptoken(token: &str) -> Option<usize> {
 }
 
 /// Encodes a query value for a next link.
-fn encode(value: &str) -> String {
+pub(crate) fn encode(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {
@@ -486,7 +486,7 @@ fn encode(value: &str) -> String {
 
 /// The page asked for: `$top` (default 100, at most 999) and the offset
 /// encoded in `$skiptoken`.
-fn page_window(req: &crate::wire::Req) -> Result<(usize, usize), ApiError> {
+pub(crate) fn page_window(req: &crate::wire::Req) -> Result<(usize, usize), ApiError> {
     let top = match req.query_param("$top") {
         None => DEFAULT_PAGE_SIZE,
         Some(raw) => match raw.trim().parse::<usize>() {
