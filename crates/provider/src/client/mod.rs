@@ -11,6 +11,7 @@
 //! - `write`: each API's write rules (pure: the change and the live object
 //!   in, the exact requests out), and the executor that sends them;
 //! - `population`: the registration report and group members for readiness.
+//! - `report`: the registration report and the SSPR audit events for `report`.
 //!
 //! Only `read` and `write` call into [`crate::wire`]. Both are pure but for the
 //! one function that does the I/O, and are unit-tested without a network.
@@ -32,6 +33,7 @@ mod batch;
 mod population;
 mod portal;
 mod read;
+pub mod report;
 mod tokens;
 pub(crate) mod transport;
 mod write;
