@@ -588,3 +588,12 @@ pub(crate) const AUDIT_PAGE_SIZE: usize = 50;
 
 /// How many days back the generated SSPR activity reaches.
 pub(crate) const AUDIT_HISTORY_DAYS: i64 = 60;
+
+/// The answer to an application token on `usersRegisteredByFeature` /
+/// `usersRegisteredByMethod`: Microsoft documents both as delegated-only
+/// ("Application: Not supported"); the status and code it answers are
+/// UNCONFIRMED.
+pub(crate) const SUMMARY_WITH_APP_TOKEN: (&str, &str) = (
+    "Authorization_RequestDenied",
+    "This API does not support application permissions; sign in as a user.",
+);

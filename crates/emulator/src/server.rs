@@ -1103,6 +1103,7 @@ fn graph_route(
         ReportItem,
         Members,
         Audits,
+        Summary,
         Batch,
     }
     let route = match rest {
@@ -1145,6 +1146,7 @@ fn graph_route(
             "userregistrationdetails",
             _,
         ] => R::ReportItem,
+        ["reports", "authenticationmethods", f] if report::summary_kind(f).is_some() => R::Summary,
         ["auditlogs", "directoryaudits"] => R::Audits,
         ["$batch"] => R::Batch,
         _ => {
@@ -1179,7 +1181,7 @@ fn graph_route(
         R::GroupSettings | R::GroupSetting | R::Templates | R::Template => &needs::SETTINGS_READ,
         R::Organization | R::OrganizationItem | R::Skus => &needs::ORGANIZATION_READ,
         R::Groups | R::Group | R::Members => &needs::GROUPS_READ,
-        R::Report | R::ReportItem => &needs::REPORT_READ,
+        R::Report | R::ReportItem | R::Summary => &needs::REPORT_READ,
         R::Audits => &needs::AUDIT_READ,
         R::Batch => &needs::BATCH,
     };
@@ -1247,6 +1249,7 @@ fn graph_route(
         (R::ReportItem, _) => report::get(&call, &id(3)),
         (R::Members, _) => report::transitive_members(&call, &id(1)),
         (R::Audits, _) => audit::list(&call),
+        (R::Summary, _) => report::summary(&call, &id(2)),
         (R::Batch, _) if in_batch => Err(ApiError::bad_request(quirks::NESTED_BATCH_MESSAGE)),
         (R::Batch, _) => batch::run(&call, &mut entry.sub_requests),
     };
