@@ -16,7 +16,10 @@ fn percent(part: u64, whole: u64) -> String {
     }
 }
 
-fn count_rows() -> [(&'static str, fn(&Counts) -> u64); 5] {
+/// A coverage row: its label and the column it counts.
+type CountRow = (&'static str, fn(&Counts) -> u64);
+
+fn count_rows() -> [CountRow; 5] {
     [
         ("in the report", |k| k.total),
         ("SSPR enabled", |k| k.enabled),

@@ -319,7 +319,7 @@ fn matches(e: &Event, clauses: &[Clause]) -> bool {
         }
         Clause::Time { op, secs } => match *op {
             "ge" => e.secs >= *secs,
-            "gt" => e.secs >= *secs + 1,
+            "gt" => e.secs > *secs,
             "le" => e.secs <= *secs,
             "lt" => e.secs < *secs,
             _ => e.secs == *secs,

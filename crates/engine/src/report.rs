@@ -236,7 +236,7 @@ pub fn coverage(rows: &[RegistrationRow]) -> Coverage {
             admins,
         })
         .collect();
-    by_method.sort_by(|a, b| (b.users + b.admins).cmp(&(a.users + a.admins)));
+    by_method.sort_by_key(|m| std::cmp::Reverse(m.users + m.admins));
     Coverage {
         users,
         admins,
@@ -304,7 +304,7 @@ pub fn usage(events: &[SsprEvent], since: Date, until: Date) -> Usage {
         .into_iter()
         .map(|(reason, count)| ReasonCount { reason, count })
         .collect();
-    by_reason.sort_by(|a, b| b.count.cmp(&a.count));
+    by_reason.sort_by_key(|r| std::cmp::Reverse(r.count));
     Usage {
         resets,
         unlocks,

@@ -146,7 +146,7 @@ impl HttpProvider {
         &self,
         tenant: &Tenant,
     ) -> Result<Vec<RegistrationRow>, String> {
-        self.report_pages(tenant, |base| registration_url(base))
+        self.report_pages(tenant, registration_url)
             .await
             .map(|rows| rows.iter().map(decode_registration).collect())
             .map_err(|e| format!("reading the registration report: {}", e.detail()))
