@@ -145,3 +145,47 @@ fn an_audit_log_that_cannot_be_read_is_unknown_naming_the_permission_not_zero() 
     assert_eq!(report["tenants"][0]["usage"]["status"], "unknown");
     assert!(report["tenants"][0]["usage"].get("value").is_none());
 }
+
+#[test]
+fn coverage_follows_an_apply_and_throttled_audit_pages_are_retried() {
+    let env = Env::new();
+    let cfg = env.example("quickstart.yaml");
+    let cfg = cfg.to_str().expect("utf-8");
+    let apply = env.run(&["apply", "--config", cfg, "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{}", apply.transcript());
+    env.set_faults(json!({ "failNext": [
+        { "status": 429, "count": 2, "pathPrefix": "/v1.0/auditLogs", "retryAfterSeconds": 1 }
+    ]}));
+    let run = env.run(&["report", "--config", cfg, "--json"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let report: Value = serde_json::from_str(&run.stdout).expect("json");
+    let coverage = &report["tenants"][0]["coverage"]["value"];
+    // enabledFor: all; administrators may not reset (administratorPasswordReset.enabled: false).
+    assert_eq!(coverage["users"]["enabled"], 496, "{coverage}");
+    assert_eq!(coverage["admins"]["enabled"], 0, "{coverage}");
+    // Two methods required: registered and capable move with the policy.
+    assert_eq!(coverage["users"]["registered"], 112, "{coverage}");
+    assert_eq!(coverage["users"]["capable"], 112, "{coverage}");
+    assert_eq!(
+        coverage["users"]["enabled_not_registered"], 384,
+        "{coverage}"
+    );
+    let usage = &report["tenants"][0]["usage"]["value"];
+    assert_eq!(
+        usage["resets"],
+        json!({"succeeded": 87, "failed": 27}),
+        "{usage}"
+    );
+    assert_eq!(
+        usage["unlocks"],
+        json!({"succeeded": 24, "failed": 3}),
+        "{usage}"
+    );
+    assert_eq!(usage["blocked"], 5, "{usage}");
+    let throttled = env
+        .requests()
+        .iter()
+        .filter(|r| r["path"] == "/v1.0/auditLogs/directoryAudits" && r["status"] == 429)
+        .count();
+    assert_eq!(throttled, 2);
+}
