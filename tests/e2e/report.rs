@@ -189,3 +189,26 @@ fn coverage_follows_an_apply_and_throttled_audit_pages_are_retried() {
         .count();
     assert_eq!(throttled, 2);
 }
+
+#[test]
+fn every_tenant_of_a_fleet_is_reported_in_file_order_each_with_its_own_figures() {
+    let env = Env::new();
+    let cfg = env.example("msp-baseline.yaml");
+    let cfg = cfg.to_str().expect("utf-8");
+    let run = env.run(&["report", "--config", cfg, "--json", "--parallelism", "2"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let report: Value = serde_json::from_str(&run.stdout).expect("json");
+    let tenants = report["tenants"].as_array().expect("tenants");
+    let names: Vec<&str> = tenants.iter().filter_map(|t| t["name"].as_str()).collect();
+    assert_eq!(names, ["northwind", "tailspin", "woodgrove"]);
+    let resets: Vec<&Value> = tenants
+        .iter()
+        .map(|t| &t["usage"]["value"]["resets"])
+        .collect();
+    assert!(
+        resets
+            .iter()
+            .all(|r| r["succeeded"].as_u64().is_some_and(|n| n > 0))
+    );
+    assert_ne!(resets[0], resets[1], "each tenant's own audit log");
+}
