@@ -20,6 +20,8 @@
 //! - `credentials`: each credential kind, good and bad, and that no secret is printed;
 //! - `journal`: the journal of every apply, SIGINT mid-apply, `rollback`;
 //! - `lifecycle`: export, apply, rollback: the first export plans "No changes" again;
+//! - `report`: `report` figures (human, JSON against its schema, Markdown),
+//!   audit-log paging, an unreadable part reported unknown;
 //! - `reliability`: round trips, and riding out throttling, 5xx, drops, stale reads, latency;
 //! - `concurrent`: lost updates: another writer between the plan and a
 //!   full-object write, read-after-write lag in the read-back (and SIGINT
@@ -38,6 +40,7 @@ mod lifecycle;
 mod lint;
 mod preflight;
 mod reliability;
+mod report;
 mod support;
 mod validation;
 mod write_rules;

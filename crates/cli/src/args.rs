@@ -80,9 +80,17 @@ pub enum Command {
     /// Read live tenants and write their settings as a desired-state file
     /// (to adopt a tenant: export, review, commit, plan).
     Export(ExportArgs),
+    /// Report per tenant who can use self-service password reset (registration
+    /// coverage: enabled, registered, capable, by method, administrators
+    /// apart) and how it was used over the last --days (resets and unlocks
+    /// succeeded / failed, users blocked, by day and by failure reason).
+    ///
+    /// Needs AuditLog.Read.All. Exit codes: 0 every part read, 1 error, 3 a
+    /// part of a tenant could not be read (reported as unknown, never as zero).
+    Report(ReportArgs),
     /// Print the JSON Schema of the desired-state file (or, with --plan, of the
     /// plan format; with --journal, of a journal record; with --lint, of the
-    /// lint report).
+    /// lint report; with --report, of `report --json`).
     Schema(SchemaArgs),
     /// Run the local emulator of the Entra ID endpoints until stopped.
     Emulator(EmulatorArgs),
@@ -321,14 +329,37 @@ pub struct ExportArgs {
 #[derive(Debug, Args)]
 pub struct SchemaArgs {
     /// Print the schema of the plan format (`plan --json`, `plan --out`) instead.
-    #[arg(long, conflicts_with_all = ["journal", "lint"])]
+    #[arg(long, conflicts_with_all = ["journal", "lint", "report"])]
     pub plan: bool,
     /// Print the schema of a journal record (one line of a journal) instead.
-    #[arg(long, conflicts_with = "lint")]
+    #[arg(long, conflicts_with_all = ["lint", "report"])]
     pub journal: bool,
     /// Print the schema of the lint report (`lint --json`) instead.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "report")]
     pub lint: bool,
+    /// Print the schema of the report (`report --json`) instead.
+    #[arg(long)]
+    pub report: bool,
+}
+
+/// `report` options.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub config: ConfigArgs,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Usage over this many days, today (UTC) included. The audit log keeps
+    /// 30 days with Entra ID P1/P2 (7 without).
+    #[arg(long, value_name = "N", default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=365))]
+    pub days: u32,
+    /// Print the report as JSON (`format_version` 1; schema: `ssprctl schema --report`).
+    #[arg(long, conflicts_with = "markdown")]
+    pub json: bool,
+    /// Print the report as Markdown.
+    #[arg(long)]
+    pub markdown: bool,
 }
 
 /// `login` options.

@@ -7,6 +7,7 @@ mod args;
 mod doctor;
 mod lint;
 mod out;
+mod report;
 
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -26,7 +27,8 @@ use ssprctl_plan::render::{self, RenderOpts};
 
 use args::{
     ApplyArgs, Cli, ColorChoice, Command, ConfigArgs, DoctorArgs, EmulatorArgs, ExportArgs,
-    FormatArgs, LintArgs, LintFormat, LoginArgs, PlanArgs, RollbackArgs, ShowArgs, TargetArgs,
+    FormatArgs, LintArgs, LintFormat, LoginArgs, PlanArgs, ReportArgs, RollbackArgs, ShowArgs,
+    TargetArgs,
 };
 use out::{errln, escape_controls, escape_lines, out, outln};
 
@@ -98,6 +100,11 @@ enum Outcome {
         /// A rule's setting could not be read (`--live`).
         unknown: bool,
     },
+    /// A report was printed.
+    Reported {
+        /// A part of a tenant could not be read.
+        unknown: bool,
+    },
     /// An error, already reported.
     Failed,
 }
@@ -125,6 +132,8 @@ fn exit_code(outcome: &Outcome) -> Exit {
         Outcome::Linted { fails: true, .. } => Exit::Changes,
         Outcome::Linted { unknown: true, .. } => Exit::Unknown,
         Outcome::Linted { .. } => Exit::Ok,
+        Outcome::Reported { unknown: true } => Exit::Unknown,
+        Outcome::Reported { unknown: false } => Exit::Ok,
         Outcome::Refused(_) => Exit::Refused,
         Outcome::ExportUnknown => Exit::Unknown,
         Outcome::Interrupted(Signal::Interrupt) => Exit::Interrupted,
@@ -217,12 +226,15 @@ fn main() -> ExitCode {
                 Command::Login(a) => login(&a).await,
                 Command::Doctor(a) => run_doctor(&a).await,
                 Command::Export(a) => export(&a).await,
+                Command::Report(a) => run_report(&a).await,
                 Command::Schema(a) => if a.plan {
                     out!("{}", ssprctl_plan::plan_schema_json())
                 } else if a.journal {
                     out!("{}", ssprctl_engine::journal::journal_schema_json())
                 } else if a.lint {
                     out!("{}", ssprctl_plan::lint_schema_json())
+                } else if a.report {
+                    out!("{}", ssprctl_engine::report::report_schema_json())
                 } else {
                     out!("{}", ssprctl_model::schema::config_schema_json())
                 }
@@ -1025,6 +1037,54 @@ async fn export(args: &ExportArgs) -> Result<Outcome> {
         None => out!("{}", exported.yaml)?,
     }
     Ok(Outcome::Done)
+}
+
+async fn run_report(args: &ReportArgs) -> Result<Outcome> {
+    use ssprctl_engine::report::{Readout, ReportOptions};
+    let config = ssprctl_model::load_file(&args.config.config)?;
+    let now = jiff::Timestamp::now();
+    let options = ReportOptions {
+        days: args.days,
+        today: now.to_zoned(jiff::tz::TimeZone::UTC).date(),
+        generated_at: now.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+    };
+    let targets = targets(&args.target);
+    let session = Session::start(&config, &targets).await?;
+    let made =
+        ssprctl_engine::report::report(&config, &session.provider, targets.parallelism, &options)
+            .await;
+    session.stop().await;
+    for t in &made.tenants {
+        let parts = [
+            ("coverage", unknown_reason(&t.coverage)),
+            ("usage", unknown_reason(&t.usage)),
+        ];
+        for (part, reason) in parts {
+            if let Some(reason) = reason {
+                errln!(
+                    "warning: tenant {}: {part} unknown: {}",
+                    escape_controls(&t.name),
+                    escape_controls(reason)
+                );
+            }
+        }
+    }
+    fn unknown_reason<T>(r: &Readout<T>) -> Option<&str> {
+        match r {
+            Readout::Unknown { reason } => Some(reason),
+            Readout::Known { .. } => None,
+        }
+    }
+    if args.json {
+        outln!("{}", serde_json::to_string_pretty(&made)?)?;
+    } else if args.markdown {
+        out!("{}", report::markdown(&made))?;
+    } else {
+        out!("{}", report::human(&made))?;
+    }
+    Ok(Outcome::Reported {
+        unknown: made.has_unknown(),
+    })
 }
 
 async fn emulator(args: &EmulatorArgs) -> Result<Outcome> {

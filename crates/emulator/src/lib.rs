@@ -172,6 +172,7 @@
 //! while the emulator is stopped.
 
 mod assertion;
+mod audit;
 mod batch;
 mod control;
 mod defaults;

@@ -586,3 +586,54 @@ pub(crate) const REPORT_WITHOUT_PREMIUM: (&str, &str) = (
     "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
     "Neither tenant is B2C or tenant doesn't have premium license",
 );
+
+// ---------------------------------------------------------------------------
+// Audit log (api-surface §7b): directoryAudits of the SSPR service
+// ---------------------------------------------------------------------------
+
+/// `loggedByService` of self-service password reset events (api-surface §7b,
+/// from public labs; not in Microsoft's reference).
+pub(crate) const SSPR_SERVICE: &str = "Self-service Password Management";
+
+/// `activityDisplayName` of a self-service reset (UNCONFIRMED: the Entra
+/// audit-activity list is not quoted in the reference).
+pub(crate) const ACTIVITY_RESET: &str = "Reset password (self-service)";
+
+/// `activityDisplayName` of a self-service account unlock (UNCONFIRMED).
+pub(crate) const ACTIVITY_UNLOCK: &str = "Unlock user account (self-service)";
+
+/// `activityDisplayName` of a user blocked from SSPR after too many attempts
+/// (UNCONFIRMED); logged with `result` "failure".
+pub(crate) const ACTIVITY_BLOCKED: &str = "Blocked from self-service password reset";
+
+/// `activityDisplayName` of an intermediate step of the reset flow
+/// (UNCONFIRMED); a report must not count it as a reset.
+pub(crate) const ACTIVITY_PROGRESS: &str = "Self-service password reset flow activity progress";
+
+/// `resultReason` texts of failed resets and unlocks (UNCONFIRMED; Graph
+/// documents `resultReason` only as free text).
+pub(crate) const RESET_FAILURE_REASONS: [&str; 3] = [
+    "User did not pass verification",
+    "On-premises password policy rejected the password",
+    "User is not enabled for self-service password reset",
+];
+
+/// `resultReason` of a blocked user (UNCONFIRMED).
+pub(crate) const BLOCKED_REASON: &str = "User exceeded the number of reset attempts allowed";
+
+/// Server-driven page size of `directoryAudits`: a page never holds more
+/// than this many events, whatever `$top` asks for (Graph may page below
+/// `$top`; the emulator always does, so clients must follow `@odata.nextLink`).
+pub(crate) const AUDIT_PAGE_SIZE: usize = 50;
+
+/// How many days back the generated SSPR activity reaches.
+pub(crate) const AUDIT_HISTORY_DAYS: i64 = 60;
+
+/// The answer to an application token on `usersRegisteredByFeature` /
+/// `usersRegisteredByMethod`: Microsoft documents both as delegated-only
+/// ("Application: Not supported"); the status and code it answers are
+/// UNCONFIRMED.
+pub(crate) const SUMMARY_WITH_APP_TOKEN: (&str, &str) = (
+    "Authorization_RequestDenied",
+    "This API does not support application permissions; sign in as a user.",
+);

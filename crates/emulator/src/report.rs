@@ -99,7 +99,7 @@ const METHOD_ORDER: [&str; 5] = [
 ];
 
 /// A GUID-shaped (version 4) id from two random words.
-fn guid(a: u64, b: u64) -> String {
+pub(crate) fn guid(a: u64, b: u64) -> String {
     format!(
         "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
         a >> 32,
@@ -111,7 +111,7 @@ fn guid(a: u64, b: u64) -> String {
 }
 
 /// FNV-1a, to derive a default seed from the tenant id.
-fn fnv1a(text: &str) -> u64 {
+pub(crate) fn fnv1a(text: &str) -> u64 {
     text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
@@ -274,7 +274,7 @@ impl Policy {
 }
 
 /// The tenant's initial domain (the UPN suffix of generated users).
-fn domain(tid: &str, t: &Tenant) -> String {
+pub(crate) fn domain(tid: &str, t: &Tenant) -> String {
     t.organization
         .get("verifiedDomains")
         .and_then(Value::as_array)
@@ -462,7 +462,7 @@ fn parse_select(
         .map(Some)
 }
 
-fn skiptoken(offset: usize) -> String {
+pub(crate) fn skiptoken(offset: usize) -> String {
     URL_SAFE_NO_PAD.encode(format!("emulator-offset:{offset}"))
 }
 
@@ -472,7 +472,7 @@ fn parse_skiptoken(token: &str) -> Option<usize> {
 }
 
 /// Encodes a query value for a next link.
-fn encode(value: &str) -> String {
+pub(crate) fn encode(value: &str) -> String {
     value
         .bytes()
         .map(|b| match b {
@@ -486,7 +486,7 @@ fn encode(value: &str) -> String {
 
 /// The page asked for: `$top` (default 100, at most 999) and the offset
 /// encoded in `$skiptoken`.
-fn page_window(req: &crate::wire::Req) -> Result<(usize, usize), ApiError> {
+pub(crate) fn page_window(req: &crate::wire::Req) -> Result<(usize, usize), ApiError> {
     let top = match req.query_param("$top") {
         None => DEFAULT_PAGE_SIZE,
         Some(raw) => match raw.trim().parse::<usize>() {
@@ -624,6 +624,137 @@ pub(crate) fn transitive_members(call: &Call<'_>, group_id: &str) -> Result<Resp
     Ok(Resp::json(200, Value::Object(body)))
 }
 
+/// Which registration summary a `reports/authenticationMethods/…` segment names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Summary {
+    /// `usersRegisteredByFeature`.
+    Feature,
+    /// `usersRegisteredByMethod`.
+    Method,
+}
+
+/// The summary a (lower-case) path segment names, with or without its
+/// parameters: `usersregisteredbyfeature(includedusertypes='all',…)`.
+pub(crate) fn summary_kind(segment: &str) -> Option<Summary> {
+    match segment.split('(').next()? {
+        "usersregisteredbyfeature" => Some(Summary::Feature),
+        "usersregisteredbymethod" => Some(Summary::Method),
+        _ => None,
+    }
+}
+
+/// `includedUserTypes` and `includedUserRoles` of a function segment
+/// (default `all`), lower-cased.
+fn summary_params(segment: &str) -> Result<(String, String), ApiError> {
+    let decoded = crate::wire::percent_decode(segment, false).to_ascii_lowercase();
+    let mut types = "all".to_string();
+    let mut roles = "all".to_string();
+    if let Some(args) = decoded
+        .split_once('(')
+        .and_then(|(_, rest)| rest.strip_suffix(')'))
+    {
+        for arg in args.split(',').filter(|a| !a.trim().is_empty()) {
+            let (name, value) = arg
+                .split_once('=')
+                .ok_or_else(|| ApiError::bad_request(format!("Bad function parameter '{arg}'.")))?;
+            let value = value.trim().trim_matches('\'').to_string();
+            match name.trim() {
+                "includedusertypes" if ["all", "member", "guest"].contains(&value.as_str()) => {
+                    types = value
+                }
+                "includeduserroles"
+                    if ["all", "privilegedadmin", "admin", "user"].contains(&value.as_str()) =>
+                {
+                    roles = value
+                }
+                _ => {
+                    return Err(ApiError::bad_request(format!(
+                        "Bad function parameter '{arg}'."
+                    )));
+                }
+            }
+        }
+    }
+    Ok((types, roles))
+}
+
+/// `GET …/usersRegisteredByFeature[(…)]` and `…/usersRegisteredByMethod[(…)]`:
+/// counts over the generated population (every generated user is a member;
+/// `admin` and `privilegedAdmin` both mean `isAdmin`). Delegated tokens only.
+pub(crate) fn summary(call: &Call<'_>, segment: &str) -> Result<Resp, ApiError> {
+    if matches!(call.p.idtyp, crate::token::IdType::App) {
+        let (code, message) = quirks::SUMMARY_WITH_APP_TOKEN;
+        return Err(ApiError::new(403, code, message));
+    }
+    let kind = summary_kind(&segment.to_ascii_lowercase())
+        .ok_or_else(|| ApiError::resource_not_found(segment))?;
+    let (types, roles) = summary_params(segment)?;
+    let population = load(call)?;
+    let users: Vec<User> = population
+        .users()
+        .filter(|_| types != "guest")
+        .filter(|u| match roles.as_str() {
+            "admin" | "privilegedadmin" => u.is_admin,
+            "user" => !u.is_admin,
+            _ => true,
+        })
+        .collect();
+    let rows: Vec<Value> = users.iter().map(|u| population.policy.row(u)).collect();
+    let total = rows.len();
+    let (user_types, user_roles) = (
+        if types == "all" {
+            "all"
+        } else if types == "member" {
+            "member"
+        } else {
+            "guest"
+        },
+        match roles.as_str() {
+            "privilegedadmin" => "privilegedAdmin",
+            "admin" => "admin",
+            "user" => "user",
+            _ => "all",
+        },
+    );
+    let body = match kind {
+        Summary::Feature => {
+            let count = |col: &str| rows.iter().filter(|r| r[col] == json!(true)).count();
+            json!({
+                "@odata.context": odata_context(call.version, "microsoft.graph.userRegistrationFeatureSummary"),
+                "totalUserCount": total,
+                "userTypes": user_types,
+                "userRoles": user_roles,
+                "userRegistrationFeatureCounts": [
+                    {"feature": "ssprRegistered", "userCount": count("isSsprRegistered")},
+                    {"feature": "ssprEnabled", "userCount": count("isSsprEnabled")},
+                    {"feature": "ssprCapable", "userCount": count("isSsprCapable")},
+                    {"feature": "passwordlessCapable", "userCount": count("isPasswordlessCapable")},
+                    {"feature": "mfaCapable", "userCount": count("isMfaCapable")},
+                ]
+            })
+        }
+        Summary::Method => {
+            let counts: Vec<Value> = METHOD_ORDER
+                .iter()
+                .map(|m| {
+                    json!({
+                        "authenticationMethod": m,
+                        "userCount": users.iter().filter(|u| u.methods.contains(m)).count()
+                    })
+                })
+                .collect();
+            json!({
+                "@odata.context": odata_context(call.version, "microsoft.graph.userRegistrationMethodSummary"),
+                "totalUserCount": total,
+                "userTypes": user_types,
+                "userRoles": user_roles,
+                "userRegistrationMethodCounts": counts
+            })
+        }
+    };
+    Ok(Resp::json(200, body))
+}
+
 /// `GET …/userRegistrationDetails/{id}`.
 pub(crate) fn get(call: &Call<'_>, id: &str) -> Result<Resp, ApiError> {
     let population = load(call)?;
@@ -682,5 +813,29 @@ mod tests {
         assert!(parse_filter("").is_err());
         assert_eq!(parse_skiptoken(&skiptoken(300)), Some(300));
         assert_eq!(parse_skiptoken("nope"), None);
+    }
+
+    #[test]
+    fn summary_segments_and_parameters_parse() {
+        assert_eq!(
+            summary_kind("usersregisteredbyfeature"),
+            Some(Summary::Feature)
+        );
+        assert_eq!(
+            summary_kind(
+                "usersregisteredbymethod(includedusertypes='all',includeduserroles='admin')"
+            ),
+            Some(Summary::Method)
+        );
+        assert_eq!(summary_kind("userregistrationdetails"), None);
+        assert_eq!(
+            summary_params("usersRegisteredByMethod(includedUserTypes='member',includedUserRoles='privilegedAdmin')").ok(),
+            Some(("member".into(), "privilegedadmin".into()))
+        );
+        assert_eq!(
+            summary_params("usersRegisteredByFeature").ok(),
+            Some(("all".into(), "all".into()))
+        );
+        assert!(summary_params("usersRegisteredByFeature(includedUserTypes='robots')").is_err());
     }
 }

@@ -34,8 +34,8 @@ use crate::throttle::{Buckets, Charge};
 use crate::token::{self, AadError, IdType, Principal};
 use crate::wire::{ApiError, Clock, Req, Resp};
 use crate::{
-    Error, Options, PORTAL_AUDIENCE, batch, control, devicecode, directory, github, imds, policies,
-    portal, quirks, report, settings,
+    Error, Options, PORTAL_AUDIENCE, audit, batch, control, devicecode, directory, github, imds,
+    policies, portal, quirks, report, settings,
 };
 
 /// Largest request body accepted, in bytes.
@@ -921,6 +921,9 @@ mod needs {
     pub const REPORT_READ: Need = Need {
         app_roles: &["AuditLog.Read.All"],
     };
+    pub const AUDIT_READ: Need = Need {
+        app_roles: &["AuditLog.Read.All"],
+    };
     pub const PORTAL: Need = Need { app_roles: &[] };
     pub const BATCH: Need = Need { app_roles: &[] };
 }
@@ -1100,6 +1103,8 @@ fn graph_route(
         Report,
         ReportItem,
         Members,
+        Audits,
+        Summary,
         Batch,
     }
     let route = match rest {
@@ -1143,6 +1148,8 @@ fn graph_route(
             "userregistrationdetails",
             _,
         ] => R::ReportItem,
+        ["reports", "authenticationmethods", f] if report::summary_kind(f).is_some() => R::Summary,
+        ["auditlogs", "directoryaudits"] => R::Audits,
         ["$batch"] => R::Batch,
         _ => {
             let segment = orig.last().map(String::as_str).unwrap_or(version);
@@ -1177,7 +1184,8 @@ fn graph_route(
         R::GroupSettings | R::GroupSetting | R::Templates | R::Template => &needs::SETTINGS_READ,
         R::Organization | R::OrganizationItem | R::Skus => &needs::ORGANIZATION_READ,
         R::Groups | R::Group | R::Members => &needs::GROUPS_READ,
-        R::Report | R::ReportItem => &needs::REPORT_READ,
+        R::Report | R::ReportItem | R::Summary => &needs::REPORT_READ,
+        R::Audits => &needs::AUDIT_READ,
         R::Batch => &needs::BATCH,
     };
     authorize(&p, need)?;
@@ -1245,6 +1253,8 @@ fn graph_route(
         (R::Report, _) => report::list(&call),
         (R::ReportItem, _) => report::get(&call, &id(3)),
         (R::Members, _) => report::transitive_members(&call, &id(1)),
+        (R::Audits, _) => audit::list(&call),
+        (R::Summary, _) => report::summary(&call, &id(2)),
         (R::Batch, _) if in_batch => Err(ApiError::bad_request(quirks::NESTED_BATCH_MESSAGE)),
         (R::Batch, _) => batch::run(&call, &mut entry.sub_requests),
     };

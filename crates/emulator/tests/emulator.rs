@@ -2900,3 +2900,131 @@ async fn registration_report_pages_filters_and_follows_the_policy() {
     );
     emu.handle.shutdown().await;
 }
+
+const AUDITS: &str = "/v1.0/auditLogs/directoryAudits";
+
+/// Every event of the audit log for `query`, following `@odata.nextLink`.
+async fn all_events(emu: &Emu, token: &str, query: &str) -> (Vec<Value>, usize) {
+    let mut events = Vec::new();
+    let mut pages = 0;
+    let mut next = Some(emu.url(&format!("{AUDITS}{query}")));
+    while let Some(url) = next {
+        let resp = emu
+            .client
+            .get(&url)
+            .bearer_auth(token)
+            .send()
+            .await
+            .expect("audit page");
+        assert_eq!(resp.status(), StatusCode::OK);
+        let page: Value = resp.json().await.expect("JSON");
+        let value = page["value"].as_array().expect("value");
+        assert!(value.len() <= 50, "server-driven pages of at most 50");
+        events.extend(value.iter().cloned());
+        pages += 1;
+        next = page["@odata.nextLink"].as_str().map(str::to_string);
+    }
+    (events, pages)
+}
+
+#[tokio::test]
+async fn audit_log_serves_deterministic_sspr_activity_filtered_and_paged() {
+    let emu =
+        start_state(json!({"tenants": {TENANT: {"population": {"users": 250, "seed": 11}}}})).await;
+    let t = emu.app_token().await;
+
+    let (all, pages) = all_events(&emu, &t, "?$top=999").await;
+    assert!(pages > 1, "paged");
+    let (again, _) = all_events(&emu, &t, "").await;
+    assert_eq!(all, again, "deterministic, whatever the page size");
+    let times: Vec<&str> = all
+        .iter()
+        .map(|e| e["activityDateTime"].as_str().expect("time"))
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
+    assert!(all.iter().any(|e| e["loggedByService"] == "Core Directory"));
+    for e in &all {
+        for field in [
+            "id",
+            "category",
+            "result",
+            "activityDisplayName",
+            "loggedByService",
+            "initiatedBy",
+            "targetResources",
+        ] {
+            assert!(e.get(field).is_some(), "{field} in {e}");
+        }
+    }
+
+    // The filter ssprctl sends: the SSPR service since an instant.
+    let since = times[times.len() / 2];
+    let since = &since[..10];
+    let filter = format!(
+        "loggedByService eq 'Self-service Password Management' and activityDateTime ge {since}T00:00:00Z"
+    );
+    let (sspr, _) = all_events(
+        &emu,
+        &t,
+        &format!("?$filter={}", filter.replace(' ', "%20")),
+    )
+    .await;
+    assert!(!sspr.is_empty());
+    assert!(sspr.len() < all.len());
+    assert!(
+        sspr.iter()
+            .all(|e| e["loggedByService"] == "Self-service Password Management")
+    );
+    assert!(
+        sspr.iter()
+            .all(|e| e["activityDateTime"].as_str().is_some_and(|d| d >= since))
+    );
+    assert!(sspr.iter().any(
+        |e| e["activityDisplayName"] == "Reset password (self-service)" && e["result"] == "failure"
+    ));
+
+    let (status, body) = emu
+        .call(
+            "GET",
+            &format!("{AUDITS}?$filter=result%20ne%20'x'"),
+            Some(&t),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
+#[tokio::test]
+async fn registration_summaries_count_the_population_for_signed_in_users_only() {
+    let emu =
+        start_state(json!({"tenants": {TENANT: {"population": {"users": 250, "seed": 11}}}})).await;
+    let app = emu.app_token().await;
+    let user = emu
+        .admin_token("https://graph.microsoft.com/.default")
+        .await;
+    let feature = "/v1.0/reports/authenticationMethods/usersRegisteredByFeature(includedUserTypes='all',includedUserRoles='all')";
+    let (status, _) = emu.call("GET", feature, Some(&app), None).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "delegated only");
+    let (status, summary) = emu.call("GET", feature, Some(&user), None).await;
+    assert_eq!(status, StatusCode::OK, "{summary}");
+    assert_eq!(summary["totalUserCount"], 250);
+    let (rows, _) = all_rows(&emu, &app, "").await;
+    let registered = rows
+        .iter()
+        .filter(|r| r["isSsprRegistered"] == true)
+        .count();
+    let counts = summary["userRegistrationFeatureCounts"]
+        .as_array()
+        .expect("counts");
+    assert!(
+        counts.contains(&json!({"feature": "ssprRegistered", "userCount": registered})),
+        "{summary}"
+    );
+
+    let method = "/v1.0/reports/authenticationMethods/usersRegisteredByMethod(includedUserTypes='all',includedUserRoles='admin')";
+    let (status, summary) = emu.call("GET", method, Some(&user), None).await;
+    assert_eq!(status, StatusCode::OK, "{summary}");
+    let admins = rows.iter().filter(|r| r["isAdmin"] == true).count();
+    assert_eq!(summary["totalUserCount"], admins);
+    assert_eq!(summary["userRoles"], "admin");
+}

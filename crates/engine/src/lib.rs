@@ -16,6 +16,8 @@
 //! - [`rollback`]: the reverse of a journaled apply, as a desired state that
 //!   goes through the same gates as any apply.
 //! - [`linting`]: `lint`, offline or against the live tenants.
+//! - [`report`]: registration coverage and self-service password reset usage
+//!   per tenant (`report`), as one serialisable value.
 //!
 //! The engine never prints and never exits: it returns values ([`Refusal`],
 //! [`ApplyReport`], …) that the binary renders and maps to exit codes.
@@ -28,6 +30,7 @@ pub mod export;
 pub mod journal;
 pub mod linting;
 pub mod planning;
+pub mod report;
 pub mod rollback;
 pub mod saved;
 pub mod session;

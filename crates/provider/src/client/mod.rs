@@ -13,6 +13,7 @@
 //! - `concurrent`: lost updates on full-object writes (pure): what moved
 //!   between the plan's read, the pre-write read and the read-back;
 //! - `population`: the registration report and group members for readiness.
+//! - `report`: the registration report and the SSPR audit events for `report`.
 //!
 //! Only `read` and `write` call into [`crate::wire`]. Both are pure but for the
 //! one function that does the I/O, and are unit-tested without a network.
@@ -35,6 +36,7 @@ pub mod concurrent;
 mod population;
 mod portal;
 mod read;
+pub mod report;
 mod tokens;
 pub(crate) mod transport;
 mod write;

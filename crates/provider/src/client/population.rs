@@ -79,7 +79,7 @@ impl HttpProvider {
         Ok(population)
     }
 
-    async fn all_pages(
+    pub(super) async fn all_pages(
         &self,
         api: Api,
         token: &Secret,
