@@ -264,3 +264,35 @@ fn a_group_lookup_that_fails_is_not_reported_as_a_missing_group() {
         run.stdout
     );
 }
+
+#[test]
+fn plan_with_a_blocking_preflight_error_exits_1_after_printing_the_plan() {
+    let env = Env::new();
+    let cfg = config(
+        &env,
+        "      onPremisesIntegration:\n        passwordWriteback: true\n",
+    );
+    for detailed in [false, true] {
+        let out = env.dir.path().join(format!("p-{detailed}.plan"));
+        let out = out.to_str().expect("utf-8");
+        let mut args = vec!["plan", "--config", &cfg, "--out", out];
+        if detailed {
+            args.push("--detailed-exitcode");
+        }
+        let run = env.run(&args);
+        assert_eq!(run.code, 1, "{}", run.transcript());
+        assert!(
+            run.stdout
+                .contains("onPremisesIntegration.passwordWriteback"),
+            "the plan is printed: {}",
+            run.stdout
+        );
+        assert!(
+            run.stdout
+                .contains("error: onPremisesIntegration.passwordWriteback:"),
+            "{}",
+            run.stdout
+        );
+        assert!(std::path::Path::new(out).exists(), "the plan is saved");
+    }
+}
