@@ -205,6 +205,8 @@ pub fn wire(id: FieldId) -> Wire {
         F::SsprRequireRegistration => plain("/registrationRequiredOnSignIn"),
         // sic: the real wire name is misspelled "Inteval".
         F::SsprReconfirmDays => plain("/registrationReconfirmIntevalInDays"),
+        F::SsprSkipRegistration => plain("/skipRegistrationAllowed"),
+        F::SsprSkipRegistrationDays => plain("/skipRegistrationMaxAllowedDays"),
         F::SsprNotifyUsers => plain("/notifyUsersOnPasswordReset"),
         F::SsprNotifyAdmins => plain("/notifyOnAdminPasswordReset"),
         F::SsprHelpdeskCustomLink => plain("/customizeHelpdeskLink"),
