@@ -413,3 +413,29 @@ fn fewer_seats_than_users_in_scope_is_a_warning_with_both_numbers() {
         "{message}"
     );
 }
+
+#[test]
+fn readiness_counts_users_a_turned_off_method_leaves_short() {
+    let env = Env::new();
+    let cfg = config(
+        &env,
+        "      selfServicePasswordReset:\n        enabledFor: all\n        methods: { mobilePhone: false }\n",
+    );
+    let run = env.run(&["plan", "--config", &cfg, "--json"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    let lines: Vec<&str> = plan["tenants"][0]["readiness"]
+        .as_array()
+        .expect("readiness")
+        .iter()
+        .filter_map(|l| l.as_str())
+        .collect();
+    let line = lines
+        .iter()
+        .find(|l| l.starts_with("mobilePhone turned off: "))
+        .unwrap_or_else(|| panic!("no line for the method: {lines:?}"));
+    assert!(
+        line.ends_with("in scope left with fewer than 1 registered reset method they can use"),
+        "{line}"
+    );
+}

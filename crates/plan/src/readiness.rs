@@ -76,13 +76,113 @@ fn methods_turned_off(tp: &TenantPlan) -> Vec<&'static str> {
         .collect()
 }
 
-/// Whether the plan changes who may reset, how many methods are needed, or
-/// turns a reset method off.
+/// The authentication-methods policy's methods that can reset a password:
+/// their state, include and exclude targets (catalog fields), and the
+/// registered methods of the registration report each one lets a user use.
+const POLICY_METHODS: &[(FieldId, FieldId, FieldId, &[&str])] = &[
+    (
+        FieldId::EmailState,
+        FieldId::EmailInclude,
+        FieldId::EmailExclude,
+        &["email"],
+    ),
+    (
+        FieldId::SmsState,
+        FieldId::SmsInclude,
+        FieldId::SmsExclude,
+        &["mobilePhone", "alternateMobilePhone"],
+    ),
+    (
+        FieldId::VoiceState,
+        FieldId::VoiceInclude,
+        FieldId::VoiceExclude,
+        &["mobilePhone", "alternateMobilePhone", "officePhone"],
+    ),
+    (
+        FieldId::AuthenticatorState,
+        FieldId::AuthenticatorInclude,
+        FieldId::AuthenticatorExclude,
+        &[
+            "microsoftAuthenticatorPush",
+            "softwareOneTimePasscode",
+            "microsoftAuthenticatorPasswordless",
+        ],
+    ),
+    (
+        FieldId::SoftwareOathState,
+        FieldId::SoftwareOathInclude,
+        FieldId::SoftwareOathExclude,
+        &["softwareOneTimePasscode"],
+    ),
+    (
+        FieldId::HardwareOathState,
+        FieldId::HardwareOathInclude,
+        FieldId::HardwareOathExclude,
+        &["hardwareOneTimePasscode"],
+    ),
+];
+
+/// The migration state path (the methods policy governs SSPR once the
+/// migration is in progress or complete).
+const MIGRATION: FieldId = FieldId::MigrationState;
+
+/// Whether the plan changes the state or targets of a policy method that
+/// can reset a password.
+fn policy_methods_changed(tp: &TenantPlan) -> bool {
+    POLICY_METHODS.iter().any(|(state, include, exclude, _)| {
+        [state, include, exclude]
+            .iter()
+            .any(|id| tp.changes.iter().any(|c| c.path == id.spec().path))
+    })
+}
+
+/// Whether the plan changes who may reset, how many methods are needed,
+/// turns a reset method off, or changes a policy method's state or targets.
 pub fn needed(tp: &TenantPlan) -> bool {
     tp.changes
         .iter()
         .any(|c| [ENABLED_FOR, GROUP, REQUIRED].contains(&c.path.as_str()))
         || !methods_turned_off(tp).is_empty()
+        || policy_methods_changed(tp)
+}
+
+/// Whether a target list reaches a user: `allUsers`, or a group the user is
+/// a member of (groups whose members were not read reach nobody).
+fn targets_reach(targets: &Value, user: &str, pop: &Population) -> bool {
+    targets.as_array().into_iter().flatten().any(|t| {
+        t.as_str().is_some_and(|t| {
+            t == "allUsers"
+                || pop
+                    .group_members
+                    .get(&t.to_lowercase())
+                    .is_some_and(|m| m.contains(user))
+        })
+    })
+}
+
+/// How many reset methods a user registered and may use under the methods
+/// policy, on one side of the change (`side` gives a path's value).
+fn policy_usable(
+    user: &ssprctl_model::RegisteredUser,
+    side: &dyn Fn(&str) -> Value,
+    pop: &Population,
+) -> usize {
+    RESET_METHODS
+        .iter()
+        .filter(|kind| {
+            kind.iter().any(|m| {
+                user.methods.iter().any(|r| r == m)
+                    && POLICY_METHODS
+                        .iter()
+                        .any(|(state, include, exclude, regs)| {
+                            regs.contains(m)
+                                && side(state.spec().path) == "enabled"
+                                && targets_reach(&side(include.spec().path), &user.id, pop)
+                                && !targets_reach(&side(exclude.spec().path), &user.id, pop)
+                        })
+            })
+        })
+        .count()
 }
 
 /// How many reset methods a user has registered among those the methods
@@ -136,6 +236,20 @@ pub fn groups_needed(tp: &TenantPlan, observed: &ObservedTenant) -> Vec<String> 
     for v in [before(tp, observed, GROUP), after(tp, observed, GROUP)] {
         if let Some(id) = v.get("id").and_then(Value::as_str) {
             out.insert(id.to_lowercase());
+        }
+    }
+    if policy_methods_changed(tp) {
+        for (_, include, exclude, _) in POLICY_METHODS {
+            for id in [include, exclude] {
+                let path = id.spec().path;
+                for v in [before(tp, observed, path), after(tp, observed, path)] {
+                    for t in v.as_array().into_iter().flatten().filter_map(Value::as_str) {
+                        if t != "allUsers" {
+                            out.insert(t.to_lowercase());
+                        }
+                    }
+                }
+            }
         }
     }
     out.into_iter().collect()
@@ -304,6 +418,32 @@ pub fn readiness(tp: &TenantPlan, observed: &ObservedTenant, pop: &Population) -
             if req_after == 1 { "" } else { "s" }
         ));
     }
+    let governs = |v: Value| {
+        matches!(
+            v.as_str(),
+            Some("migrationInProgress" | "migrationComplete")
+        )
+    };
+    if policy_methods_changed(tp) && governs(after(tp, observed, MIGRATION.spec().path)) {
+        let governed_before = governs(before(tp, observed, MIGRATION.spec().path));
+        let side_before = |p: &str| before(tp, observed, p);
+        let side_after = |p: &str| after(tp, observed, p);
+        let short = will
+            .iter()
+            .filter_map(|id| pop.users.iter().find(|u| &u.id == id))
+            .filter(|u| {
+                policy_usable(u, &side_after, pop) < req_after
+                    && (!was.contains(&u.id)
+                        || !governed_before
+                        || policy_usable(u, &side_before, pop) >= req_before)
+            })
+            .count();
+        out.push(format!(
+            "authentication-methods policy changed: {} in scope left with fewer than {req_after} registered reset method{} the policy lets them use",
+            users(short),
+            if req_after == 1 { "" } else { "s" }
+        ));
+    }
     out.push(format!(
         "in scope after the change: {}, {} of them registered",
         users(will.len()),
@@ -456,5 +596,67 @@ mod tests {
         let f = findings(&tp, &observed, &pop);
         assert_eq!(f.len(), 1, "{f:?}");
         assert!(f[0].message.starts_with("3 users in scope after the change, but the subscriptions that license SSPR have 2 seats"), "{}", f[0].message);
+    }
+
+    #[test]
+    fn narrowing_a_policy_method_counts_users_left_short() {
+        use crate::types::{Action, Change, Risk};
+        let user = |id: &str, methods: &[&str]| RegisteredUser {
+            id: id.into(),
+            is_admin: false,
+            methods: methods.iter().map(|s| s.to_string()).collect(),
+        };
+        let group = "0b7e4f1a-8c2d-4a6b-9e3f-5d1c7a9b2e40";
+        let pop = Population {
+            users: vec![
+                user("a", &["email"]),
+                user("b", &["email"]),
+                user("c", &["mobilePhone"]),
+            ],
+            group_members: [(group.to_string(), ["a".to_string()].into_iter().collect())]
+                .into_iter()
+                .collect(),
+        };
+        let observed = ObservedTenant {
+            settings: serde_json::from_value(serde_json::json!({
+                "selfServicePasswordReset": {"enabledFor": "all", "methodsRequired": 1},
+                "authenticationMethods": {
+                    "migrationState": "migrationComplete",
+                    "email": {"state": "enabled", "include": ["allUsers"], "exclude": []},
+                    "sms": {"state": "enabled", "include": ["allUsers"], "exclude": []}
+                }
+            }))
+            .expect("settings"),
+            ..Default::default()
+        };
+        let path = FieldId::EmailInclude.spec().path;
+        let tp = TenantPlan {
+            name: "t".into(),
+            tenant_id: "x".into(),
+            changes: vec![Change {
+                path: path.into(),
+                api: ssprctl_model::Api::GraphAuthenticationMethods,
+                action: Action::Update,
+                before: serde_json::json!(["allUsers"]),
+                after: serde_json::json!([group]),
+                risk: Risk::Weakening,
+                reason: String::new(),
+                control: None,
+            }],
+            unknown: vec![],
+            findings: vec![],
+            readiness: vec![],
+            lint: vec![],
+            unchanged: 0,
+            unmanaged: 0,
+            prior: Default::default(),
+        };
+        assert!(needed(&tp));
+        assert_eq!(groups_needed(&tp, &observed), [group.to_string()]);
+        let lines = readiness(&tp, &observed, &pop);
+        assert!(
+            lines.contains(&"authentication-methods policy changed: 1 user in scope left with fewer than 1 registered reset method the policy lets them use".to_string()),
+            "b loses email, a keeps it through the group, c uses sms: {lines:?}"
+        );
     }
 }
