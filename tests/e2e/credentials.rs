@@ -1182,3 +1182,58 @@ fn doctor_on_a_healthy_emulator_tenant_passes() {
     assert!(!run.stdout.contains("NOT readable"), "{}", run.stdout);
     assert_no_leak(&run, &[LOCAL_CLIENT_SECRET, LOCAL_ADMIN_REFRESH_TOKEN]);
 }
+
+/// An emulator tenant whose built-in administrator holds only `roles`.
+fn admin_with_roles(roles: &[&str]) -> Env {
+    Env::with_state(Some(serde_json::json!({
+        "formatVersion": 1,
+        "tenants": { CONTOSO: {
+            "admins": [{
+                "userPrincipalName": "policy-admin@contoso.onmicrosoft.com",
+                "roleTemplateIds": roles,
+                "refreshTokens": [LOCAL_ADMIN_REFRESH_TOKEN]
+            }]
+        }}
+    })))
+}
+
+#[test]
+fn doctor_passes_an_authentication_policy_administrator_that_apply_accepts_with_a_note() {
+    let env =
+        admin_with_roles(&[ssprctl_provider::permissions::AUTHENTICATION_POLICY_ADMINISTRATOR]);
+    let cfg = env.example("quickstart.yaml");
+    let doctor = env.run_env(&["doctor", "--config", path_str(&cfg)], &[]);
+    assert_eq!(doctor.code, 0, "{}", doctor.transcript());
+    assert!(
+        doctor.stdout.contains("All checks passed."),
+        "{}",
+        doctor.stdout
+    );
+    assert!(
+        doctor
+            .stdout
+            .contains("(Authentication Policy Administrator)\n    note: apply accepts this role, but whether it suffices for the portal API is unconfirmed"),
+        "{}",
+        doctor.stdout
+    );
+    let apply = env.run_env(
+        &["apply", "--config", path_str(&cfg), "--auto-approve"],
+        &[],
+    );
+    assert_eq!(
+        apply.code,
+        0,
+        "the same sign-in applies: {}",
+        apply.transcript()
+    );
+
+    let other = admin_with_roles(&["f2ef992c-3afb-46b9-b7cf-a126ee74c451"]);
+    let cfg = other.example("quickstart.yaml");
+    let doctor = other.run_env(&["doctor", "--config", path_str(&cfg)], &[]);
+    assert_eq!(doctor.code, 1, "{}", doctor.transcript());
+    assert!(
+        doctor.stdout.contains("who holds none of the roles the portal API is expected to accept (Global Administrator, Authentication Policy Administrator)"),
+        "{}",
+        doctor.stdout
+    );
+}

@@ -77,7 +77,11 @@ fn hybrid_writeback_converges() {
 
 #[test]
 fn cis_baseline_applies_without_preflight_warnings_and_converges() {
-    let env = Env::new();
+    // Licensed for the whole population, so no seats warning either.
+    let env = Env::with_state(Some(crate::support::licensed_state(
+        crate::support::CONTOSO,
+        1000,
+    )));
     let text = std::fs::read_to_string(crate::support::repo().join("examples/baselines/cis.yaml"))
         .expect("example exists");
     let cfg = env.config("cis.yaml", &text);

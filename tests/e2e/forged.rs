@@ -20,11 +20,20 @@ const TWO_CHANGES: &str = "      selfServicePasswordReset:\n        methodsRequi
 fn saved_plan(env: &Env, body: &str) -> Value {
     env.config("c.yaml", &yaml(body));
     let plan = env.run(&["plan", "--config", "c.yaml", "--out", "p.json"]);
-    assert_eq!(plan.code, 0, "{}", plan.transcript());
     let saved: Value = serde_json::from_str(
         &std::fs::read_to_string(env.dir.path().join("p.json")).expect("read plan"),
     )
     .expect("plan json");
+    // A plan with a blocking preflight error is saved, and plan exits 1.
+    let blocking = saved["tenants"][0]["findings"]
+        .as_array()
+        .is_some_and(|f| f.iter().any(|f| f["severity"] == "error"));
+    assert_eq!(
+        plan.code,
+        if blocking { 1 } else { 0 },
+        "{}",
+        plan.transcript()
+    );
     assert_eq!(saved["config_path"], "c.yaml");
     saved
 }

@@ -348,7 +348,11 @@ tenants:
 
 #[test]
 fn live_lint_of_an_applied_cis_baseline_is_clean_and_an_unreadable_surface_is_unknown_exit_3() {
-    let env = Env::new();
+    // Licensed for the whole population, so no seats warning either.
+    let env = Env::with_state(Some(crate::support::licensed_state(
+        crate::support::CONTOSO,
+        1000,
+    )));
     let cfg = env.config(
         "cis.yaml",
         &std::fs::read_to_string(repo().join("examples/baselines/cis.yaml")).expect("example"),

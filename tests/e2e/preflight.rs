@@ -264,3 +264,178 @@ fn a_group_lookup_that_fails_is_not_reported_as_a_missing_group() {
         run.stdout
     );
 }
+
+#[test]
+fn plan_with_a_blocking_preflight_error_exits_1_after_printing_the_plan() {
+    let env = Env::new();
+    let cfg = config(
+        &env,
+        "      onPremisesIntegration:\n        passwordWriteback: true\n",
+    );
+    for detailed in [false, true] {
+        let out = env.dir.path().join(format!("p-{detailed}.plan"));
+        let out = out.to_str().expect("utf-8");
+        let mut args = vec!["plan", "--config", &cfg, "--out", out];
+        if detailed {
+            args.push("--detailed-exitcode");
+        }
+        let run = env.run(&args);
+        assert_eq!(run.code, 1, "{}", run.transcript());
+        assert!(
+            run.stdout
+                .contains("onPremisesIntegration.passwordWriteback"),
+            "the plan is printed: {}",
+            run.stdout
+        );
+        assert!(
+            run.stdout
+                .contains("error: onPremisesIntegration.passwordWriteback:"),
+            "{}",
+            run.stdout
+        );
+        assert!(std::path::Path::new(out).exists(), "the plan is saved");
+    }
+}
+
+fn hybrid(extra: serde_json::Value) -> Option<serde_json::Value> {
+    let mut state = crate::support::hybrid_state(CONTOSO);
+    if let (Some(t), Some(extra)) = (state["tenants"][CONTOSO].as_object_mut(), extra.as_object()) {
+        for (k, v) in extra {
+            t.insert(k.clone(), v.clone());
+        }
+    }
+    Some(state)
+}
+
+#[test]
+fn unlock_without_writeback_blocks_the_plan() {
+    let env = Env::with_state(hybrid(json!({})));
+    let cfg = config(
+        &env,
+        "      onPremisesIntegration:\n        unlockWithoutReset: true\n",
+    );
+    let run = env.run(&["plan", "--config", &cfg]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stdout.contains("error: onPremisesIntegration.unlockWithoutReset: unlockWithoutReset: true needs password writeback, and passwordWriteback is false (live)"),
+        "{}",
+        run.stdout
+    );
+    let fixed = config(
+        &env,
+        "      onPremisesIntegration:\n        passwordWriteback: true\n        unlockWithoutReset: true\n",
+    );
+    let run = env.run(&["plan", "--config", &fixed]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+}
+
+#[test]
+fn a_synced_tenant_with_sspr_on_and_writeback_off_is_warned() {
+    let env = Env::with_state(hybrid(json!({
+        "organization": {"id": CONTOSO, "displayName": "Contoso", "onPremisesSyncEnabled": true}
+    })));
+    let cfg = config(
+        &env,
+        "      selfServicePasswordReset:\n        enabledFor: all\n",
+    );
+    let run = env.run(&["plan", "--config", &cfg]);
+    assert_eq!(
+        run.code,
+        0,
+        "a warning does not block: {}",
+        run.transcript()
+    );
+    assert!(
+        run.stdout.contains("warning: onPremisesIntegration.passwordWriteback: the tenant is synchronised from on-premises and SSPR is on (enabledFor: all), but password writeback is off: every synchronised user in scope cannot complete a reset"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn business_standard_licenses_cloud_reset_but_not_writeback() {
+    let env = Env::with_state(hybrid(json!({
+        "subscribedSkus": [{
+            "skuId": "f245ecc8-75af-4f8e-b61f-27d8114de5f3",
+            "skuPartNumber": "O365_BUSINESS_PREMIUM",
+            "capabilityStatus": "Enabled",
+            "appliesTo": "User",
+            "consumedUnits": 10,
+            "prepaidUnits": {"enabled": 1000, "suspended": 0, "warning": 0, "lockedOut": 0},
+            "servicePlans": []
+        }]
+    })));
+    let reset = config(
+        &env,
+        "      selfServicePasswordReset:\n        enabledFor: all\n",
+    );
+    let run = env.run(&["plan", "--config", &reset]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    assert!(!run.stdout.contains("error:"), "{}", run.stdout);
+    let writeback = config(
+        &env,
+        "      onPremisesIntegration:\n        passwordWriteback: true\n",
+    );
+    let run = env.run(&["plan", "--config", &writeback]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stdout.contains("password writeback needs Microsoft Entra ID P1 or P2, or Microsoft 365 Business Premium, and the tenant has none of them"),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn fewer_seats_than_users_in_scope_is_a_warning_with_both_numbers() {
+    // The fresh emulator tenant has one Entra ID P2 SKU with 25 seats and a
+    // generated population of 500 users.
+    let env = Env::new();
+    let cfg = config(
+        &env,
+        "      selfServicePasswordReset:\n        enabledFor: all\n",
+    );
+    let run = env.run(&["plan", "--config", &cfg, "--json"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    let seats: Vec<&serde_json::Value> = plan["tenants"][0]["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["check"] == "licence-seats")
+        .collect();
+    assert_eq!(seats.len(), 1, "{}", run.stdout);
+    assert_eq!(seats[0]["severity"], "warning");
+    let message = seats[0]["message"].as_str().expect("message");
+    assert!(
+        message.contains(
+            "users in scope after the change, but the subscriptions that license SSPR have 25 seats"
+        ),
+        "{message}"
+    );
+}
+
+#[test]
+fn readiness_counts_users_a_turned_off_method_leaves_short() {
+    let env = Env::new();
+    let cfg = config(
+        &env,
+        "      selfServicePasswordReset:\n        enabledFor: all\n        methods: { mobilePhone: false }\n",
+    );
+    let run = env.run(&["plan", "--config", &cfg, "--json"]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout).expect("json");
+    let lines: Vec<&str> = plan["tenants"][0]["readiness"]
+        .as_array()
+        .expect("readiness")
+        .iter()
+        .filter_map(|l| l.as_str())
+        .collect();
+    let line = lines
+        .iter()
+        .find(|l| l.starts_with("mobilePhone turned off: "))
+        .unwrap_or_else(|| panic!("no line for the method: {lines:?}"));
+    assert!(
+        line.ends_with("in scope left with fewer than 1 registered reset method they can use"),
+        "{line}"
+    );
+}

@@ -544,3 +544,31 @@ pub fn matching<'a>(log: &'a [Value], part: &str) -> Vec<&'a Value> {
         .filter(|r| r["path"].as_str().is_some_and(|p| p.contains(part)))
         .collect()
 }
+
+/// Emulator state of a tenant licensed for its whole generated population:
+/// one Entra ID P2 SKU with `seats` seats (a fresh emulator tenant has 25
+/// for 500 users, which `plan` warns about).
+pub fn licensed_state(tenant_id: &str, seats: u64) -> Value {
+    let plan = |id: &str, name: &str| serde_json::json!({"servicePlanId": id, "servicePlanName": name, "provisioningStatus": "Success", "appliesTo": "User"});
+    serde_json::json!({
+        "formatVersion": 1,
+        "tenants": { tenant_id: {
+            "subscribedSkus": [{
+                "accountName": "Emulator",
+                "accountId": tenant_id,
+                "appliesTo": "User",
+                "capabilityStatus": "Enabled",
+                "consumedUnits": 1,
+                "id": format!("{tenant_id}_84a661c4-e949-4bd2-a560-ed7766fcaf2b"),
+                "skuId": "84a661c4-e949-4bd2-a560-ed7766fcaf2b",
+                "skuPartNumber": "AAD_PREMIUM_P2",
+                "subscriptionIds": [],
+                "prepaidUnits": {"enabled": seats, "suspended": 0, "warning": 0, "lockedOut": 0},
+                "servicePlans": [
+                    plan("41781fb2-bc02-4b7c-bd55-b576c07bb09d", "AAD_PREMIUM"),
+                    plan("eec0eb4f-6444-4f95-aba0-50c24d67f998", "AAD_PREMIUM_P2")
+                ]
+            }]
+        }}
+    })
+}

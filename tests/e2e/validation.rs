@@ -166,3 +166,52 @@ fn a_missing_file_says_so() {
         run.stderr
     );
 }
+
+#[test]
+fn skip_registration_settings_plan_apply_and_are_range_checked() {
+    let env = Env::new();
+    let tenant = crate::support::CONTOSO;
+    let yaml = |body: &str| {
+        format!(
+            "version: 1\ntenants:\n  - name: contoso\n    tenantId: {tenant}\n    endpoint: local\n    settings:\n      selfServicePasswordReset:\n        registration:\n{body}"
+        )
+    };
+    env.config(
+        "range.yaml",
+        &yaml("          skipAllowed: true\n          skipMaxDays: 0\n"),
+    );
+    let run = env.run(&["validate", "--config", "range.yaml"]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(run.stderr.contains("skipMaxDays"), "{}", run.stderr);
+
+    env.config(
+        "skip.yaml",
+        &yaml("          skipAllowed: false\n          skipMaxDays: 3\n"),
+    );
+    let plan = env.run(&["plan", "--config", "skip.yaml"]);
+    assert_eq!(plan.code, 0, "{}", plan.transcript());
+    assert!(
+        plan.stdout
+            .contains("selfServicePasswordReset.registration.skipAllowed: true -> false"),
+        "{}",
+        plan.stdout
+    );
+    assert!(
+        plan.stdout
+            .contains("selfServicePasswordReset.registration.skipMaxDays: 7 -> 3"),
+        "{}",
+        plan.stdout
+    );
+    let apply = env.run(&["apply", "--config", "skip.yaml", "--auto-approve"]);
+    assert_eq!(apply.code, 0, "{}", apply.transcript());
+    let (_, live) = env.call(
+        tenant,
+        "GET",
+        "/api/PasswordReset/PasswordResetPolicies",
+        None,
+    );
+    assert_eq!(live["skipRegistrationAllowed"], false);
+    assert_eq!(live["skipRegistrationMaxAllowedDays"], 3);
+    let again = env.run(&["plan", "--config", "skip.yaml", "--detailed-exitcode"]);
+    assert_eq!(again.code, 0, "{}", again.transcript());
+}

@@ -11,7 +11,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// from the live tenant, `apply` makes it so, and a scheduled
 /// `plan --detailed-exitcode` detects drift.
 ///
-/// Exit codes: 0 success / no changes, 1 error, 2 changes present (with
+/// Exit codes: 0 success / no changes, 1 error (plan: also a preflight error
+/// that would block apply, after the plan is printed), 2 changes present (with
 /// --detailed-exitcode; lint: findings at warning or above), 3 a live read
 /// failed or an apply's writes were not visible when read back yet (unknown,
 /// never reported as drift), 4 refused by a safety gate, 130 / 143 an apply
@@ -147,7 +148,8 @@ pub struct PlanArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Exit 0 when nothing changes, 2 when something would change, 3 when
-    /// nothing changes but a setting could not be read.
+    /// nothing changes but a setting could not be read. A preflight error that
+    /// would block apply exits 1 with or without this flag.
     #[arg(long)]
     pub detailed_exitcode: bool,
 }

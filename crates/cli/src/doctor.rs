@@ -47,16 +47,28 @@ pub fn render_doctor(report: &DoctorReport) -> String {
         match &t.portal {
             Ok(token) => {
                 let who = token.user.as_deref().unwrap_or("(unknown user)");
-                if token.global_administrator {
-                    let _ = writeln!(
-                        out,
-                        "    token: ok; signed in as {who} (Global Administrator)"
-                    );
-                } else {
-                    let _ = writeln!(
-                        out,
-                        "    token: ok; signed in as {who}, who does NOT hold the Global Administrator role the portal API is known to need"
-                    );
+                match token.role {
+                    Some(role) if role.confirmed => {
+                        let _ = writeln!(out, "    token: ok; signed in as {who} ({})", role.name);
+                    }
+                    Some(role) => {
+                        let _ = writeln!(
+                            out,
+                            "    token: ok; signed in as {who} ({})\n    note: apply accepts this role, but whether it suffices for the portal API is unconfirmed; if a portal read or write is refused, sign in as a Global Administrator",
+                            role.name
+                        );
+                    }
+                    None => {
+                        let names: Vec<&str> = ssprctl_provider::permissions::PORTAL_ROLES
+                            .iter()
+                            .map(|r| r.name)
+                            .collect();
+                        let _ = writeln!(
+                            out,
+                            "    token: ok; signed in as {who}, who holds none of the roles the portal API is expected to accept ({})",
+                            names.join(", ")
+                        );
+                    }
                 }
             }
             Err(e) => {

@@ -75,6 +75,8 @@ enum Outcome {
         unknown: bool,
         /// `--detailed-exitcode` was given.
         detailed: bool,
+        /// A preflight error would make apply refuse the plan.
+        blocking: bool,
     },
     /// An apply ran (or had nothing to do).
     Applied {
@@ -110,14 +112,16 @@ enum Outcome {
 }
 
 /// The one mapping of outcomes to exit codes: 0 success / no changes,
-/// 1 error, 2 changes (with --detailed-exitcode) or lint findings at warning
-/// or above, 3 unknown (a read failed, or an apply's writes were not visible
-/// yet), 4 refused (a gate, or a managed setting that moved before a
-/// full-object write), 130 / 143 an apply interrupted by SIGINT / SIGTERM
-/// (whatever else its account says).
+/// 1 error (a plan with a blocking preflight error included, after it is
+/// printed, with or without `--detailed-exitcode`), 2 changes (with
+/// --detailed-exitcode) or lint findings at warning or above, 3 unknown (a read
+/// failed, or an apply's writes were not visible yet), 4 refused (a gate, or a
+/// managed setting that moved before a full-object write), 130 / 143 an apply
+/// interrupted by SIGINT / SIGTERM (whatever else its account says).
 fn exit_code(outcome: &Outcome) -> Exit {
     match outcome {
         Outcome::Done => Exit::Ok,
+        Outcome::Planned { blocking: true, .. } => Exit::Error,
         Outcome::Planned {
             changes: true,
             detailed: true,
@@ -475,6 +479,7 @@ async fn plan(args: &PlanArgs, color: bool) -> Result<Outcome> {
         changes: plan.change_count() > 0,
         unknown: plan.has_unknown(),
         detailed: args.detailed_exitcode,
+        blocking: plan.has_blocking_findings(),
     })
 }
 
@@ -796,6 +801,7 @@ async fn rollback(args: &RollbackArgs, color: bool) -> Result<Outcome> {
                 changes: plan.change_count() > 0,
                 unknown: plan.has_unknown(),
                 detailed: false,
+                blocking: false,
             });
         }
         ssprctl_engine::check_gates(plan, args.allow_weakening)?;

@@ -3,7 +3,7 @@
 //! results; the binary renders them.
 
 use ssprctl_model::{Api, Config, Settings};
-use ssprctl_provider::permissions::{self, GLOBAL_ADMINISTRATOR};
+use ssprctl_provider::permissions::{self, PortalRole};
 use ssprctl_provider::store::StoreError;
 use ssprctl_provider::{Provider, ProviderError, TokenStore};
 
@@ -79,9 +79,10 @@ pub struct MissingFact {
 pub struct PortalToken {
     /// The signed-in user, if the token names one.
     pub user: Option<String>,
-    /// Whether the user holds the Global Administrator role the portal API
-    /// is known to need.
-    pub global_administrator: bool,
+    /// The role the user holds that the portal API accepts (as `apply`
+    /// does), if any; `confirmed: false` is a role whose sufficiency is
+    /// unconfirmed (`permissions::PORTAL_ROLES`).
+    pub role: Option<PortalRole>,
 }
 
 /// Whether a managed surface could be read.
@@ -147,16 +148,10 @@ pub async fn doctor(config: &Config, session: &Session) -> DoctorReport {
             healthy &= !needs_graph;
         }
         let portal = portal.result.map(|facts| PortalToken {
-            global_administrator: facts.wids.iter().any(|w| w == GLOBAL_ADMINISTRATOR),
+            role: permissions::portal_role(&facts.wids),
             user: facts.user,
         });
-        if !matches!(
-            portal,
-            Ok(PortalToken {
-                global_administrator: true,
-                ..
-            })
-        ) {
+        if !matches!(portal, Ok(PortalToken { role: Some(_), .. })) {
             healthy &= !needs_portal;
         }
         let observed = session.provider.read(tenant).await;

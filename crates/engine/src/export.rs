@@ -50,8 +50,11 @@ pub const DEFAULT_SCHEMA: &str = "../schemas/ssprctl.schema.json";
 /// administrators; the migration state and each authentication method's
 /// state; cloud password protection. Left to `--all-settings`: the security
 /// questions' settings, on-premises integration and on-premises password
-/// protection (hybrid tenants only), the registration campaign, and each
-/// method's targets and detailed settings.
+/// protection (hybrid tenants only), the registration campaign, each
+/// method's targets and detailed settings, and registration's "skip now"
+/// (`skipAllowed`, `skipMaxDays`: rarely changed, and the range of
+/// `skipMaxDays` is unconfirmed, so a default export never carries a value
+/// the schema may wrongly refuse).
 pub fn exported_by_default(id: FieldId) -> bool {
     use FieldId as F;
     match id {
@@ -88,6 +91,8 @@ pub fn exported_by_default(id: FieldId) -> bool {
         F::SsprQuestionsToRegister
         | F::SsprQuestionsToReset
         | F::SsprQuestions
+        | F::SsprSkipRegistration
+        | F::SsprSkipRegistrationDays
         | F::OnPremPasswordWriteback
         | F::OnPremUnlockWithoutReset
         | F::CampaignState

@@ -73,24 +73,29 @@ pub(crate) async fn compute(
     let mut plan = ssprctl_plan::plan(&pairs, meta);
     // Readiness: only when a plan changes who may reset or how many methods;
     // read concurrently like the tenants themselves.
-    let figures: Vec<Option<Vec<String>>> =
-        futures_util::stream::iter(plan.tenants.iter().zip(pairs.iter()))
-            .map(|(tp, (tenant, observed))| async move {
-                if !readiness::needed(tp) {
-                    return None;
-                }
-                let groups = readiness::groups_needed(tp, observed);
-                Some(match provider.population(tenant, &groups).await {
-                    Ok(population) => readiness::readiness(tp, observed, &population),
-                    Err(e) => vec![format!("figures unavailable: {e}")],
-                })
+    // The population also gives the findings that need it (licensed seats).
+    type Figures = Option<(Vec<String>, Vec<ssprctl_plan::Finding>)>;
+    let figures: Vec<Figures> = futures_util::stream::iter(plan.tenants.iter().zip(pairs.iter()))
+        .map(|(tp, (tenant, observed))| async move {
+            if !readiness::needed(tp) {
+                return None;
+            }
+            let groups = readiness::groups_needed(tp, observed);
+            Some(match provider.population(tenant, &groups).await {
+                Ok(population) => (
+                    readiness::readiness(tp, observed, &population),
+                    readiness::findings(tp, observed, &population),
+                ),
+                Err(e) => (vec![format!("figures unavailable: {e}")], Vec::new()),
             })
-            .buffered(parallelism.max(1))
-            .collect()
-            .await;
-    for (tp, lines) in plan.tenants.iter_mut().zip(figures) {
-        if let Some(lines) = lines {
+        })
+        .buffered(parallelism.max(1))
+        .collect()
+        .await;
+    for (tp, figures) in plan.tenants.iter_mut().zip(figures) {
+        if let Some((lines, findings)) = figures {
             tp.readiness = lines;
+            tp.findings.extend(findings);
         }
     }
     // Lint of what the plan leaves behind, judged on the day the plan is made.

@@ -388,6 +388,10 @@ field_ids! {
     SsprRequireRegistration,
     /// `selfServicePasswordReset.registration.reconfirmAfterDays`
     SsprReconfirmDays,
+    /// `selfServicePasswordReset.registration.skipAllowed`
+    SsprSkipRegistration,
+    /// `selfServicePasswordReset.registration.skipMaxDays`
+    SsprSkipRegistrationDays,
     /// `selfServicePasswordReset.notifications.notifyUsersOnReset`
     SsprNotifyUsers,
     /// `selfServicePasswordReset.notifications.notifyAdminsOnAdminReset`
@@ -855,6 +859,34 @@ pub static FIELDS: [Field; FieldId::ALL.len()] = [
         &[CIS_AZ_RECONFIRM],
         "180",
         "Days before users reconfirm their authentication information (0 = never).",
+    ),
+    field(
+        FieldId::SsprSkipRegistration,
+        "selfServicePasswordReset.registration.skipAllowed",
+        SSPR,
+        Exact,
+        switch(
+            Weakening,
+            "users may put off registering reset methods (\"skip now\"), and an attacker who signs in first can register them",
+            "users asked to register must register their reset methods then",
+        ),
+        &[],
+        "true",
+        "Let users skip registration at sign-in for up to skipMaxDays days.",
+    ),
+    field(
+        FieldId::SsprSkipRegistrationDays,
+        "selfServicePasswordReset.registration.skipMaxDays",
+        SSPR,
+        Exact,
+        number(
+            Weakening,
+            "users may put off registering reset methods for longer",
+            "users register reset methods sooner",
+        ),
+        &[],
+        "7",
+        "The most days users may put registration off when skipping is allowed (1 to 30, range unconfirmed).",
     ),
     field(
         FieldId::SsprNotifyUsers,

@@ -54,14 +54,35 @@ pub struct Facts {
     pub reset_methods_allowed: Option<Vec<String>>,
 }
 
-/// Entra ID premium licences.
+/// The licences that matter to SSPR (the table and its source are in the
+/// provider's `licensing` module).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Licences {
-    /// Entra ID P1 (or a plan that includes it).
+    /// Entra ID P1 (or a plan that includes it, e.g. Microsoft 365 Business Premium).
     pub p1: bool,
     /// Entra ID P2.
     pub p2: bool,
+    /// Microsoft 365 Business Standard: SSPR for cloud-only users, no writeback.
+    #[serde(default)]
+    pub business_standard: bool,
+    /// Seats of the subscriptions that license SSPR: the sum of their
+    /// `prepaidUnits.enabled`.
+    #[serde(default)]
+    pub sspr_seats: u64,
+}
+
+impl Licences {
+    /// Whether cloud-only users may reset their password (Entra ID P1/P2,
+    /// Microsoft 365 Business Standard or Business Premium).
+    pub fn sspr_for_cloud_users(&self) -> bool {
+        self.p1 || self.p2 || self.business_standard
+    }
+    /// Whether password writeback (and unlock) is licensed (Entra ID P1/P2,
+    /// Microsoft 365 Business Premium, which includes P1).
+    pub fn writeback(&self) -> bool {
+        self.p1 || self.p2
+    }
 }
 
 /// A surface whose read failed.

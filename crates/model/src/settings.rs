@@ -156,6 +156,20 @@ pub struct Registration {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 0, max = 730))]
     pub reconfirm_after_days: Option<u16>,
+    /// Let users skip registration at sign-in ("skip now") for up to
+    /// `skipMaxDays` days (portal `skipRegistrationAllowed`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skip_allowed: Option<bool>,
+    /// The most days users may put registration off when skipping is
+    /// allowed (portal `skipRegistrationMaxAllowedDays`): 1 to 30.
+    ///
+    /// UNCONFIRMED range: Microsoft documents neither the field nor its
+    /// bounds; only the value 7 has been seen (api-surface §1a). This
+    /// attribute is the one place the guess lives: widen it when a tenant
+    /// shows otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 30))]
+    pub skip_max_days: Option<u8>,
 }
 
 /// Notification settings.

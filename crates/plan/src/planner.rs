@@ -254,7 +254,7 @@ fn resolve_group(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use serde_json::json;
 
@@ -301,7 +301,7 @@ mod tests {
 
     /// A tenant with Microsoft's defaults for every catalog field (the catalog's
     /// `default`), every surface read.
-    fn new_tenant() -> ObservedTenant {
+    pub(crate) fn new_tenant() -> ObservedTenant {
         let mut live = json!({});
         for f in &catalog::FIELDS {
             let v: Value = serde_json::from_str(f.default).expect("JSON default");
@@ -328,7 +328,7 @@ mod tests {
         observed
     }
 
-    fn tenant(settings: Value) -> Tenant {
+    pub(crate) fn tenant(settings: Value) -> Tenant {
         Tenant {
             name: "contoso".into(),
             tenant_id: "6f1c9a2e-3b4d-4e5f-8a7b-9c0d1e2f3a4b".into(),

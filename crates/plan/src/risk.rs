@@ -236,6 +236,8 @@ mod tests {
         ),
         (FieldId::SsprRequireRegistration, V::B(false), V::B(true), S),
         (FieldId::SsprReconfirmDays, V::N(180), V::N(0), W),
+        (FieldId::SsprSkipRegistration, V::B(false), V::B(true), W),
+        (FieldId::SsprSkipRegistrationDays, V::N(7), V::N(14), W),
         (FieldId::SsprNotifyUsers, V::B(true), V::B(false), W),
         (FieldId::SsprNotifyAdmins, V::B(true), V::B(false), W),
         (

@@ -22,6 +22,7 @@ pub mod client;
 pub mod clouds;
 pub mod credentials;
 pub mod error;
+pub mod licensing;
 pub mod permissions;
 pub mod settings_doc;
 pub mod store;

@@ -205,6 +205,8 @@ pub fn wire(id: FieldId) -> Wire {
         F::SsprRequireRegistration => plain("/registrationRequiredOnSignIn"),
         // sic: the real wire name is misspelled "Inteval".
         F::SsprReconfirmDays => plain("/registrationReconfirmIntevalInDays"),
+        F::SsprSkipRegistration => plain("/skipRegistrationAllowed"),
+        F::SsprSkipRegistrationDays => plain("/skipRegistrationMaxAllowedDays"),
         F::SsprNotifyUsers => plain("/notifyUsersOnPasswordReset"),
         F::SsprNotifyAdmins => plain("/notifyOnAdminPasswordReset"),
         F::SsprHelpdeskCustomLink => plain("/customizeHelpdeskLink"),
@@ -358,48 +360,8 @@ pub fn writeback_client(on_premises: &Value) -> bool {
     .any(|k| on_premises.get(*k).and_then(Value::as_bool) == Some(true))
 }
 
-/// Entra ID P1 and P2 service plans (api-surface §6).
-const AAD_PREMIUM_P1: &str = "41781fb2-bc02-4b7c-bd55-b576c07bb09d";
-const AAD_PREMIUM_P2: &str = "eec0eb4f-6444-4f95-aba0-50c24d67f998";
-
-/// Premium licences from `subscribedSkus`: a SKU that is Enabled or in Warning
-/// with the service plan provisioned (`Success`). P2 implies P1.
-pub fn licences(skus: &Value) -> ssprctl_model::Licences {
-    let mut found = ssprctl_model::Licences::default();
-    for sku in skus
-        .get("value")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-    {
-        let status = sku
-            .get("capabilityStatus")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        if !matches!(status, "Enabled" | "Warning") {
-            continue;
-        }
-        for plan in sku
-            .get("servicePlans")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-        {
-            if plan.get("provisioningStatus").and_then(Value::as_str) != Some("Success") {
-                continue;
-            }
-            match plan.get("servicePlanId").and_then(Value::as_str) {
-                Some(AAD_PREMIUM_P1) => found.p1 = true,
-                Some(AAD_PREMIUM_P2) => {
-                    found.p1 = true;
-                    found.p2 = true;
-                }
-                _ => {}
-            }
-        }
-    }
-    found
-}
+/// The licences of `subscribedSkus` (the table lives in [`crate::licensing`]).
+pub use crate::licensing::licences;
 
 /// SHA-256 of a live object, ignoring OData annotations that carry no state.
 pub fn digest(object: &Value) -> String {

@@ -247,6 +247,12 @@ pub const fn decision(id: FieldId) -> Lint {
             AtLeast(1),
             "0 means reset methods are never reconfirmed, so stale phone numbers and mailboxes stay",
         ),
+        FieldId::SsprSkipRegistration => none(
+            "a rollout choice (\"skip now\" eases a first wave); requiring registration at sign-in is SSPR009, and skipMaxDays bounds the delay",
+        ),
+        FieldId::SsprSkipRegistrationDays => {
+            none("matters only when skipping is allowed; no benchmark sets a bound")
+        }
         FieldId::SsprNotifyUsers => rule(
             "SSPR011",
             Warning,

@@ -77,12 +77,15 @@ fn an_unmanaged_catalog_setting_that_moved_is_kept_and_reported_in_model_terms()
 
 #[test]
 fn a_wire_field_outside_the_catalog_is_compared_by_its_wire_name() {
-    let mut now = portal();
-    now["skipRegistrationMaxAllowedDays"] = json!(14);
-    let moved = check_before_write(Api::PortalPasswordReset, &portal(), &now, &managed(&[]))
+    // A field the portal serves that no catalog entry maps.
+    let mut before = portal();
+    before["someFutureSetting"] = json!(7);
+    let mut now = before.clone();
+    now["someFutureSetting"] = json!(14);
+    let moved = check_before_write(Api::PortalPasswordReset, &before, &now, &managed(&[]))
         .expect("unmanaged");
     assert_eq!(moved.len(), 1, "{moved:?}");
-    assert_eq!(moved[0].field, "skipRegistrationMaxAllowedDays");
+    assert_eq!(moved[0].field, "someFutureSetting");
     assert_eq!(
         (moved[0].before.clone(), moved[0].after.clone()),
         (json!(7), json!(14))
