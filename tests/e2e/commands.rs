@@ -28,8 +28,10 @@ fn apply_without_a_terminal_or_auto_approve_is_refused() {
 #[test]
 fn unreachable_tenant_is_unknown_not_drift() {
     let env = Env::new();
-    // A loopback port nothing listens on.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
+    // A loopback address nothing listens on: the emulators of the tests running
+    // beside this one bind 127.0.0.1, so a port freed there could be taken by
+    // one of them; nothing binds 127.0.0.2.
+    let port = std::net::TcpListener::bind("127.0.0.2:0")
         .expect("bind")
         .local_addr()
         .expect("addr")
@@ -37,7 +39,7 @@ fn unreachable_tenant_is_unknown_not_drift() {
     let path = env.dir.path().join("down.yaml");
     std::fs::write(
         &path,
-        format!("version: 1\ntenants:\n  - name: contoso\n    tenantId: {CONTOSO}\n    endpoint: http://127.0.0.1:{port}\n    settings:\n      administratorPasswordReset:\n        enabled: false\n"),
+        format!("version: 1\ntenants:\n  - name: contoso\n    tenantId: {CONTOSO}\n    endpoint: http://127.0.0.2:{port}\n    settings:\n      administratorPasswordReset:\n        enabled: false\n"),
     )
     .expect("write");
     let run = env.run(&[
