@@ -1,9 +1,8 @@
 //! Other commands, exit codes and safety gates.
 
 use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 
-use crate::support::{CONTOSO, Env, repo};
+use crate::support::{CONTOSO, Env, Isolated, repo};
 
 #[test]
 fn schema_prints_the_checked_in_schema() {
@@ -64,22 +63,14 @@ fn standalone_emulator_serves_until_stopped() {
     // Isolated like every other run: no environment of the machine, its own home.
     let home = dir.path().join("home");
     std::fs::create_dir_all(&home).expect("home");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ssprctl"))
-        .env_clear()
-        .env("HOME", &home)
-        .env("NO_COLOR", "1")
-        .current_dir(dir.path())
-        .args([
-            "emulator",
-            "--listen",
-            "127.0.0.1:0",
-            "--state",
-            state.to_str().expect("utf-8"),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start emulator");
+    let mut started = Isolated::new(dir.path(), &home).spawn(&[
+        "emulator",
+        "--listen",
+        "127.0.0.1:0",
+        "--state",
+        state.to_str().expect("utf-8"),
+    ]);
+    let child = &mut started.child;
     // Its first line names the address; a hang guard instead of a blocking read.
     let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
@@ -126,23 +117,12 @@ fn standalone_emulator_serves_until_stopped() {
 /// Runs the binary in `dir` with its stdout closed before it writes, and
 /// stderr captured.
 fn run_with_stdout_closed(dir: &std::path::Path, args: &[&str]) -> (i32, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ssprctl"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ssprctl");
+    let home = tempfile::tempdir().expect("home");
+    let mut child = Isolated::new(dir, home.path()).spawn(args);
     // The reader goes away at once, like `| head -0`.
-    drop(child.stdout.take());
-    let out = child.wait_with_output().expect("wait");
-    (
-        out.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
+    drop(child.child.stdout.take());
+    let out = child.finish();
+    (out.code, out.stderr)
 }
 
 #[test]
@@ -176,8 +156,10 @@ fn logs_with(color: &str) -> Vec<u8> {
         dir.path().join("q.yaml"),
     )
     .expect("copy");
-    let out = Command::new(env!("CARGO_BIN_EXE_ssprctl"))
-        .args([
+    let out = Isolated::new(dir.path(), &dir.path().join("home"))
+        .env_remove("NO_COLOR")
+        .env("TERM", "xterm-256color")
+        .run(&[
             "--color",
             color,
             "--log-level",
@@ -185,16 +167,9 @@ fn logs_with(color: &str) -> Vec<u8> {
             "plan",
             "--config",
             "q.yaml",
-        ])
-        .current_dir(dir.path())
-        .env_remove("NO_COLOR")
-        .env_remove("RUST_LOG")
-        .env("TERM", "xterm-256color")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run");
-    assert_eq!(out.status.code(), Some(0));
-    let stderr = out.stderr;
+        ]);
+    assert_eq!(out.code, 0, "{}", out.transcript());
+    let stderr = out.stderr.into_bytes();
     assert!(
         String::from_utf8_lossy(&stderr).contains("local emulator started"),
         "{}",

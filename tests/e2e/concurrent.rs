@@ -9,13 +9,12 @@
 //! its PUT.
 
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::{Value, json};
 
 use crate::journal::{assert_valid, journals, records};
-use crate::support::{CONTOSO, Env, Run};
+use crate::support::{CONTOSO, Env, Isolated, Run, Started, run_limit, wait_for};
 
 const PORTAL: &str = "/api/PasswordReset/PasswordResetPolicies";
 
@@ -33,33 +32,30 @@ fn yaml(body: &str) -> String {
 /// not the notifications.
 const METHODS_THEN_SSPR: &str = "      authenticationMethods:\n        sms: { state: disabled }\n      selfServicePasswordReset:\n        registration: { reconfirmAfterDays: 90 }\n";
 
-/// Starts `ssprctl apply --config CFG --auto-approve` without waiting.
-fn start_apply(env: &Env, cfg: &Path) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_ssprctl"))
-        .args(["apply", "--config", path_str(cfg), "--auto-approve"])
-        .current_dir(env.dir.path())
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start ssprctl")
+/// Starts `ssprctl apply --config CFG --auto-approve` without waiting
+/// (isolated like every run; `Started::finish` has the hang guard).
+fn start_apply(env: &Env, cfg: &Path) -> Started {
+    Isolated::new(env.dir.path(), &env.home()).spawn(&[
+        "apply",
+        "--config",
+        path_str(cfg),
+        "--auto-approve",
+    ])
 }
 
-fn finish(child: Child) -> Run {
-    let out = child.wait_with_output().expect("ssprctl runs");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+fn finish(child: Started) -> Run {
+    child.finish()
 }
 
 /// Waits until the apply has been answered 503 on its methods PATCH (it now
 /// waits out `Retry-After`), or has ended.
-fn wait_for_the_throttled_patch(env: &Env, child: &mut Child) {
+fn wait_for_the_throttled_patch(env: &Env, child: &mut Started) {
+    let deadline = std::time::Instant::now() + run_limit();
     loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the methods PATCH was never throttled"
+        );
         let throttled = env.requests().iter().any(|r| {
             r["method"] == "PATCH"
                 && r["status"] == 503
@@ -70,7 +66,7 @@ fn wait_for_the_throttled_patch(env: &Env, child: &mut Child) {
         if throttled {
             return;
         }
-        if child.try_wait().expect("poll ssprctl").is_some() {
+        if child.child.try_wait().expect("poll ssprctl").is_some() {
             panic!("the apply ended before its methods PATCH was throttled");
         }
         std::thread::sleep(Duration::from_millis(20));
@@ -379,13 +375,14 @@ fn sigint_during_a_lagging_read_back_ends_it_unknown_never_not_applied() {
     env.set_faults(json!({ "staleReadsMs": 3_600_000 }));
     env.clear_requests();
     let mut child = start_apply(&env, &cfg);
-    while portal_puts(&env) == 0 {
-        if child.try_wait().expect("poll ssprctl").is_some() {
-            panic!("the apply ended before its PUT");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let kill = Command::new("kill")
+    wait_for("the apply's PUT", || {
+        assert!(
+            child.child.try_wait().expect("poll ssprctl").is_none(),
+            "the apply ended before its PUT"
+        );
+        portal_puts(&env) > 0
+    });
+    let kill = std::process::Command::new("kill")
         .args(["-INT", &child.id().to_string()])
         .status()
         .expect("kill");

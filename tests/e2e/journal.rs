@@ -4,7 +4,17 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Value, json};
 
-use crate::support::{CONTOSO, Env, Run, repo};
+use crate::support::{CONTOSO, Env, Isolated, Run, repo, run_limit, wait_for};
+
+/// Sends `sig` (`-INT`, `-TERM`) to a process.
+#[cfg(unix)]
+fn signal(sig: &str, pid: u32) {
+    let ok = std::process::Command::new("kill")
+        .args([sig, &pid.to_string()])
+        .status()
+        .expect("kill");
+    assert!(ok.success(), "kill {sig} {pid}");
+}
 
 fn path_str(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
@@ -209,42 +219,28 @@ fn many_tenants(env: &Env, n: usize) -> PathBuf {
 #[cfg(unix)]
 #[test]
 fn sigint_mid_apply_stops_new_writes_journals_the_account_and_exits_130() {
-    use std::process::{Command, Stdio};
     let env = Env::new();
     let cfg = many_tenants(&env, 24);
     env.set_faults(json!({ "latencyMs": 150 }));
     env.clear_requests();
-    let child = Command::new(env!("CARGO_BIN_EXE_ssprctl"))
-        .args([
-            "apply",
-            "--config",
-            path_str(&cfg),
-            "--auto-approve",
-            "--parallelism",
-            "2",
-        ])
-        .current_dir(env.dir.path())
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let child = Isolated::new(env.dir.path(), &env.home()).spawn(&[
+        "apply",
+        "--config",
+        path_str(&cfg),
+        "--auto-approve",
+        "--parallelism",
+        "2",
+    ]);
     // Wait until the first writes reach the emulator, then interrupt.
-    while env.writes().is_empty() {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let kill = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(kill.success());
-    let out = child.wait_with_output().expect("wait");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(130), "{stdout}\n{stderr}");
-    assert!(stderr.contains("Interrupted by SIGINT"), "{stderr}");
+    wait_for("the first write", || !env.writes().is_empty());
+    signal("-INT", child.id());
+    let out = child.finish();
+    assert_eq!(out.code, 130, "{}", out.transcript());
+    assert!(
+        out.stderr.contains("Interrupted by SIGINT"),
+        "{}",
+        out.stderr
+    );
     env.clear_faults();
 
     let files = journals(&env);
@@ -312,31 +308,21 @@ fn sigint_mid_apply_stops_new_writes_journals_the_account_and_exits_130() {
 #[test]
 fn a_second_sigint_exits_at_once_with_a_complete_journal_that_rollback_reverses() {
     use std::io::BufRead;
-    use std::process::{Command, Stdio};
     let env = Env::new();
     let cfg = many_tenants(&env, 8);
     env.set_faults(json!({ "latencyMs": 100 }));
     env.clear_requests();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ssprctl"))
-        .args([
-            "apply",
-            "--config",
-            path_str(&cfg),
-            "--auto-approve",
-            "--allow-weakening",
-            "--parallelism",
-            "2",
-        ])
-        .current_dir(env.dir.path())
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
+    let mut child = Isolated::new(env.dir.path(), &env.home()).spawn(&[
+        "apply",
+        "--config",
+        path_str(&cfg),
+        "--auto-approve",
+        "--allow-weakening",
+        "--parallelism",
+        "2",
+    ]);
     let (tx, rx) = std::sync::mpsc::channel();
-    let stderr = child.stderr.take().expect("stderr");
+    let stderr = child.child.stderr.take().expect("stderr");
     let reader = std::thread::spawn(move || {
         let mut all = String::new();
         for line in std::io::BufReader::new(stderr).lines() {
@@ -347,29 +333,20 @@ fn a_second_sigint_exits_at_once_with_a_complete_journal_that_rollback_reverses(
         }
         all
     });
-    while env.writes().is_empty() {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_for("the first write", || !env.writes().is_empty());
     // From now on every request is slow: the read back after the first
     // interrupt is still waiting when the second one comes.
     env.set_faults(json!({ "latencyMs": 4000 }));
-    let sigint = |pid: u32| {
-        let ok = Command::new("kill")
-            .args(["-INT", &pid.to_string()])
-            .status()
-            .expect("kill");
-        assert!(ok.success());
-    };
-    sigint(child.id());
-    while let Ok(line) = rx.recv() {
+    signal("-INT", child.id());
+    while let Ok(line) = rx.recv_timeout(run_limit()) {
         if line.contains("starting no new write") {
             break;
         }
     }
-    sigint(child.id());
-    let status = child.wait().expect("wait");
+    signal("-INT", child.id());
+    let run = child.finish();
     let stderr = reader.join().expect("reader");
-    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert_eq!(run.code, 130, "{stderr}");
     assert!(stderr.contains("exiting at once"), "{stderr}");
     env.clear_faults();
 
@@ -627,40 +604,27 @@ fn rollback_needs_a_configuration_that_defines_the_journals_tenants() {
 #[cfg(unix)]
 #[test]
 fn sigterm_mid_apply_exits_143_with_the_account_journaled() {
-    use std::process::{Command, Stdio};
     let env = Env::new();
     let cfg = many_tenants(&env, 6);
     env.set_faults(json!({ "latencyMs": 150 }));
     env.clear_requests();
-    let child = Command::new(env!("CARGO_BIN_EXE_ssprctl"))
-        .args([
-            "apply",
-            "--config",
-            path_str(&cfg),
-            "--auto-approve",
-            "--parallelism",
-            "1",
-        ])
-        .current_dir(env.dir.path())
-        .env("NO_COLOR", "1")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    while env.writes().is_empty() {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let kill = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
-    assert!(kill.success());
-    let out = child.wait_with_output().expect("wait");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(143), "{stderr}");
-    assert!(stderr.contains("Interrupted by SIGTERM"), "{stderr}");
+    let child = Isolated::new(env.dir.path(), &env.home()).spawn(&[
+        "apply",
+        "--config",
+        path_str(&cfg),
+        "--auto-approve",
+        "--parallelism",
+        "1",
+    ]);
+    wait_for("the first write", || !env.writes().is_empty());
+    signal("-TERM", child.id());
+    let out = child.finish();
+    assert_eq!(out.code, 143, "{}", out.transcript());
+    assert!(
+        out.stderr.contains("Interrupted by SIGTERM"),
+        "{}",
+        out.stderr
+    );
     let recs = records(&journals(&env)[0]);
     let account = recs.last().expect("records");
     assert_eq!(account["record"], "account");

@@ -305,10 +305,23 @@ impl Isolated {
         self.run_within(args, run_limit())
     }
 
+    /// Removes one variable the defaults set (e.g. `NO_COLOR`).
+    pub fn env_remove(mut self, name: &str) -> Isolated {
+        self.cmd.env_remove(name);
+        self
+    }
+
     /// Runs with `args`, stdin closed. A run still going after `limit` is
     /// killed and the test fails, naming the command and showing what it
     /// printed so far.
-    pub fn run_within(mut self, args: &[&str], limit: Duration) -> Run {
+    pub fn run_within(self, args: &[&str], limit: Duration) -> Run {
+        self.spawn(args).finish_within(limit)
+    }
+
+    /// Starts with `args` without waiting: stdin closed, stdout and stderr
+    /// collected (take `stdout`/`stderr` from [`Started::child`] first to
+    /// read or close them yourself).
+    pub fn spawn(mut self, args: &[&str]) -> Started {
         self.cmd
             .args(args)
             .stdin(Stdio::null())
@@ -326,13 +339,40 @@ impl Isolated {
                 .unwrap_or(Path::new("."))
                 .display()
         );
-        let mut child = self
+        let child = self
             .cmd
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
-        let stdout = Collector::start(child.stdout.take());
-        let stderr = Collector::start(child.stderr.take());
-        let status = match wait_within(&mut child, limit) {
+        Started { child, what }
+    }
+}
+
+/// A run started by [`Isolated::spawn`].
+pub struct Started {
+    /// The process; its pipes are still here until taken.
+    pub child: std::process::Child,
+    what: String,
+}
+
+impl Started {
+    /// The process id (to send it a signal).
+    pub fn id(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the run within [`run_limit`]; see [`Started::finish_within`].
+    pub fn finish(self) -> Run {
+        self.finish_within(run_limit())
+    }
+
+    /// Waits for the run to end. A run still going after `limit` is killed
+    /// and the test fails, naming the command and showing what it printed.
+    pub fn finish_within(mut self, limit: Duration) -> Run {
+        let what = self.what;
+        let stdout = Collector::start(self.child.stdout.take());
+        let stderr = Collector::start(self.child.stderr.take());
+        let child = &mut self.child;
+        let status = match wait_within(child, limit) {
             Some(status) => status,
             None => {
                 let killed = child.kill().and_then(|()| child.wait());
@@ -353,6 +393,20 @@ impl Isolated {
             stdout: stdout.finish(),
             stderr: stderr.finish(),
         }
+    }
+}
+
+/// Polls `ready` until it holds; the test fails after [`run_limit`], saying
+/// what it waited for (a hang guard, not a speed assertion).
+pub fn wait_for(what: &str, mut ready: impl FnMut() -> bool) {
+    let deadline = Instant::now() + run_limit();
+    while !ready() {
+        assert!(
+            Instant::now() < deadline,
+            "waited {} s for {what} ({TIMEOUT_VAR} sets the limit)",
+            run_limit().as_secs()
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
