@@ -360,6 +360,15 @@ pub struct ReportArgs {
     /// Print the report as Markdown.
     #[arg(long)]
     pub markdown: bool,
+    /// Also write the report as one self-contained HTML page (fleet summary,
+    /// sortable tenant table, charts; no external resources) to FILE,
+    /// readable by its owner only.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// With --html: each tenant's drift (changes, weakening changes,
+    /// unreadable settings) from this saved plan (`plan --out`).
+    #[arg(long, value_name = "PLANFILE", requires = "html")]
+    pub plan: Option<PathBuf>,
 }
 
 /// `login` options.
