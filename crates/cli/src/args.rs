@@ -84,6 +84,8 @@ pub enum Command {
     /// coverage: enabled, registered, capable, by method, administrators
     /// apart) and how it was used over the last --days (resets and unlocks
     /// succeeded / failed, users blocked, by day and by failure reason).
+    /// --html FILE also writes it as one self-contained page with charts
+    /// (and, with --plan, each tenant's drift from a saved plan).
     ///
     /// Needs AuditLog.Read.All. Exit codes: 0 every part read, 1 error, 3 a
     /// part of a tenant could not be read (reported as unknown, never as zero).

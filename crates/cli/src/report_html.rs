@@ -51,8 +51,9 @@ const STYLE: &str = "\
 body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:0 auto;max-width:1200px;padding:1rem 2rem;color:#1b1f24;background:#fff}
 h1{font-size:1.6rem;margin-bottom:.2rem}h2{margin-top:2.2rem;border-bottom:2px solid #d0d7de;padding-bottom:.2rem}
 .meta{color:#57606a}
-table{border-collapse:collapse;margin:.6rem 0}
-th,td{border:1px solid #d0d7de;padding:.3rem .6rem;text-align:right}
+table{border-collapse:collapse;margin:.6rem 0;font-size:.95rem}
+.wide{overflow-x:auto}
+th,td{border:1px solid #d0d7de;padding:.25rem .45rem;text-align:right}
 th:first-child,td:first-child{text-align:left}
 thead th{background:#f0f4f8}
 table.sortable thead th{cursor:pointer}
@@ -240,7 +241,7 @@ fn unknown_cell(reason: &str, span: usize) -> String {
 fn tenant_table(s: &mut String, report: &Report, plan: Option<&Plan>) {
     let _ = write!(
         s,
-        "<table class=\"sortable\" id=\"tenants\">\n<caption>Tenants (select a heading to sort)</caption>\n<thead><tr>\
+        "<div class=\"wide\"><table class=\"sortable\" id=\"tenants\">\n<caption>Tenants (select a heading to sort)</caption>\n<thead><tr>\
          <th>Tenant</th><th>Users</th><th>Enabled</th><th>Registered</th><th>Capable</th><th>Capable %</th>\
          <th>Admins capable</th><th>Resets ok</th><th>Resets failed</th><th>Unlocks ok</th><th>Blocked</th>"
     );
@@ -295,7 +296,7 @@ fn tenant_table(s: &mut String, report: &Report, plan: Option<&Plan>) {
         }
         let _ = writeln!(s, "</tr>");
     }
-    let _ = writeln!(s, "</tbody>\n</table>");
+    let _ = writeln!(s, "</tbody>\n</table></div>");
 }
 
 fn drift_cell(d: &Drift) -> String {
