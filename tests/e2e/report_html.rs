@@ -207,3 +207,42 @@ fn a_fleets_page_with_drift_from_a_saved_plan_renders_in_headless_chromium() {
     let png = env.dir.path().join("fleet.png");
     screenshot_is_not_blank(&browser, env.dir.path(), &page, &png);
 }
+
+#[test]
+fn an_html_report_that_cannot_be_written_or_a_bad_plan_names_the_path() {
+    let env = Env::new();
+    let cfg = env.example("quickstart.yaml");
+    let cfg = cfg.to_str().expect("utf-8");
+    let run = env.run(&["report", "--config", cfg, "--html", "no-such-dir/r.html"]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stderr
+            .contains("error: cannot write the HTML report to no-such-dir/r.html"),
+        "{}",
+        run.stderr
+    );
+
+    std::fs::write(env.dir.path().join("not-a-plan.json"), "<html>").expect("write");
+    env.clear_requests();
+    let run = env.run(&[
+        "report",
+        "--config",
+        cfg,
+        "--html",
+        "r.html",
+        "--plan",
+        "not-a-plan.json",
+    ]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(run.stderr.contains("not-a-plan.json"), "{}", run.stderr);
+    assert!(!env.dir.path().join("r.html").exists());
+    assert!(
+        env.requests().is_empty(),
+        "the plan is read before any tenant: {:?}",
+        env.requests()
+    );
+
+    let run = env.run(&["report", "--config", cfg, "--plan", "not-a-plan.json"]);
+    assert_eq!(run.code, 2, "--plan needs --html: {}", run.transcript());
+    assert!(run.stderr.contains("--html"), "{}", run.stderr);
+}
