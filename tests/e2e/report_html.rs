@@ -3,9 +3,10 @@
 //! Chromium built must hold the figures, the tenant names and the SVG charts,
 //! and a screenshot of it must not be blank.
 //!
-//! Chromium is `/usr/bin/chromium` (`.ci/run` installs Debian's package).
-//! Without it the tests fail in CI (`CI=true`) and are skipped with a notice
-//! elsewhere.
+//! Chromium is `$SSPRCTL_CHROMIUM`, else `/usr/bin/chromium` (`.ci/run`
+//! installs Debian's package; the GitHub workflow points the variable at the
+//! runner's browser). Without it the tests fail in CI (`CI=true`) and are
+//! skipped with a notice elsewhere.
 
 use std::path::{Path, PathBuf};
 
@@ -13,24 +14,31 @@ use crate::support::{Env, Isolated, run_limit};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
+/// The variable naming another Chromium (or Chrome) binary.
+const CHROMIUM_VAR: &str = "SSPRCTL_CHROMIUM";
+
 /// The browser, or `None` (with a notice) where a test may be skipped.
 fn chromium() -> Option<PathBuf> {
-    let path = PathBuf::from(CHROMIUM);
+    let path = std::env::var_os(CHROMIUM_VAR)
+        .filter(|p| !p.is_empty())
+        .map_or_else(|| PathBuf::from(CHROMIUM), PathBuf::from);
     if path.exists() {
         return Some(path);
     }
+    let shown = path.display();
     let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
     assert!(
         !ci,
-        "{CHROMIUM} is missing: the browser tests of `report --html` need headless Chromium \
-         (.ci/run installs it: apt-get install -y --no-install-recommends chromium)"
+        "{shown} is missing: the browser tests of `report --html` need headless Chromium \
+         (.ci/run installs it: apt-get install -y --no-install-recommends chromium; \
+         or set {CHROMIUM_VAR} to a Chromium or Chrome binary)"
     );
     // The one line a skipped test shows (cargo test prints a test's stderr
     // only when it fails, or with --nocapture).
     #[allow(clippy::print_stderr)]
     {
         eprintln!(
-            "notice: {CHROMIUM} is missing; skipping the headless-Chromium test of report --html"
+            "notice: {shown} is missing; skipping the headless-Chromium test of report --html"
         );
     }
     None
