@@ -665,6 +665,26 @@ mod tests {
         assert!(!page.contains('\u{1b}'));
     }
 
+    proptest::proptest! {
+        /// Whatever a tenant calls itself, its methods or its failure
+        /// reasons, the page keeps its own markup: one script, no control
+        /// characters, no tag or attribute opened by the data.
+        #[test]
+        fn no_string_from_a_tenant_opens_markup(
+            name in "\\PC{0,24}|[<>&\"'a-z\u{0}-\u{1f}\u{202e}]{0,24}",
+            method in "[<>&\"'=a-z ]{0,24}",
+            reason in "\\PC{0,24}|[<>&\"'/a-z\u{1b}]{0,24}",
+        ) {
+            let page = html(&report(vec![known(&name, &method, &reason)]), None);
+            proptest::prop_assert_eq!(page.matches("<script").count(), 1);
+            proptest::prop_assert_eq!(page.matches("<img").count(), 0);
+            proptest::prop_assert!(!page.chars().any(|c| ssprctl_model::text::is_control(c) && c != '\n'));
+            for text in [&name, &method, &reason] {
+                proptest::prop_assert!(page.contains(&h(text)));
+            }
+        }
+    }
+
     #[test]
     fn an_unknown_part_says_unknown_with_its_reason_never_zero() {
         let mut t = known("fabrikam", "email", "x");
