@@ -22,6 +22,8 @@
 //! - `lifecycle`: export, apply, rollback: the first export plans "No changes" again;
 //! - `report`: `report` figures (human, JSON against its schema, Markdown),
 //!   audit-log paging, an unreadable part reported unknown;
+//! - `report_html`: `report --html` pages (one tenant, a fleet with drift) in
+//!   headless Chromium: the DOM holds the figures, the screenshot is not blank;
 //! - `reliability`: round trips, and riding out throttling, 5xx, drops, stale reads, latency;
 //! - `concurrent`: lost updates: another writer between the plan and a
 //!   full-object write, read-after-write lag in the read-back (and SIGINT
@@ -41,6 +43,7 @@ mod lint;
 mod preflight;
 mod reliability;
 mod report;
+mod report_html;
 mod support;
 mod validation;
 mod write_rules;

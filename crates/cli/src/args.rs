@@ -85,6 +85,8 @@ pub enum Command {
     /// coverage: enabled, registered, capable, by method, administrators
     /// apart) and how it was used over the last --days (resets and unlocks
     /// succeeded / failed, users blocked, by day and by failure reason).
+    /// --html FILE also writes it as one self-contained page with charts
+    /// (and, with --plan, each tenant's drift from a saved plan).
     ///
     /// Needs AuditLog.Read.All. Exit codes: 0 every part read, 1 error, 3 a
     /// part of a tenant could not be read (reported as unknown, never as zero).
@@ -362,6 +364,15 @@ pub struct ReportArgs {
     /// Print the report as Markdown.
     #[arg(long)]
     pub markdown: bool,
+    /// Also write the report as one self-contained HTML page (fleet summary,
+    /// sortable tenant table, charts; no external resources) to FILE,
+    /// readable by its owner only.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
+    /// With --html: each tenant's drift (changes, weakening changes,
+    /// unreadable settings) from this saved plan (`plan --out`).
+    #[arg(long, value_name = "PLANFILE", requires = "html")]
+    pub plan: Option<PathBuf>,
 }
 
 /// `login` options.

@@ -8,6 +8,7 @@ mod doctor;
 mod lint;
 mod out;
 mod report;
+mod report_html;
 
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -159,6 +160,13 @@ pub(crate) enum CliError {
     /// `export --out FILE` could not be written.
     #[error("cannot write the export to {}", .path.display())]
     WriteExport {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// `report --html FILE` could not be written.
+    #[error("cannot write the HTML report to {}", .path.display())]
+    WriteHtml {
         path: PathBuf,
         #[source]
         source: std::io::Error,
@@ -1048,6 +1056,11 @@ async fn export(args: &ExportArgs) -> Result<Outcome> {
 async fn run_report(args: &ReportArgs) -> Result<Outcome> {
     use ssprctl_engine::report::{Readout, ReportOptions};
     let config = ssprctl_model::load_file(&args.config.config)?;
+    // The saved plan is read before any tenant is, so a bad path fails fast.
+    let plan = match &args.plan {
+        Some(path) => Some(ssprctl_engine::read_plan(path)?),
+        None => None,
+    };
     let now = jiff::Timestamp::now();
     let options = ReportOptions {
         days: args.days,
@@ -1087,6 +1100,15 @@ async fn run_report(args: &ReportArgs) -> Result<Outcome> {
         out!("{}", report::markdown(&made))?;
     } else {
         out!("{}", report::human(&made))?;
+    }
+    if let Some(path) = &args.html {
+        write_private(path, report_html::html(&made, plan.as_ref()).as_bytes()).map_err(
+            |source| CliError::WriteHtml {
+                path: path.clone(),
+                source,
+            },
+        )?;
+        errln!("Wrote the HTML report to {}", path.display());
     }
     Ok(Outcome::Reported {
         unknown: made.has_unknown(),

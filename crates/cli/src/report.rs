@@ -17,9 +17,9 @@ fn percent(part: u64, whole: u64) -> String {
 }
 
 /// A coverage row: its label and the column it counts.
-type CountRow = (&'static str, fn(&Counts) -> u64);
+pub(crate) type CountRow = (&'static str, fn(&Counts) -> u64);
 
-fn count_rows() -> [CountRow; 5] {
+pub(crate) fn count_rows() -> [CountRow; 5] {
     [
         ("in the report", |k| k.total),
         ("SSPR enabled", |k| k.enabled),
