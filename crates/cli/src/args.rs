@@ -18,7 +18,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 /// never reported as drift), 4 refused by a safety gate, 130 / 143 an apply
 /// interrupted by SIGINT / SIGTERM.
 #[derive(Debug, Parser)]
-#[command(name = "ssprctl", version, about, long_about)]
+#[command(name = "ssprctl", version = env!("SSPRCTL_VERSION"), about, long_about)]
 pub struct Cli {
     /// When to colour output: the plan on stdout and the log lines on stderr
     /// (auto: each when it is a terminal).
@@ -97,6 +97,28 @@ pub enum Command {
     Schema(SchemaArgs),
     /// Run the local emulator of the Entra ID endpoints until stopped.
     Emulator(EmulatorArgs),
+    /// Print a shell completion script for ssprctl (bash, zsh, fish,
+    /// powershell, elvish).
+    ///
+    /// bash: `source <(ssprctl completions bash)` (or save it in
+    /// ~/.local/share/bash-completion/completions/ssprctl); zsh: save it as
+    /// `_ssprctl` in a directory of $fpath; fish: save it in
+    /// ~/.config/fish/completions/ssprctl.fish; PowerShell:
+    /// `ssprctl completions powershell | Out-String | Invoke-Expression` in
+    /// $PROFILE.
+    Completions(CompletionsArgs),
+    /// Print the man page of ssprctl (roff, section 1), generated from the
+    /// same definitions as --help: `ssprctl man | man -l -`, or save it as
+    /// ssprctl.1 in a man1 directory of the MANPATH.
+    Man,
+}
+
+/// `completions` options.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to print the completion script for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// The desired-state file.

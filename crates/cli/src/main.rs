@@ -9,6 +9,7 @@ mod lint;
 mod out;
 mod report;
 mod report_html;
+mod shell;
 
 use std::io::{BufRead, IsTerminal};
 use std::path::{Path, PathBuf};
@@ -253,6 +254,8 @@ fn main() -> ExitCode {
                 .map(|()| Outcome::Done)
                 .map_err(Error::from),
                 Command::Emulator(a) => emulator(&a).await,
+                Command::Completions(a) => shell::completions(a.shell),
+                Command::Man => shell::man(),
             }
         };
         // A second signal during an apply ends the command at once (its
