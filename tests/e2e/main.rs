@@ -27,7 +27,9 @@
 //! - `reliability`: round trips, and riding out throttling, 5xx, drops, stale reads, latency;
 //! - `concurrent`: lost updates: another writer between the plan and a
 //!   full-object write, read-after-write lag in the read-back (and SIGINT
-//!   during it), each journaled.
+//!   during it), each journaled;
+//! - `install`: `--version` (with the commit it was built from), shell
+//!   completions loaded by bash, the man page rendered by `man`.
 
 mod commands;
 mod concurrent;
@@ -36,6 +38,7 @@ mod cycle;
 mod export;
 mod forged;
 mod gitops;
+mod install;
 mod isolation;
 mod journal;
 mod lifecycle;
