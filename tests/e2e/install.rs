@@ -205,3 +205,62 @@ fn man_page_is_roff_that_man_renders() {
     assert!(text.contains("SYNOPSIS"), "{text}");
     assert!(text.contains("Microsoft Entra"), "{text}");
 }
+
+#[test]
+fn man_dir_writes_a_page_per_command_that_the_main_page_names() {
+    let home = tempfile::tempdir().expect("temp home");
+    let dir = home.path().join("share/man/man1");
+    let run =
+        Isolated::new(&repo(), home.path()).run(&["man", "--dir", dir.to_str().expect("utf-8")]);
+    assert_eq!(run.code, 0, "{}", run.transcript());
+    let listed: Vec<PathBuf> = run.stdout.lines().map(PathBuf::from).collect();
+    let mut on_disk: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("man dir")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    on_disk.sort();
+    let mut sorted = listed.clone();
+    sorted.sort();
+    assert_eq!(sorted, on_disk, "the files listed are the files written");
+    let main = std::fs::read_to_string(dir.join("ssprctl.1")).expect("ssprctl.1");
+    assert_eq!(
+        main,
+        run_in(&repo(), &["man"]).stdout,
+        "ssprctl.1 is what `man` prints"
+    );
+    for command in [
+        "validate",
+        "plan",
+        "apply",
+        "lint",
+        "export",
+        "report",
+        "rollback",
+        "completions",
+        "man",
+    ] {
+        let page = std::fs::read_to_string(dir.join(format!("ssprctl-{command}.1")))
+            .unwrap_or_else(|e| panic!("ssprctl-{command}.1: {e}"));
+        assert!(
+            page.contains(&format!(".TH ssprctl-{command} 1")),
+            "{command}:\n{page}"
+        );
+        assert!(
+            main.contains(&format!("ssprctl\\-{command}(1)")),
+            "{command}"
+        );
+    }
+
+    // A directory that cannot be made is named in the error.
+    let blocker = home.path().join("file");
+    std::fs::write(&blocker, "").expect("file");
+    let run = Isolated::new(home.path(), home.path()).run(&["man", "--dir", "file/man1"]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(
+        run.stderr
+            .contains("cannot write the man pages to file/man1"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run.stdout, "");
+}

@@ -109,8 +109,18 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page of ssprctl (roff, section 1), generated from the
     /// same definitions as --help: `ssprctl man | man -l -`, or save it as
-    /// ssprctl.1 in a man1 directory of the MANPATH.
-    Man,
+    /// ssprctl.1 in a man1 directory of the MANPATH. With --dir, write it and
+    /// one page per command (ssprctl-plan.1, ...) into a directory instead.
+    Man(ManArgs),
+}
+
+/// `man` options.
+#[derive(Debug, Args)]
+pub struct ManArgs {
+    /// Write ssprctl.1 and a page per command (ssprctl-plan.1, ...) into this
+    /// directory (created if missing) instead of printing ssprctl.1.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 /// `completions` options.

@@ -255,7 +255,7 @@ fn main() -> ExitCode {
                 .map_err(Error::from),
                 Command::Emulator(a) => emulator(&a).await,
                 Command::Completions(a) => shell::completions(a.shell),
-                Command::Man => shell::man(),
+                Command::Man(a) => shell::man(a.dir.as_deref()),
             }
         };
         // A second signal during an apply ends the command at once (its
