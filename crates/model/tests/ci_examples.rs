@@ -153,6 +153,25 @@ fn every_ci_example_parses_as_yaml() {
     }
 }
 
+/// GitLab's own schema of `.gitlab-ci.yml`, vendored (tests/fixtures/README.md).
+#[test]
+fn gitlab_pipeline_is_valid_against_gitlabs_schema() {
+    let schema: Value = serde_json::from_str(&read("tests/fixtures/gitlab-ci.schema.json"))
+        .expect("vendored schema is JSON");
+    let validator = jsonschema::draft7::new(&schema).expect("a valid draft-07 schema");
+    let ci = parse("examples/gitlab/.gitlab-ci.yml");
+    let problems: Vec<String> = validator
+        .iter_errors(&ci)
+        .map(|e| format!("{}: {e}", e.instance_path()))
+        .collect();
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+
+    // The schema does catch a mistake in these jobs.
+    let mut broken = ci.clone();
+    broken["ssprctl-apply"]["artifacts"]["when"] = Value::from("sometimes");
+    assert!(!validator.is_valid(&broken));
+}
+
 #[test]
 fn gitlab_pipeline_runs_the_three_flows_with_federated_graph_sign_in() {
     let ci = parse("examples/gitlab/.gitlab-ci.yml");
