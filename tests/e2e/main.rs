@@ -10,6 +10,7 @@
 //! - `export`: export -> plan is "No changes" (fresh, applied, random live states, many tenants);
 //! - `write_rules`: each API's write rule, asserted from the request log;
 //! - `validation`: `validate` errors with their file:line:column;
+//! - `ci_examples`: every flag the CI examples pass is one the binary has;
 //! - `commands`: `schema`, `emulator`, exit codes and safety gates, closed pipes,
 //!   log colour, unwritable output paths;
 //! - `gitops`: saved plans, the stale-plan guard, risk gates, JSON and Markdown;
@@ -31,6 +32,7 @@
 //! - `install`: `--version` (with the commit it was built from), shell
 //!   completions loaded by bash, the man page rendered by `man`.
 
+mod ci_examples;
 mod commands;
 mod concurrent;
 mod credentials;
