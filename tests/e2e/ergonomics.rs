@@ -31,6 +31,10 @@ fn config_defaults_to_ssprctl_yaml_in_the_current_directory() {
     let out = run(dir.path(), &["plan"]);
     assert_eq!(out.code, 0, "{}", out.transcript());
     assert!(out.stdout.contains("contoso"), "{}", out.transcript());
+    // export reads the default file's tenants when no --tenant-id is given.
+    let out = run(dir.path(), &["export"]);
+    assert_eq!(out.code, 0, "{}", out.transcript());
+    assert!(out.stdout.contains("name: contoso"), "{}", out.transcript());
 }
 
 #[test]
