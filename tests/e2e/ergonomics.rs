@@ -103,6 +103,33 @@ fn apply_without_arguments_shows_both_forms() {
 }
 
 #[test]
+fn ssprctl_config_is_apply_s_default_file_but_not_a_saved_plan_s() {
+    let dir = dir_with("quickstart.yaml", "fleet.yaml");
+    let with_env = |config: &str, args: &[&str]| {
+        Isolated::new(dir.path(), &dir.path().join("home"))
+            .env("SSPRCTL_CONFIG", config)
+            .run(args)
+    };
+    // No PLANFILE: SSPRCTL_CONFIG is the file (planned, then refused for want
+    // of a terminal or --auto-approve).
+    let out = with_env("fleet.yaml", &["apply"]);
+    assert_eq!(out.code, 4, "{}", out.transcript());
+    assert!(
+        out.stderr.contains("--auto-approve"),
+        "{}",
+        out.transcript()
+    );
+    // A saved plan finds its own desired-state file, whatever SSPRCTL_CONFIG says.
+    let out = run(
+        dir.path(),
+        &["plan", "--config", "fleet.yaml", "--out", "fleet.plan"],
+    );
+    assert_eq!(out.code, 0, "{}", out.transcript());
+    let out = with_env("elsewhere.yaml", &["apply", "fleet.plan"]);
+    assert_eq!(out.code, 0, "{}", out.transcript());
+}
+
+#[test]
 fn an_unknown_log_level_is_rejected_with_the_valid_ones() {
     let dir = dir_with("quickstart.yaml", "ssprctl.yaml");
     let out = run(dir.path(), &["--log-level", "verbose", "validate"]);

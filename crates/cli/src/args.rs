@@ -228,9 +228,10 @@ pub struct ApplyArgs {
     pub plan: Option<PathBuf>,
     /// The desired-state file. Default with PLANFILE: the plan's
     /// `config_path`, only if it is a relative path inside the current
-    /// directory; either way its digest must match the plan's. Default
-    /// without PLANFILE: ./ssprctl.yaml.
-    #[arg(short, long, value_name = "FILE", env = "SSPRCTL_CONFIG")]
+    /// directory; either way its digest must match the plan's (SSPRCTL_CONFIG
+    /// is not used then). Default without PLANFILE: $SSPRCTL_CONFIG, else
+    /// ./ssprctl.yaml.
+    #[arg(short, long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     #[command(flatten)]
     pub target: TargetArgs,

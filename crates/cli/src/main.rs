@@ -612,16 +612,16 @@ fn apply_config(args: &ApplyArgs) -> Result<Option<PathBuf>> {
         }
         return Ok(args.config.clone());
     }
-    match &args.config {
-        Some(config) => Ok(Some(config.clone())),
-        None if Path::new(DEFAULT_CONFIG).is_file() => Ok(Some(PathBuf::from(DEFAULT_CONFIG))),
-        None => Err(format!(
+    let config = config_or_default(args.config.as_deref());
+    if args.config.is_none() && config == Path::new(DEFAULT_CONFIG) && !config.is_file() {
+        return Err(format!(
             "apply needs a saved plan or a desired-state file: `ssprctl apply PLANFILE` (a plan \
              saved with `ssprctl plan --out PLANFILE`) or `ssprctl apply --config FILE` (no \
              --config or SSPRCTL_CONFIG given, and no ./{DEFAULT_CONFIG} here)"
         )
-        .into()),
+        .into());
     }
+    Ok(Some(config))
 }
 
 async fn apply(args: &ApplyArgs, color: bool) -> Result<Outcome> {
