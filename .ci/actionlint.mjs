@@ -35,9 +35,11 @@ function actionAsWorkflow(text, file) {
   return { text: [...head, ...steps].join("\n"), offset: stepsAt + 1 - head.length };
 }
 
-const lint = await createLinter();
 let problems = 0;
 for (const file of process.argv.slice(2)) {
+  // A fresh linter per file: one instance reused over several large workflows
+  // runs out of WebAssembly memory ("memory access out of bounds").
+  const lint = await createLinter();
   let text = readFileSync(file, "utf8");
   let offset = 0;
   if (/^action\.ya?ml$/.test(basename(file))) {

@@ -25,6 +25,8 @@
 //!   audit-log paging, an unreadable part reported unknown;
 //! - `report_html`: `report --html` pages (one tenant, a fleet with drift) in
 //!   headless Chromium: the DOM holds the figures, the screenshot is not blank;
+//! - `ergonomics`: the default desired-state file, a YAML file given as a plan,
+//!   `apply` without arguments, log levels, `login --tenant`, help texts, counts;
 //! - `reliability`: round trips, and riding out throttling, 5xx, drops, stale reads, latency;
 //! - `concurrent`: lost updates: another writer between the plan and a
 //!   full-object write, read-after-write lag in the read-back (and SIGINT
@@ -37,6 +39,7 @@ mod commands;
 mod concurrent;
 mod credentials;
 mod cycle;
+mod ergonomics;
 mod export;
 mod forged;
 mod gitops;

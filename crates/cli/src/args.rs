@@ -20,14 +20,13 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Debug, Parser)]
 #[command(name = "ssprctl", version = env!("SSPRCTL_VERSION"), about, long_about)]
 pub struct Cli {
-    /// When to colour output: the plan on stdout and the log lines on stderr
-    /// (auto: each when it is a terminal).
+    /// When to colour output: what the command prints on stdout and the log
+    /// lines on stderr (auto: each when it is a terminal).
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     pub color: ColorChoice,
-    /// Log level for diagnostics on stderr (error, warn, info, debug, trace).
-    /// RUST_LOG overrides it.
-    #[arg(long, global = true, default_value = "warn")]
-    pub log_level: String,
+    /// Log level for diagnostics on stderr. RUST_LOG overrides it.
+    #[arg(long, global = true, value_enum, default_value_t = LogLevel::Warn)]
+    pub log_level: LogLevel,
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -43,6 +42,37 @@ pub enum ColorChoice {
     /// Never colour.
     Never,
 }
+
+/// Log level of the diagnostics on stderr.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LogLevel {
+    /// Errors only.
+    Error,
+    /// Errors and warnings.
+    Warn,
+    /// Also progress.
+    Info,
+    /// Also each request's outline.
+    Debug,
+    /// Everything.
+    Trace,
+}
+
+impl LogLevel {
+    /// The level as a tracing filter directive.
+    pub fn directive(self) -> &'static str {
+        match self {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+            LogLevel::Trace => "trace",
+        }
+    }
+}
+
+/// The desired-state file when `--config` and SSPRCTL_CONFIG are not given.
+pub const DEFAULT_CONFIG: &str = "ssprctl.yaml";
 
 /// The subcommands.
 #[derive(Debug, Subcommand)]
@@ -135,7 +165,7 @@ pub struct CompletionsArgs {
 #[derive(Debug, Args)]
 pub struct ConfigArgs {
     /// The desired-state YAML file.
-    #[arg(short, long, value_name = "FILE")]
+    #[arg(short, long, value_name = "FILE", env = "SSPRCTL_CONFIG", default_value = DEFAULT_CONFIG)]
     pub config: PathBuf,
 }
 
@@ -152,7 +182,7 @@ pub struct TargetArgs {
         default_value = ".ssprctl/emulator-state.json"
     )]
     pub local_state: PathBuf,
-    /// How many tenants to read (and apply) at a time.
+    /// How many tenants to work on at a time.
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub parallelism: usize,
 }
@@ -230,8 +260,10 @@ pub struct ApplyArgs {
     pub plan: Option<PathBuf>,
     /// The desired-state file. Default with PLANFILE: the plan's
     /// `config_path`, only if it is a relative path inside the current
-    /// directory; either way its digest must match the plan's.
-    #[arg(short, long, value_name = "FILE", required_unless_present = "plan")]
+    /// directory; either way its digest must match the plan's (SSPRCTL_CONFIG
+    /// is not used then). Default without PLANFILE: $SSPRCTL_CONFIG, else
+    /// ./ssprctl.yaml.
+    #[arg(short, long, value_name = "FILE")]
     pub config: Option<PathBuf>,
     #[command(flatten)]
     pub target: TargetArgs,
@@ -249,10 +281,10 @@ pub struct ApplyArgs {
 /// Where applies are journaled.
 #[derive(Debug, Args)]
 pub struct JournalArgs {
-    /// Write the journal of the apply here (created owner-only). Before any
-    /// write it records the live values the apply will replace, then each
-    /// write's intent and result, then the account; `ssprctl rollback FILE`
-    /// reverses it. The apply does not start if the journal cannot be written.
+    /// Journal the writes here (created owner-only). Before any write the
+    /// journal records the live values to be replaced, then each write's
+    /// intent and result, then the account; `ssprctl rollback JOURNAL`
+    /// reverses them. Nothing is written if the journal cannot be.
     #[arg(long, value_name = "DIR", default_value = ".ssprctl/journal")]
     pub journal_dir: PathBuf,
 }
@@ -266,7 +298,7 @@ pub struct RollbackArgs {
     pub journal: PathBuf,
     /// The desired-state file the apply was made from: its tenants'
     /// endpoints and credentials are used (its settings are not).
-    #[arg(short, long, value_name = "FILE")]
+    #[arg(short, long, value_name = "FILE", env = "SSPRCTL_CONFIG", default_value = DEFAULT_CONFIG)]
     pub config: PathBuf,
     #[command(flatten)]
     pub target: TargetArgs,
@@ -320,12 +352,12 @@ pub struct EmulatorArgs {
 #[derive(Debug, Args)]
 pub struct ExportArgs {
     /// Read the tenants of this desired-state file: its tenant list and
-    /// credentials. Its settings do not decide what is read.
+    /// credentials. Its settings do not decide what is read. Default
+    /// without --tenant-id: $SSPRCTL_CONFIG, else ./ssprctl.yaml.
     #[arg(
         short,
         long,
         value_name = "FILE",
-        required_unless_present = "tenant_id",
         conflicts_with_all = ["tenant_id", "endpoint", "name"]
     )]
     pub config: Option<PathBuf>,

@@ -28,9 +28,9 @@ use ssprctl_plan::Plan;
 use ssprctl_plan::render::{self, RenderOpts};
 
 use args::{
-    ApplyArgs, Cli, ColorChoice, Command, ConfigArgs, DoctorArgs, EmulatorArgs, ExportArgs,
-    FormatArgs, LintArgs, LintFormat, LoginArgs, PlanArgs, ReportArgs, RollbackArgs, ShowArgs,
-    TargetArgs,
+    ApplyArgs, Cli, ColorChoice, Command, ConfigArgs, DEFAULT_CONFIG, DoctorArgs, EmulatorArgs,
+    ExportArgs, FormatArgs, LintArgs, LintFormat, LoginArgs, PlanArgs, ReportArgs, RollbackArgs,
+    ShowArgs, TargetArgs,
 };
 use out::{errln, escape_controls, escape_lines, out, outln};
 
@@ -214,7 +214,10 @@ fn main() -> ExitCode {
                 && std::env::var("TERM").map_or(true, |t| t != "dumb")
         }
     };
-    init_logging(&cli.log_level, wants_color(std::io::stderr().is_terminal()));
+    init_logging(
+        cli.log_level.directive(),
+        wants_color(std::io::stderr().is_terminal()),
+    );
     let color = wants_color(std::io::stdout().is_terminal());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -573,9 +576,61 @@ fn show(args: &ShowArgs, color: bool) -> Result<Outcome> {
     Ok(Outcome::Done)
 }
 
+/// `--config` when given, else SSPRCTL_CONFIG, else ./ssprctl.yaml (for the
+/// commands whose `--config` clap cannot default).
+fn config_or_default(given: Option<&Path>) -> PathBuf {
+    given
+        .map(Path::to_path_buf)
+        .or_else(|| {
+            std::env::var_os("SSPRCTL_CONFIG")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from)
+        })
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_CONFIG))
+}
+
+/// Whether a file given where a saved plan goes is a desired-state file
+/// instead: named .yaml/.yml, or YAML text with a `tenants:` key (a plan is JSON).
+fn looks_like_desired_state(path: &Path) -> bool {
+    let yaml_name = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("yaml") || e.eq_ignore_ascii_case("yml"));
+    yaml_name
+        || std::fs::read_to_string(path).is_ok_and(|text| {
+            !text.trim_start().starts_with('{') && text.lines().any(|l| l.starts_with("tenants:"))
+        })
+}
+
+/// What `apply` works from: the arguments, else ./ssprctl.yaml if it exists.
+fn apply_config(args: &ApplyArgs) -> Result<Option<PathBuf>> {
+    if let Some(plan) = &args.plan {
+        if looks_like_desired_state(plan) {
+            let name = escape_controls(&plan.display().to_string());
+            return Err(format!(
+                "{name} is a desired-state file, not a saved plan: use `ssprctl apply --config {name}` \
+                 (or save a plan with `ssprctl plan --config {name} --out PLANFILE` and apply that)"
+            )
+            .into());
+        }
+        return Ok(args.config.clone());
+    }
+    let config = config_or_default(args.config.as_deref());
+    if args.config.is_none() && config == Path::new(DEFAULT_CONFIG) && !config.is_file() {
+        return Err(format!(
+            "apply needs a saved plan or a desired-state file: `ssprctl apply PLANFILE` (a plan \
+             saved with `ssprctl plan --out PLANFILE`) or `ssprctl apply --config FILE` (no \
+             --config or SSPRCTL_CONFIG given, and no ./{DEFAULT_CONFIG} here)"
+        )
+        .into());
+    }
+    Ok(Some(config))
+}
+
 async fn apply(args: &ApplyArgs, color: bool) -> Result<Outcome> {
     let cwd = current_dir()?;
-    let inputs = apply_inputs(args.plan.as_deref(), args.config.as_deref(), &cwd)?;
+    let config = apply_config(args)?;
+    let inputs = apply_inputs(args.plan.as_deref(), config.as_deref(), &cwd)?;
     let targets = targets(&args.target);
     let session = Session::start(&inputs.config, &targets).await?;
     let result = async {
@@ -974,7 +1029,15 @@ async fn run_doctor(args: &DoctorArgs) -> Result<Outcome> {
 
 async fn export(args: &ExportArgs) -> Result<Outcome> {
     use ssprctl_engine::export::{self, ExportError, ExportOptions};
-    let (config, source) = match (&args.config, &args.tenant_id, &args.endpoint) {
+    let default_config = match (&args.config, &args.tenant_id) {
+        (None, None) => Some(config_or_default(None)),
+        _ => None,
+    };
+    let (config, source) = match (
+        args.config.as_ref().or(default_config.as_ref()),
+        &args.tenant_id,
+        &args.endpoint,
+    ) {
         (Some(path), _, _) => (
             ssprctl_model::load_file(path)?,
             format!("the tenants of {}", path.display()),
@@ -987,7 +1050,7 @@ async fn export(args: &ExportArgs) -> Result<Outcome> {
             })?,
             format!("tenant {id} at {endpoint}"),
         ),
-        (None, None, _) | (None, Some(_), None) => {
+        (None, _, _) => {
             return Err("export needs --config FILE, or --tenant-id ID with --endpoint".into());
         }
     };

@@ -210,10 +210,12 @@ pub enum LoginError {
     #[error("cannot find a config directory: set SSPRCTL_CONFIG_DIR or HOME")]
     NoConfigDir,
     /// `--tenant` names a tenant the file does not have.
-    #[error("no tenant named {name} in the file")]
+    #[error("no tenant named {name} in the file; its tenants: {known}")]
     UnknownTenant {
         /// The name given.
         name: String,
+        /// The file's tenant names, comma-separated.
+        known: String,
     },
     /// The session has no hosts for the tenant.
     #[error("no hosts for tenant {name}")]
@@ -253,7 +255,11 @@ pub async fn login(
     let store = TokenStore::default_location().ok_or(LoginError::NoConfigDir)?;
     for name in only {
         if !config.tenants.iter().any(|t| &t.name == name) {
-            return Err(LoginError::UnknownTenant { name: name.clone() });
+            let known: Vec<&str> = config.tenants.iter().map(|t| t.name.as_str()).collect();
+            return Err(LoginError::UnknownTenant {
+                name: name.clone(),
+                known: known.join(", "),
+            });
         }
     }
     let mut signed_in = Vec::new();

@@ -86,8 +86,9 @@ pub fn markdown(plan: &Plan) -> String {
     }
     if errors > 0 {
         notes.push(format!(
-            ":no_entry: **{errors} preflight error{}** block apply",
-            plural(errors)
+            ":no_entry: **{errors} preflight error{}** {} apply",
+            plural(errors),
+            if errors == 1 { "blocks" } else { "block" }
         ));
     }
     if unknown > 0 {

@@ -286,7 +286,8 @@ fn summary(plan: &Plan, p_opts: &Paint) -> String {
         ));
     }
     if errors > 0 {
-        line.push_str(&format!(" {errors} error{} block apply.", plural(errors)));
+        let verb = if errors == 1 { "blocks" } else { "block" };
+        line.push_str(&format!(" {errors} error{} {verb} apply.", plural(errors)));
     }
     line
 }
