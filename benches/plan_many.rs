@@ -1,6 +1,6 @@
 //! Benchmark: `ssprctl apply` of N fresh tenants, then `ssprctl plan` of the
 //! same N converged tenants, against the emulator with injected latency, as
-//! ratios to the physical lower bounds of reference/perf-reliability.md §4.4.
+//! ratios to the physical lower bounds of docs/api-surfaces.md §11.
 //!
 //! Lower bound for a cold plan: every tenant needs 2 sequential round-trip
 //! levels (tokens, then one Graph `$batch` in parallel with the portal reads),

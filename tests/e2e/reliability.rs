@@ -1,5 +1,5 @@
-//! Round trips, and riding out what the emulator injects (docs/emulator.md,
-//! perf-reliability §8.4): throttling, 5xx bursts, exhausted retries, dropped
+//! Round trips, and riding out what the emulator injects (docs/emulator.md):
+//! throttling, 5xx bursts, exhausted retries, dropped
 //! connections, stale reads after writes, latency with jitter. Faults are
 //! deterministic (`failNext`, or a `seed` chosen for the draws a test needs).
 

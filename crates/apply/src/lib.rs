@@ -3,7 +3,7 @@
 //! For each tenant it writes the planned values surface by surface, in the
 //! plan's order, then reads the tenant back and verifies that every planned
 //! setting now has its planned value. It acts only on the plan's contents: it
-//! makes no choices of its own (STYLE.md §2, rule 3).
+//! makes no choices of its own.
 //!
 //! Lost updates: each write is given the object the plan was computed from
 //! (what the tenant's [`ObservedTenant`] holds), so a full-object write can
@@ -285,32 +285,13 @@ impl Watch for Unwatched {
 }
 
 /// Applies every tenant's changes, up to `parallelism` tenants at a time (each
-/// tenant's surfaces in order, then its read-back). `observed` is what the
-/// plan was computed from, in the order of `tenants` (it may be shorter: a
-/// tenant without it is written without the lost-update check). Tenants
-/// without changes are skipped. Outcomes come back in plan order.
-pub async fn apply<P: Provider>(
-    plan: &Plan,
-    tenants: &[Tenant],
-    observed: &[ObservedTenant],
-    provider: &P,
-    parallelism: usize,
-) -> Vec<TenantOutcome> {
-    apply_watched(
-        plan,
-        tenants,
-        observed,
-        provider,
-        parallelism,
-        &Unwatched,
-        &Stop::new(Duration::ZERO),
-    )
-    .await
-}
-
-/// [`apply`], telling `watch` of every write and heeding `stop`: once it is
-/// asked for, no new write starts, writes in flight and the reads back get
-/// the stop's grace period, and each tenant's outcome says what is live.
+/// tenant's surfaces in order, then its read-back); tenants without changes
+/// are skipped and outcomes come back in plan order. `observed` is what the
+/// plan was computed from, in the order of `tenants` (a tenant without it is
+/// written without the lost-update check). `watch` is told of every write;
+/// once `stop` is asked for, no new write starts, writes in flight and the
+/// reads back get the stop's grace period, and each tenant's outcome says what
+/// is live.
 pub async fn apply_watched<P: Provider, W: Watch>(
     plan: &Plan,
     tenants: &[Tenant],

@@ -34,7 +34,7 @@ use args::{
 };
 use out::{errln, escape_controls, escape_lines, out, outln};
 
-/// The exit codes (DESIGN.md), defined once.
+/// The exit codes, defined once.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Exit {
     Ok = 0,

@@ -1,4 +1,4 @@
-//! Client assertions on the client-credentials grant (api-surface §10):
+//! Client assertions on the client-credentials grant (docs/api-surfaces.md §10):
 //! `client_assertion_type=urn:ietf:params:oauth:client-assertion-type:jwt-bearer`
 //! with a JWT that is either
 //!

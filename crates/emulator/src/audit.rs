@@ -1,4 +1,4 @@
-//! The directory audit log (api-surface §7b): `GET /{version}/auditLogs/directoryAudits`
+//! The directory audit log (docs/api-surfaces.md §7b): `GET /{version}/auditLogs/directoryAudits`
 //! with `$filter` (`eq` on strings, `ge` / `le` / `gt` / `lt` on
 //! `activityDateTime`, joined by `and`), `$top` and `@odata.nextLink` pages.
 //!

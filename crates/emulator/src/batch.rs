@@ -1,4 +1,4 @@
-//! JSON batching: `POST /{version}/$batch` (api-surface §9).
+//! JSON batching: `POST /{version}/$batch` (docs/api-surfaces.md §9).
 //!
 //! Each sub-request runs through the same dispatcher as a request from the
 //! socket, with the caller's `Authorization` header, and is logged as a

@@ -169,7 +169,7 @@ fn object(v: Value) -> Map<String, Value> {
 /// Fresh portal SSPR policy: SSPR off, one method, email and mobile phone,
 /// 5/3 questions, registration at sign-in, reconfirm every 180 days, skip for
 /// 7 days, both notifications on, no helpdesk link. Field order follows the
-/// reconstructed portal GET (api-surface §1a).
+/// reconstructed portal GET (docs/api-surfaces.md §1a).
 pub(crate) fn password_reset_policies() -> Map<String, Value> {
     let allowed = quirks::FRESH_OPTION_ALLOWED;
     object(json!({
@@ -218,7 +218,7 @@ pub(crate) fn on_premises_password_reset_policies() -> Map<String, Value> {
     }))
 }
 
-/// Fresh authorization policy (api-surface §2 example, `allowedToUseSSPR` true).
+/// Fresh authorization policy (docs/api-surfaces.md §2 example, `allowedToUseSSPR` true).
 pub(crate) fn authorization_policy() -> Map<String, Value> {
     object(json!({
         "id": "authorizationPolicy",
@@ -559,7 +559,7 @@ pub(crate) struct TemplateValue {
     pub description: &'static str,
 }
 
-/// The Password Rule Settings template values, in api-surface §5 order.
+/// The Password Rule Settings template values, in docs/api-surfaces.md §5 order.
 /// Defaults for the two `EnableBannedPasswordCheck*` values and the on-prem
 /// mode are UNCONFIRMED and come from [`quirks`].
 pub(crate) const PASSWORD_RULE_VALUES: [TemplateValue; 6] = [

@@ -1,4 +1,4 @@
-//! Read-only directory data: `organization` (api-surface §4b),
+//! Read-only directory data: `organization` (docs/api-surfaces.md §4b),
 //! `subscribedSkus` (§6) and `groups` (§8) with the `$filter` and `$select`
 //! forms ssprctl uses.
 

@@ -100,7 +100,7 @@ pub struct FailNext {
 
 /// Token buckets of Graph's identity throttling, one pair per (app, tenant).
 /// Every Graph request takes its resource-unit cost from the first bucket;
-/// writes also take one unit from the second (api-surface §9).
+/// writes also take one unit from the second (docs/api-surfaces.md §9).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ThrottleConfig {
@@ -126,7 +126,7 @@ fn default_write_refill() -> f64 {
 
 impl Default for ThrottleConfig {
     /// A small tenant's limits: 3,500 RU per 10 s and 3,000 writes per
-    /// 2 min 30 s (api-surface §9), far above what a normal test sends.
+    /// 2 min 30 s (docs/api-surfaces.md §9), far above what a normal test sends.
     fn default() -> Self {
         ThrottleConfig {
             capacity: 3500,

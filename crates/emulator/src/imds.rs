@@ -1,6 +1,6 @@
 //! Managed identity through the Azure Instance Metadata Service (IMDS):
 //! `GET /metadata/identity/oauth2/token?api-version=2018-02-01&resource=R[&client_id=…]`
-//! with `Metadata: true` (api-surface §10).
+//! with `Metadata: true` (docs/api-surfaces.md §10).
 //!
 //! The identities are the tenants' `managedIdentities`; a token is issued in
 //! the identity's own tenant. IMDS answers in its own shape: `expires_in`

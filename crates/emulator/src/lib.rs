@@ -1,7 +1,7 @@
 //! A local, stateful HTTP emulator of the Microsoft Entra ID endpoints
 //! ssprctl talks to: the token endpoint, the portal-internal SSPR API
 //! (`main.iam.ad.ext.azure.com/api/PasswordReset/…`) and the Microsoft Graph
-//! resources of `shared/reference/api-surface.md`, with their real paths,
+//! resources of `docs/api-surfaces.md`, with their real paths,
 //! methods, status codes, JSON shapes and quirks. Tests (over real HTTP),
 //! benchmarks and the offline quick start run against it.
 //!
@@ -59,7 +59,7 @@
 //! request for an unknown tenant id (a GUID) creates a fresh tenant: see
 //! [`LOCAL_CLIENT_ID`], [`LOCAL_CLIENT_SECRET`] and [`LOCAL_ADMIN_REFRESH_TOKEN`].
 //!
-//! Graph enforces application permissions (api-surface §10): an app token
+//! Graph enforces application permissions (docs/api-surfaces.md §10): an app token
 //! needs one of the route's permissions in `roles` (a `ReadWrite` grant
 //! implies the `Read` of its family), a user token needs Global
 //! Administrator in `wids`; otherwise `403 Authorization_RequestDenied`.
@@ -213,7 +213,7 @@ pub const LOCAL_CLIENT_SECRET: &str = "emulator-not-a-secret";
 pub const LOCAL_ADMIN_REFRESH_TOKEN: &str = "emulator-admin-refresh-token";
 
 /// The audience (resource id) of tokens for the portal-internal API
-/// (`main.iam.ad.ext.azure.com`); api-surface §1a.
+/// (`main.iam.ad.ext.azure.com`); docs/api-surfaces.md §1a.
 pub const PORTAL_AUDIENCE: &str = "74658136-14ec-4630-ad9b-26e160ff0fc6";
 
 /// How to run the emulator.

@@ -1,4 +1,4 @@
-//! Graph policy singletons: `policies/authorizationPolicy` (api-surface §2)
+//! Graph policy singletons: `policies/authorizationPolicy` (docs/api-surfaces.md §2)
 //! and `policies/authenticationMethodsPolicy` with its per-method
 //! configurations (§3).
 

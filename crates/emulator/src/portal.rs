@@ -1,5 +1,5 @@
 //! The portal-internal SSPR API (`main.iam.ad.ext.azure.com/api/PasswordReset/…`,
-//! api-surface §1a and §1b): the password reset policy (full-object PUT) and
+//! docs/api-surfaces.md §1a and §1b): the password reset policy (full-object PUT) and
 //! the on-premises integration object (partial PUT).
 //!
 //! Both are reached only with a delegated (user) token whose audience is
@@ -63,7 +63,7 @@ const METHOD_FLAGS: &[&str] = &[
     "mobileAppCodeEnabled",
 ];
 
-/// Writable fields of `OnPremisesPasswordResetPolicies` (api-surface §1b).
+/// Writable fields of `OnPremisesPasswordResetPolicies` (docs/api-surfaces.md §1b).
 const ONPREM_WRITABLE: &[&str] = &["passwordWritebackSupported", "accountUnlockEnabled"];
 
 fn portal_error(message: impl Into<String>) -> ApiError {

@@ -1,6 +1,6 @@
 //! Every UNCONFIRMED guess the emulator makes, in one place.
 //!
-//! `shared/reference/api-surface.md` marks facts nobody has verified against
+//! `docs/api-surfaces.md` marks facts nobody has verified against
 //! the live service as UNCONFIRMED. Where the emulator needed one, it follows
 //! the reference's best guess, and the guess lives here as a named constant
 //! or a commented function, so that a live check can correct it in one edit.
@@ -20,7 +20,7 @@
 //! * Group ids in method targets and in the registration campaign are not
 //!   checked for existence.
 //! * Portal (main.iam) errors use the Graph error shape with code
-//!   [`PORTAL_BAD_REQUEST_CODE`]; the real shape is unknown (api-surface §1a
+//!   [`PORTAL_BAD_REQUEST_CODE`]; the real shape is unknown (docs/api-surfaces.md §1a
 //!   "Concurrency and errors").
 //! * The portal API takes any delegated admin token: no directory role is
 //!   checked there (only on Graph, see [`DELEGATED_GRAPH_ROLES`]).
@@ -37,7 +37,7 @@
 //!   the tenant (real IMDS tokens live about 24 h).
 //! * Registration report: `$filter` supports `eq` on any top-level boolean or
 //!   string column joined with `and` (whether Graph supports combined
-//!   filters is UNCONFIRMED, api-surface §7a); `$top` must be 1..=999 and
+//!   filters is UNCONFIRMED, docs/api-surfaces.md §7a); `$top` must be 1..=999 and
 //!   defaults to 100; `@odata.nextLink` points at the emulator (`http://` +
 //!   the request's `Host`), not at graph.microsoft.com.
 //! * Report columns: `isSsprRegistered` counts the registered methods the
@@ -81,7 +81,7 @@ pub(crate) const UNKNOWN_TENANT_IN_TOKEN_MESSAGE: &str =
     "Access token validation failure. The token's tenant does not exist.";
 
 /// 401 message when an app-only token calls the portal API, which refuses
-/// service principals (api-surface §1a "App-only is not supported"; the real
+/// service principals (docs/api-surfaces.md §1a "App-only is not supported"; the real
 /// response is not documented).
 pub(crate) const PORTAL_APP_TOKEN_MESSAGE: &str = "Access token validation failure. This API accepts only delegated user tokens; service principals (client credentials) are not supported.";
 
@@ -102,7 +102,7 @@ pub(crate) fn batch_limit_message(count: usize) -> String {
 }
 
 /// A sub-request with a `body` but no `Content-Type` header fails on its own
-/// with 400 (api-surface §9 says the header is required; how the service
+/// with 400 (docs/api-surfaces.md §9 says the header is required; how the service
 /// reports the omission is unknown).
 pub(crate) const BATCH_BODY_NEEDS_CONTENT_TYPE: bool = true;
 
@@ -281,7 +281,7 @@ pub(crate) const MIN_LOCKOUT_DURATION_SECONDS: i64 = 1;
 pub(crate) const ON_PREMISES_MODES: &[&str] = &["Audit", "Enforce"];
 
 /// Whether a given enum-like setting value matches: case-insensitively, like
-/// the booleans' `True`/`true` (api-surface §5 says compare case-insensitively).
+/// the booleans' `True`/`true` (docs/api-surfaces.md §5 says compare case-insensitively).
 pub(crate) fn setting_enum_matches(expected: &str, given: &str) -> bool {
     expected.eq_ignore_ascii_case(given.trim())
 }
@@ -588,10 +588,10 @@ pub(crate) const REPORT_WITHOUT_PREMIUM: (&str, &str) = (
 );
 
 // ---------------------------------------------------------------------------
-// Audit log (api-surface §7b): directoryAudits of the SSPR service
+// Audit log (docs/api-surfaces.md §7b): directoryAudits of the SSPR service
 // ---------------------------------------------------------------------------
 
-/// `loggedByService` of self-service password reset events (api-surface §7b,
+/// `loggedByService` of self-service password reset events (docs/api-surfaces.md §7b,
 /// from public labs; not in Microsoft's reference).
 pub(crate) const SSPR_SERVICE: &str = "Self-service Password Management";
 

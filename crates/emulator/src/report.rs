@@ -1,4 +1,4 @@
-//! The authentication-methods registration report (api-surface §7a):
+//! The authentication-methods registration report (docs/api-surfaces.md §7a):
 //! `GET /{version}/reports/authenticationMethods/userRegistrationDetails`
 //! (paged, `$filter` with `eq` joined by `and`, `$top`, `$select`) and
 //! `…/userRegistrationDetails/{id}`.

@@ -808,8 +808,8 @@ fn finish_headers(
     }
 }
 
-/// Graph's throttling cost of a request (api-surface §9, perf-reliability
-/// §1.1): 1 by default; `subscribedSkus` 3, `users` 2, group `members` 3,
+/// Graph's throttling cost of a request (docs/api-surfaces.md §9):
+/// 1 by default; `subscribedSkus` 3, `users` 2, group `members` 3,
 /// `transitiveMembers` 5; `$select` −1, `$expand` +1, `$top` below 20 −1;
 /// never below 1. `rest` is the lower-cased path after the version.
 fn resource_units(req: &Req, rest: &[&str]) -> u32 {
@@ -880,12 +880,12 @@ fn authenticate(req: &Req, surface: Surface) -> Result<Principal, ApiError> {
 /// What a route requires of the caller: any one of these application
 /// permissions (app tokens); user tokens need Global Administrator.
 pub(crate) struct Need {
-    /// Application permissions, any one of which suffices (api-surface §10).
+    /// Application permissions, any one of which suffices (docs/api-surfaces.md §10).
     /// Empty means "any authenticated caller".
     pub app_roles: &'static [&'static str],
 }
 
-/// Graph read/write permission sets (api-surface §10, permission matrix).
+/// Graph read/write permission sets (docs/api-surfaces.md §10, permission matrix).
 /// A `X.ReadWrite.Y` grant also satisfies `X.Read.Y` ([`quirks::role_implies`]),
 /// so reads list only the read permission plus cross-family grants.
 mod needs {

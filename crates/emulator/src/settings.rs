@@ -1,4 +1,4 @@
-//! Directory settings (api-surface §5): `groupSettings` (beta: `settings`)
+//! Directory settings (docs/api-surfaces.md §5): `groupSettings` (beta: `settings`)
 //! and `groupSettingTemplates` (beta: `directorySettingTemplates`), with the
 //! one template ssprctl uses, "Password Rule Settings".
 //!
@@ -15,7 +15,7 @@ use crate::quirks;
 use crate::server::Call;
 use crate::wire::{ApiError, Resp, odata_context};
 
-/// Most custom banned terms (api-surface §5, bg).
+/// Most custom banned terms (docs/api-surfaces.md §5, bg).
 const MAX_BANNED_TERMS: usize = 1000;
 
 /// Banned-term length bounds, in characters (rozemuller).

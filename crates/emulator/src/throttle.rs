@@ -1,6 +1,6 @@
 //! Graph-like throttling: a token bucket of resource units (RU) and one of
 //! write units per (app, tenant), as in Graph's identity and access service
-//! limits (api-surface §9, perf-reliability §1.1).
+//! limits (docs/api-surfaces.md §9, docs/api-surfaces.md §9).
 //!
 //! Only Graph requests are charged; each `$batch` sub-request is charged on
 //! its own and the envelope is free. Sizes come from [`ThrottleConfig`].

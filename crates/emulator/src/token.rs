@@ -31,7 +31,7 @@ pub(crate) const GRAPH_RESOURCE: &str = "https://graph.microsoft.com";
 pub(crate) const GRAPH_APP_ID: &str = "00000003-0000-0000-c000-000000000000";
 
 /// The portal host's URL. Tokens for it can be minted, but the portal API
-/// refuses them: its audience must be [`PORTAL_AUDIENCE`] (api-surface §1a).
+/// refuses them: its audience must be [`PORTAL_AUDIENCE`] (docs/api-surfaces.md §1a).
 pub(crate) const MAIN_IAM_RESOURCE: &str = "https://main.iam.ad.ext.azure.com";
 
 /// The fixed third segment of every token, before base64url encoding.

@@ -90,26 +90,9 @@ pub struct TenantApplied {
 }
 
 /// Applies a plan made by [`crate::prepare_apply`] that passed
-/// [`check_gates`], up to `parallelism` tenants at a time. Each write is
-/// checked against the reads the plan was computed from.
-pub async fn execute(
-    prepared: &Prepared,
-    config: &Config,
-    provider: &HttpProvider,
-    parallelism: usize,
-) -> ApplyReport {
-    let outcomes = ssprctl_apply::apply(
-        &prepared.plan,
-        &config.tenants,
-        &prepared.observed,
-        provider,
-        parallelism,
-    )
-    .await;
-    report(outcomes, None)
-}
-
-/// [`execute`] with a journal: each write's intent is recorded (and fsync'd)
+/// [`check_gates`], up to `parallelism` tenants at a time, each write checked
+/// against the reads the plan was computed from. Every apply is journaled
+/// (there is no other way in): each write's intent is recorded (and fsync'd)
 /// before it is sent and its result after (with what it found another writer
 /// changed); no write starts once `stop` is asked for, and writes in flight
 /// and the reads back get its grace period. The caller writes the account

@@ -37,7 +37,7 @@ pub mod session;
 
 mod refusal;
 
-pub use applying::{ApplyReport, TenantApplied, check_gates, execute, execute_journaled};
+pub use applying::{ApplyReport, TenantApplied, check_gates, execute_journaled};
 pub use journal::Journal;
 pub use linting::{lint_desired, lint_live};
 pub use planning::make_plan;

@@ -1,7 +1,7 @@
 //! What was read from a tenant, in model terms.
 //!
 //! A surface that could not be read is *unknown*, never "different": the planner
-//! reports it and makes no change from it (DESIGN.md: a read failure is never drift).
+//! reports it and makes no change from it (a read failure is never drift).
 
 use std::collections::BTreeMap;
 

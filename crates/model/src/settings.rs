@@ -2,7 +2,7 @@
 //!
 //! Every field is an `Option`: `None` means "not managed" — ssprctl neither reads
 //! it into the plan nor writes it. Never give a managed field `#[serde(default)]`:
-//! that would turn "omitted" into "reset to a default" (DESIGN.md, safety rules).
+//! that would turn "omitted" into "reset to a default" (the safety rules in README.md).
 //!
 //! The same types describe what was *observed* on a tenant (see [`crate::observed`]);
 //! there every field of a section that was read is `Some`.
@@ -164,7 +164,7 @@ pub struct Registration {
     /// allowed (portal `skipRegistrationMaxAllowedDays`): 1 to 30.
     ///
     /// UNCONFIRMED range: Microsoft documents neither the field nor its
-    /// bounds; only the value 7 has been seen (api-surface §1a). This
+    /// bounds; only the value 7 has been seen (docs/api-surfaces.md §1a). This
     /// attribute is the one place the guess lives: widen it when a tenant
     /// shows otherwise.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -1,5 +1,5 @@
 //! Semantic rules that a schema cannot express, checked on each tenant's
-//! effective (merged) settings. Sources: reference/api-surface.md §1a, §3, §5.
+//! effective (merged) settings. Sources: docs/api-surfaces.md §1a, §3, §5.
 
 use crate::settings::{EnabledFor, Settings, Target};
 

@@ -10,7 +10,7 @@
 //! - [`render`] and [`markdown`]: the human and pull-request renderings.
 //!
 //! This crate performs no I/O, reads no clock and depends only on the model: the
-//! same inputs give a byte-identical plan (DESIGN.md).
+//! same inputs give a byte-identical plan.
 #![deny(missing_docs)]
 
 pub mod lint;

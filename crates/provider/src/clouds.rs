@@ -63,5 +63,5 @@ impl Hosts {
 pub const PORTAL_RESOURCE: &str = "74658136-14ec-4630-ad9b-26e160ff0fc6";
 
 /// The public client used to redeem portal refresh tokens (Azure PowerShell's id,
-/// as public tooling does; api-surface §1a).
+/// as public tooling does; docs/api-surfaces.md §1a).
 pub const PORTAL_CLIENT_ID: &str = "1950a258-227b-4e31-a9cf-717495945fc2";

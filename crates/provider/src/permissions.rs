@@ -1,4 +1,4 @@
-//! The permissions each surface needs (api-surface §10), for `doctor` and for
+//! The permissions each surface needs (docs/api-surfaces.md §10), for `doctor` and for
 //! the hint on a 403.
 
 use ssprctl_model::Api;

@@ -10,7 +10,7 @@
 //! PUT, an empty object for Graph's PATCH).
 //!
 //! Misspellings are the real wire names (`registrationReconfirmIntevalInDays`).
-//! UNCONFIRMED facts of reference/api-surface.md are marked where they are used.
+//! UNCONFIRMED facts of docs/api-surfaces.md are marked where they are used.
 
 use serde_json::{Map, Value, json};
 use ssprctl_model::catalog::{self, FieldId};
@@ -182,7 +182,7 @@ const fn exclude(m: &'static MethodConfig) -> Wire {
     of(m, "/excludeTargets", Conv::Targets(EXCLUDE_DEFAULT))
 }
 
-/// The wire mapping of every catalog field (api-surface §1a portal policy,
+/// The wire mapping of every catalog field (docs/api-surfaces.md §1a portal policy,
 /// §1b on-premises policy, §2 authorization policy, §3 methods policy, §5
 /// password rule settings).
 pub fn wire(id: FieldId) -> Wire {
@@ -302,10 +302,10 @@ pub fn wire(id: FieldId) -> Wire {
     }
 }
 
-/// The "Password Rule Settings" directory-setting template (api-surface §5).
+/// The "Password Rule Settings" directory-setting template (docs/api-surfaces.md §5).
 pub const PASSWORD_RULE_TEMPLATE_ID: &str = "5cf42378-d67d-4f36-ba46-e8b86229381d";
 
-/// The portal's `enablementType` values (api-surface §1a).
+/// The portal's `enablementType` values (docs/api-surfaces.md §1a).
 const ENABLEMENT: [(&str, i64); 3] = [("none", 0), ("selected", 1), ("all", 2)];
 
 /// The wire id of the "all users" pseudo-group.

@@ -4,7 +4,7 @@
 //! (one PUT of the full object) and the Password Rule Settings (every value
 //! in one PATCH or POST). A body built from an old read sends the old value
 //! of every field it does not change, and so reverts whatever another writer
-//! changed since. No ETag is known for either (api-surface §1a, §9), so the
+//! changed since. No ETag is known for either (docs/api-surfaces.md §1a, §9), so the
 //! write compares instead:
 //!
 //! - before the write, the pre-write read with the read the plan was
@@ -122,7 +122,7 @@ pub fn moved(
     out
 }
 
-/// Fields the service computes and ignores on a write (api-surface §1a), and
+/// Fields the service computes and ignores on a write (docs/api-surfaces.md §1a), and
 /// OData annotations.
 fn server_computed(key: &str) -> bool {
     key.contains("@odata.")

@@ -17,7 +17,7 @@ use super::transport::Need;
 use crate::error::ProviderError;
 
 /// Names and shapes of the audit log that Microsoft's reference does not
-/// confirm (api-surface §7b): one edit here corrects them everywhere.
+/// confirm (docs/api-surfaces.md §7b): one edit here corrects them everywhere.
 pub mod unconfirmed {
     /// `loggedByService` of self-service password reset events (public labs
     /// filter on it; the reference does not list service names).

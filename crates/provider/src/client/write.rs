@@ -3,7 +3,7 @@
 //! exact requests to send; [`HttpProvider::write_surface`] reads what a rule
 //! needs, applies it and sends the requests.
 //!
-//! The rules (api-surface §1–§5):
+//! The rules (docs/api-surfaces.md §1–§5):
 //! - portal `PasswordResetPolicies`: one full-object PUT of the current object
 //!   with the changes overlaid;
 //! - portal `OnPremisesPasswordResetPolicies`: one PUT per flag, in order (a
