@@ -99,6 +99,18 @@ pub enum Command {
     Apply(ApplyArgs),
     /// Render a saved plan file.
     Show(ShowArgs),
+    /// Combine the JSON plans of the shards of one file (`plan --shard i/n
+    /// --json` or `--out`, one per job) into one plan, printed for people,
+    /// as JSON or as Markdown, with one exit code.
+    ///
+    /// The plans must come from the same desired-state file and ssprctl
+    /// version, name each tenant once and, when sharded, be exactly the shards
+    /// 1/n to n/n. The merged plan is for reading: apply each shard's own plan.
+    ///
+    /// Exit codes (as `plan --detailed-exitcode`): 0 no changes, 1 error or a
+    /// preflight error that blocks apply, 2 changes present, 3 nothing changes
+    /// but a setting could not be read.
+    Merge(MergeArgs),
     /// Undo a journaled apply: plan the prior values of every setting it wrote,
     /// refused (exit 4) if any was changed since; then confirm and apply like
     /// `apply`, or save the plan with --out.
@@ -187,6 +199,33 @@ pub struct TargetArgs {
     pub parallelism: usize,
 }
 
+/// Which tenants of the file to work on (after the file is loaded and
+/// validated whole, before any tenant is read).
+#[derive(Debug, Args)]
+pub struct SelectArgs {
+    /// Only the tenants whose `name` matches PATTERN, a glob (`contoso`,
+    /// `contoso-*`, `*-eu`); repeat it to add more (any may match). A pattern
+    /// that matches no tenant is an error.
+    #[arg(long = "tenant", value_name = "PATTERN")]
+    pub tenant: Vec<String>,
+    /// Only shard I of N (1-based: 1/3, 2/3, 3/3), after --tenant. Each tenant
+    /// is in exactly one shard, chosen by a stable hash of its tenant id:
+    /// adding a tenant moves no other, changing N moves about 1/N of them.
+    /// Combine the shards' JSON plans with `ssprctl merge`.
+    #[arg(long, value_name = "I/N", value_parser = ssprctl_engine::select::parse_shard)]
+    pub shard: Option<ssprctl_plan::Shard>,
+}
+
+impl SelectArgs {
+    /// The selection asked for.
+    pub fn select(&self) -> ssprctl_engine::select::Select {
+        ssprctl_engine::select::Select {
+            tenants: self.tenant.clone(),
+            shard: self.shard,
+        }
+    }
+}
+
 /// How to print a plan.
 #[derive(Debug, Args)]
 pub struct FormatArgs {
@@ -206,6 +245,8 @@ pub struct PlanArgs {
     pub config: ConfigArgs,
     #[command(flatten)]
     pub target: TargetArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
     #[command(flatten)]
     pub format: FormatArgs,
     /// Save the plan to FILE (owner-readable only) for `ssprctl apply FILE`.
@@ -240,6 +281,8 @@ pub struct LintArgs {
     #[arg(long)]
     pub live: bool,
     #[command(flatten)]
+    pub select: SelectArgs,
+    #[command(flatten)]
     pub target: TargetArgs,
     /// Output format.
     #[arg(long, value_enum, default_value_t = LintFormat::Human)]
@@ -265,6 +308,10 @@ pub struct ApplyArgs {
     /// ./ssprctl.yaml.
     #[arg(short, long, value_name = "FILE")]
     pub config: Option<PathBuf>,
+    // With PLANFILE the plan's own selection is used (--tenant and --shard
+    // may be omitted, or must be the same).
+    #[command(flatten)]
+    pub select: SelectArgs,
     #[command(flatten)]
     pub target: TargetArgs,
     /// Apply without asking (for CI). Without it, apply asks for "yes" on a
@@ -324,6 +371,16 @@ pub struct ShowArgs {
     /// A plan saved with `plan --out`.
     #[arg(value_name = "PLANFILE")]
     pub plan: PathBuf,
+    #[command(flatten)]
+    pub format: FormatArgs,
+}
+
+/// `merge` options.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// The plans to combine (`plan --json` output or `plan --out` files).
+    #[arg(value_name = "PLANFILE", required = true, num_args = 1..)]
+    pub plans: Vec<PathBuf>,
     #[command(flatten)]
     pub format: FormatArgs,
 }
@@ -416,6 +473,8 @@ pub struct ReportArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
     #[command(flatten)]
+    pub select: SelectArgs,
+    #[command(flatten)]
     pub target: TargetArgs,
     /// Usage over this many days, today (UTC) included. The audit log keeps
     /// 30 days with Entra ID P1/P2 (7 without).
@@ -457,6 +516,8 @@ pub struct LoginArgs {
 pub struct DoctorArgs {
     #[command(flatten)]
     pub config: ConfigArgs,
+    #[command(flatten)]
+    pub select: SelectArgs,
     #[command(flatten)]
     pub target: TargetArgs,
 }

@@ -29,8 +29,8 @@ use ssprctl_plan::render::{self, RenderOpts};
 
 use args::{
     ApplyArgs, Cli, ColorChoice, Command, ConfigArgs, DEFAULT_CONFIG, DoctorArgs, EmulatorArgs,
-    ExportArgs, FormatArgs, LintArgs, LintFormat, LoginArgs, PlanArgs, ReportArgs, RollbackArgs,
-    ShowArgs, TargetArgs,
+    ExportArgs, FormatArgs, LintArgs, LintFormat, LoginArgs, MergeArgs, PlanArgs, ReportArgs,
+    RollbackArgs, ShowArgs, TargetArgs,
 };
 use out::{errln, escape_controls, escape_lines, out, outln};
 
@@ -238,6 +238,7 @@ fn main() -> ExitCode {
                 Command::Lint(a) => run_lint(&a, color).await,
                 Command::Apply(a) => apply(&a, color).await,
                 Command::Show(a) => show(&a, color),
+                Command::Merge(a) => merge(&a, color),
                 Command::Rollback(a) => rollback(&a, color).await,
                 Command::Login(a) => login(&a).await,
                 Command::Doctor(a) => run_doctor(&a).await,
@@ -447,9 +448,20 @@ fn print_plan(plan: &Plan, format: &FormatArgs, color: bool) -> Result<()> {
                 .map_err(|source| CliError::WriteSummary { path, source })?;
         }
     } else {
-        out!("{}", render::human(plan, &RenderOpts { color }))?;
+        out!("{}", human(plan, color))?;
     }
     Ok(())
+}
+
+/// The human plan; a selection with no tenant (an empty shard) says so.
+fn human(plan: &Plan, color: bool) -> String {
+    match &plan.selection {
+        Some(selection) if plan.tenants.is_empty() => match selection.shard {
+            Some(shard) => format!("No tenants in shard {shard}.\n"),
+            None => "No tenants selected.\n".to_string(),
+        },
+        _ => render::human(plan, &RenderOpts { color }),
+    }
 }
 
 fn append(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -463,10 +475,11 @@ fn append(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 
 async fn plan(args: &PlanArgs, color: bool) -> Result<Outcome> {
     let config = ssprctl_model::load_file(&args.config.config)?;
+    let (config, selection) = ssprctl_engine::select::select(config, &args.select.select())?;
     let cwd = current_dir()?;
     let targets = targets(&args.target);
     let session = Session::start(&config, &targets).await?;
-    let plan = ssprctl_engine::make_plan(
+    let mut plan = ssprctl_engine::make_plan(
         &config,
         &args.config.config,
         &cwd,
@@ -475,6 +488,7 @@ async fn plan(args: &PlanArgs, color: bool) -> Result<Outcome> {
     )
     .await;
     session.stop().await;
+    plan.selection = selection;
     print_plan(&plan, &args.format, color)?;
     if let Some(out) = &args.out {
         write_private(out, &serde_json::to_vec_pretty(&plan)?).map_err(|source| {
@@ -499,6 +513,7 @@ async fn plan(args: &PlanArgs, color: bool) -> Result<Outcome> {
 
 async fn run_lint(args: &LintArgs, color: bool) -> Result<Outcome> {
     let config = ssprctl_model::load_file(&args.config.config)?;
+    let (config, _) = ssprctl_engine::select::select(config, &args.select.select())?;
     let today = today();
     for w in config.warnings(&today) {
         errln!("warning: {}", escape_lines(&w.to_string()));
@@ -576,6 +591,42 @@ fn show(args: &ShowArgs, color: bool) -> Result<Outcome> {
     Ok(Outcome::Done)
 }
 
+/// `merge`: the shards' plans as one, with one exit code as
+/// `plan --detailed-exitcode` gives it.
+fn merge(args: &MergeArgs, color: bool) -> Result<Outcome> {
+    use ssprctl_engine::merge::PlanFile;
+    let files = args
+        .plans
+        .iter()
+        .map(|path| {
+            ssprctl_engine::read_plan(path).map(|plan| PlanFile {
+                path: path.clone(),
+                plan,
+            })
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let plan = ssprctl_engine::merge::merge(&files).map_err(EngineError::from)?;
+    print_plan(&plan, &args.format, color)?;
+    let tenants = plan.tenants.len();
+    match plan.merged.as_ref().and_then(|m| m.shards) {
+        Some(n) => errln!(
+            "Merged shards 1/{n} to {n}/{n}: {tenants} tenant{}.",
+            if tenants == 1 { "" } else { "s" }
+        ),
+        None => errln!(
+            "Merged {} plans: {tenants} tenant{}.",
+            files.len(),
+            if tenants == 1 { "" } else { "s" }
+        ),
+    }
+    Ok(Outcome::Planned {
+        changes: plan.change_count() > 0,
+        unknown: plan.has_unknown(),
+        detailed: true,
+        blocking: plan.has_blocking_findings(),
+    })
+}
+
 /// `--config` when given, else SSPRCTL_CONFIG, else ./ssprctl.yaml (for the
 /// commands whose `--config` clap cannot default).
 fn config_or_default(given: Option<&Path>) -> PathBuf {
@@ -630,7 +681,12 @@ fn apply_config(args: &ApplyArgs) -> Result<Option<PathBuf>> {
 async fn apply(args: &ApplyArgs, color: bool) -> Result<Outcome> {
     let cwd = current_dir()?;
     let config = apply_config(args)?;
-    let inputs = apply_inputs(args.plan.as_deref(), config.as_deref(), &cwd)?;
+    let inputs = apply_inputs(
+        args.plan.as_deref(),
+        config.as_deref(),
+        &cwd,
+        &args.select.select(),
+    )?;
     let targets = targets(&args.target);
     let session = Session::start(&inputs.config, &targets).await?;
     let result = async {
@@ -638,7 +694,7 @@ async fn apply(args: &ApplyArgs, color: bool) -> Result<Outcome> {
             ssprctl_engine::prepare_apply(&inputs, &cwd, &session.provider, targets.parallelism)
                 .await?;
         let plan = &prepared.plan;
-        out!("{}", render::human(plan, &RenderOpts { color }))?;
+        out!("{}", human(plan, color))?;
         ssprctl_engine::check_gates(plan, args.allow_weakening)?;
         if plan.change_count() == 0 {
             return Ok(Outcome::Applied {
@@ -842,6 +898,7 @@ async fn rollback(args: &RollbackArgs, color: bool) -> Result<Outcome> {
         };
         let inputs = ApplyInputs {
             config: ssprctl_model::load_str(&desired_path.display().to_string(), &text)?,
+            selection: None,
             config_path: desired_path.clone(),
             saved: None,
         };
@@ -1016,6 +1073,7 @@ async fn login(args: &LoginArgs) -> Result<Outcome> {
 
 async fn run_doctor(args: &DoctorArgs) -> Result<Outcome> {
     let config = ssprctl_model::load_file(&args.config.config)?;
+    let (config, _) = ssprctl_engine::select::select(config, &args.select.select())?;
     let session = Session::start(&config, &targets(&args.target)).await?;
     let report = ssprctl_engine::doctor::doctor(&config, &session).await;
     session.stop().await;
@@ -1122,6 +1180,7 @@ async fn export(args: &ExportArgs) -> Result<Outcome> {
 async fn run_report(args: &ReportArgs) -> Result<Outcome> {
     use ssprctl_engine::report::{Readout, ReportOptions};
     let config = ssprctl_model::load_file(&args.config.config)?;
+    let (config, _) = ssprctl_engine::select::select(config, &args.select.select())?;
     // The saved plan is read before any tenant is, so a bad path fails fast.
     let plan = match &args.plan {
         Some(path) => Some(ssprctl_engine::read_plan(path)?),

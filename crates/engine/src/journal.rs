@@ -898,6 +898,8 @@ mod tests {
                 unmanaged: 0,
                 prior: [(Api::PortalPasswordReset, "a".to_string())].into(),
             }],
+            selection: None,
+            merged: None,
         }
     }
 

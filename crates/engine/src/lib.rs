@@ -16,6 +16,8 @@
 //! - [`rollback`]: the reverse of a journaled apply, as a desired state that
 //!   goes through the same gates as any apply.
 //! - [`linting`]: `lint`, offline or against the live tenants.
+//! - [`select`]: the tenants a command works on (`--tenant`, `--shard`).
+//! - [`merge`]: several plans (the shards of one) as one plan, for reading.
 //! - [`report`]: registration coverage and self-service password reset usage
 //!   per tenant (`report`), as one serialisable value.
 //!
@@ -29,10 +31,12 @@ pub mod doctor;
 pub mod export;
 pub mod journal;
 pub mod linting;
+pub mod merge;
 pub mod planning;
 pub mod report;
 pub mod rollback;
 pub mod saved;
+pub mod select;
 pub mod session;
 
 mod refusal;
@@ -76,6 +80,44 @@ pub enum EngineError {
         /// The I/O error.
         #[source]
         source: std::io::Error,
+    },
+    /// A plan file is larger than [`saved::MAX_PLAN_BYTES`].
+    #[error("{path} is larger than {limit} bytes: not read as a plan")]
+    PlanTooLarge {
+        /// The plan file as named.
+        path: String,
+        /// The limit.
+        limit: u64,
+    },
+    /// A merged plan was given to `apply`.
+    #[error(
+        "{path} is a merged plan (ssprctl merge), for reading only: apply the plan of each shard (ssprctl apply SHARDPLAN)"
+    )]
+    MergedPlan {
+        /// The plan file as named.
+        path: String,
+    },
+    /// `--tenant`/`--shard` given with a saved plan made with another selection.
+    #[error(
+        "{path} was made with another --tenant/--shard selection: a saved plan is applied with its own (omit --tenant and --shard)"
+    )]
+    SelectionMismatch {
+        /// The plan file as named.
+        path: String,
+    },
+    /// `--tenant` or `--shard` cannot select.
+    #[error(transparent)]
+    Select {
+        /// Why.
+        #[from]
+        source: select::SelectError,
+    },
+    /// `merge` refused its plans.
+    #[error(transparent)]
+    Merge {
+        /// Why.
+        #[from]
+        source: merge::MergeError,
     },
     /// A plan file is not a plan.
     #[error("{path} is not a valid plan file")]

@@ -11,11 +11,16 @@
 use std::path::{Component, Path, PathBuf};
 
 use ssprctl_model::{Config, ObservedTenant};
-use ssprctl_plan::{Change, Plan, TenantPlan};
+use ssprctl_plan::{Change, Plan, Selection, TenantPlan};
 use ssprctl_provider::HttpProvider;
 
 use crate::planning::{compute, meta};
+use crate::select::{Select, select};
 use crate::{BeforeAfter, Difference, EngineError, Refusal, TOOL_VERSION};
+
+/// The largest plan file read (`apply`, `show`, `merge`, `report --plan`):
+/// plan files are untrusted input. A plan of 10,000 tenants is far below it.
+pub const MAX_PLAN_BYTES: u64 = 256 * 1024 * 1024;
 
 /// A plan file, read.
 #[derive(Clone, Debug)]
@@ -29,20 +34,42 @@ pub struct SavedPlan {
 /// What `apply` works from, checked offline.
 #[derive(Clone, Debug)]
 pub struct ApplyInputs {
-    /// The desired-state file (its digest already checked against a saved plan).
+    /// The desired-state file (its digest already checked against a saved
+    /// plan), its tenants narrowed to the selection.
     pub config: Config,
+    /// The tenants selected (`--tenant`, `--shard`, or a saved plan's
+    /// selection); `None`: every tenant.
+    pub selection: Option<Selection>,
     /// Where it was read from.
     pub config_path: PathBuf,
     /// The saved plan, if one was given.
     pub saved: Option<SavedPlan>,
 }
 
-/// Reads a plan file, refusing another major format version.
+/// Reads a plan file, refusing another major format version and a file
+/// larger than [`MAX_PLAN_BYTES`].
 pub fn read_plan(path: &Path) -> Result<Plan, EngineError> {
+    use std::io::Read;
     let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| EngineError::ReadPlan {
+    let read_error = |source| EngineError::ReadPlan {
         path: name.clone(),
         source,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_PLAN_BYTES + 1).read_to_end(&mut bytes))
+        .map_err(read_error)?;
+    if bytes.len() as u64 > MAX_PLAN_BYTES {
+        return Err(EngineError::PlanTooLarge {
+            path: name,
+            limit: MAX_PLAN_BYTES,
+        });
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        read_error(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            e.utf8_error(),
+        ))
     })?;
     let value: serde_json::Value =
         serde_json::from_str(&text).map_err(|source| EngineError::NotAPlan {
@@ -67,11 +94,14 @@ pub fn read_plan(path: &Path) -> Result<Plan, EngineError> {
 /// The offline part of `apply`: reads the saved plan (if any), checks its tool
 /// version, finds the desired-state file (`config`, else the plan's
 /// `config_path` if [`config_path_rule`] allows it), checks the file's bytes
-/// against the plan's digest BEFORE parsing them, and loads it.
+/// against the plan's digest BEFORE parsing them, loads it, and narrows it to
+/// the selection: `wanted` (`--tenant`, `--shard`) without a saved plan; with
+/// one, the plan's own selection (`wanted` must then be empty or the same).
 pub fn apply_inputs(
     plan_file: Option<&Path>,
     config: Option<&Path>,
     cwd: &Path,
+    wanted: &Select,
 ) -> Result<ApplyInputs, EngineError> {
     let saved = plan_file
         .map(|path| {
@@ -83,12 +113,30 @@ pub fn apply_inputs(
         .transpose()?;
     let Some(saved) = saved else {
         let path = config.ok_or(EngineError::NothingToApply)?;
+        let (config, selection) = select(ssprctl_model::load_file(path)?, wanted)?;
         return Ok(ApplyInputs {
-            config: ssprctl_model::load_file(path)?,
+            config,
+            selection,
             config_path: path.to_path_buf(),
             saved: None,
         });
     };
+    if saved.plan.merged.is_some() {
+        return Err(EngineError::MergedPlan {
+            path: saved.path.display().to_string(),
+        });
+    }
+    let recorded = saved
+        .plan
+        .selection
+        .as_ref()
+        .map(Select::of)
+        .unwrap_or_default();
+    if !wanted.is_all() && *wanted != recorded {
+        return Err(EngineError::SelectionMismatch {
+            path: saved.path.display().to_string(),
+        });
+    }
     if saved.plan.tool_version != TOOL_VERSION {
         return Err(Refusal::ToolVersion {
             plan: saved.plan.tool_version.chars().take(64).collect(),
@@ -111,8 +159,12 @@ pub fn apply_inputs(
     // The digest matched: these are the bytes the plan was made from.
     let text = String::from_utf8_lossy(&bytes);
     let config = ssprctl_model::load_str(&name, &text)?;
+    // The plan's selection, recomputed on the file: a forged one selects
+    // other tenants, which the comparison with the saved plan refuses.
+    let (config, selection) = select(config, &recorded)?;
     Ok(ApplyInputs {
         config,
+        selection,
         config_path: path,
         saved: Some(saved),
     })
@@ -177,7 +229,8 @@ pub async fn prepare_apply(
         None => crate::planning::recorded_config_path(&inputs.config_path, cwd),
     };
     let meta = meta(&inputs.config, &recorded);
-    let (fresh, observed) = compute(&inputs.config, &meta, provider, parallelism).await;
+    let (mut fresh, observed) = compute(&inputs.config, &meta, provider, parallelism).await;
+    fresh.selection = inputs.selection.clone();
     if let Some(saved) = &inputs.saved {
         compare(&saved.plan, &fresh, &observed)?;
     }
@@ -362,6 +415,8 @@ mod tests {
                 unmanaged: 0,
                 prior: [(Api::PortalPasswordReset, "a".to_string())].into(),
             }],
+            selection: None,
+            merged: None,
         }
     }
 

@@ -24,7 +24,8 @@ pub mod types;
 
 pub use planner::{PlanMeta, observed_value, plan, plan_tenant};
 pub use types::{
-    Action, Change, FORMAT_VERSION, Finding, Plan, Risk, Severity, TenantPlan, Unknown,
+    Action, Change, FORMAT_VERSION, Finding, Merged, Plan, Risk, Selection, Severity, Shard,
+    TenantPlan, Unknown,
 };
 
 /// The JSON Schema of the `lint --json` format.

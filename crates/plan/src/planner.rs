@@ -37,6 +37,8 @@ pub fn plan(tenants: &[(&Tenant, &ObservedTenant)], meta: &PlanMeta) -> Plan {
         config_path: meta.config_path.clone(),
         created_at: meta.created_at.clone(),
         tenants: tenants.iter().map(|(t, o)| plan_tenant(t, o)).collect(),
+        selection: None,
+        merged: None,
     }
 }
 

@@ -13,7 +13,7 @@ use serde_json::Value;
 use ssprctl_model::Api;
 
 /// Version of the plan format.
-pub const FORMAT_VERSION: &str = "1.1";
+pub const FORMAT_VERSION: &str = "1.2";
 
 /// What ssprctl would change, per tenant.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -36,6 +36,61 @@ pub struct Plan {
     pub created_at: String,
     /// One entry per tenant, in file order.
     pub tenants: Vec<TenantPlan>,
+    /// The tenants of the file the plan covers, when `--tenant` or `--shard`
+    /// chose some (absent: every tenant). `apply PLANFILE` recomputes the plan
+    /// with the same selection; it decides nothing else (the recomputation
+    /// does). Added in format 1.2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection: Option<Selection>,
+    /// Set on a plan made by `ssprctl merge` from several plans: for reading,
+    /// never for applying (`apply` refuses it). Added in format 1.2.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub merged: Option<Merged>,
+}
+
+/// Which tenants of the desired-state file a plan covers (`--tenant`,
+/// `--shard`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Selection {
+    /// The `--tenant` patterns as given (globs on the tenant's `name`); a
+    /// tenant is selected when any matches. Empty: every tenant.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tenants: Vec<String>,
+    /// The `--shard`, if one was given: applied after the patterns.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shard: Option<Shard>,
+    /// The position (0-based) in the file's `tenants` list of each tenant of
+    /// the plan, in plan order: `merge` restores file order with it.
+    /// Informational: `apply` recomputes the selection.
+    pub positions: Vec<usize>,
+    /// How many tenants the file has.
+    pub file_tenants: usize,
+}
+
+/// One shard of `n` (`--shard i/n`): the tenants whose stable hash assigns
+/// them to shard `index`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Shard {
+    /// 1-based: `1..=count`.
+    pub index: u32,
+    /// How many shards the tenants are split into.
+    pub count: u32,
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// What a merged plan was made from (`ssprctl merge`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Merged {
+    /// How many plans were merged.
+    pub plans: usize,
+    /// The shard count when they were the shards `1/n..n/n`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<u32>,
 }
 
 impl Plan {
