@@ -268,7 +268,7 @@ fn json_plan_validates_against_the_published_schema() {
         .map(|e| e.to_string())
         .collect();
     assert!(errors.is_empty(), "{errors:?}");
-    assert_eq!(plan["format_version"], "1.1");
+    assert_eq!(plan["format_version"], "1.2");
     assert_eq!(
         plan["tenants"][0]["changes"].as_array().map(Vec::len),
         Some(13)

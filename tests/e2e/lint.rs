@@ -432,7 +432,7 @@ fn plan_lists_lint_findings_after_the_changes_without_changing_the_exit_code() {
 
     let json_run = env.run(&["plan", "--config", cfg, "--json"]);
     let plan: Value = serde_json::from_str(&json_run.stdout).expect("JSON");
-    assert_eq!(plan["format_version"], "1.1");
+    assert_eq!(plan["format_version"], "1.2");
     let lint = plan["tenants"][0]["lint"]
         .as_array()
         .expect("lint in the plan");

@@ -28,6 +28,8 @@
 //! - `ergonomics`: the default desired-state file, a YAML file given as a plan,
 //!   `apply` without arguments, log levels, `login --tenant`, help texts, counts;
 //! - `reliability`: round trips, and riding out throttling, 5xx, drops, stale reads, latency;
+//! - `shard`: `--tenant` and `--shard` on plan, apply, lint and report; a saved
+//!   plan keeps its selection; `merge` of three shards equals the unsharded plan;
 //! - `concurrent`: lost updates: another writer between the plan and a
 //!   full-object write, read-after-write lag in the read-back (and SIGINT
 //!   during it), each journaled;
@@ -51,6 +53,7 @@ mod lint;
 mod preflight;
 mod reliability;
 mod report;
+mod shard;
 mod report_html;
 mod support;
 mod validation;
