@@ -47,7 +47,9 @@ fn fleet() -> String {
             yaml.push_str("    credentials: { graph: { method: clientSecret, clientId: e5e5e5e5-0000-4000-8000-00000000c0de, secretEnv: LOCAL_SECRET }, portal: { method: refreshToken, env: NOPE } }\n");
         }
         if *name == "drift-weak" {
-            yaml.push_str("    settings:\n      passwordProtection:\n        lockoutThreshold: 20\n");
+            yaml.push_str(
+                "    settings:\n      passwordProtection:\n        lockoutThreshold: 20\n",
+            );
         }
     }
     yaml
@@ -102,12 +104,21 @@ fn three_shards_merged_equal_the_unsharded_plan() {
     let env = converged_fleet();
     let whole = run(
         &env,
-        &["plan", "--config", "c.yaml", "--json", "--detailed-exitcode"],
+        &[
+            "plan",
+            "--config",
+            "c.yaml",
+            "--json",
+            "--detailed-exitcode",
+        ],
     );
     assert_eq!(whole.code, 2, "changes present:\n{}", whole.transcript());
     let whole_plan = json(&whole);
     assert_eq!(names(&whole_plan).len(), 12);
-    assert!(whole_plan.get("selection").is_none(), "no selection recorded");
+    assert!(
+        whole_plan.get("selection").is_none(),
+        "no selection recorded"
+    );
     let tenants = whole_plan["tenants"].as_array().expect("tenants");
     let named = |n: &str| {
         tenants
@@ -117,7 +128,12 @@ fn three_shards_merged_equal_the_unsharded_plan() {
     };
     // The mix the test is about: converged, drifted, weakening, unknown.
     assert_eq!(named("conv-c")["changes"], serde_json::json!([]));
-    assert!(!named("drift-c")["changes"].as_array().expect("c").is_empty());
+    assert!(
+        !named("drift-c")["changes"]
+            .as_array()
+            .expect("c")
+            .is_empty()
+    );
     assert!(
         named("drift-weak")["changes"]
             .as_array()
@@ -125,13 +141,21 @@ fn three_shards_merged_equal_the_unsharded_plan() {
             .iter()
             .any(|c| c["risk"] == "weakening")
     );
-    assert!(!named("eu-noportal")["unknown"].as_array().expect("u").is_empty());
+    assert!(
+        !named("eu-noportal")["unknown"]
+            .as_array()
+            .expect("u")
+            .is_empty()
+    );
 
     let mut files = Vec::new();
     let mut sizes = Vec::new();
     for k in 1..=3 {
         let shard = format!("{k}/3");
-        let part = run(&env, &["plan", "--config", "c.yaml", "--shard", &shard, "--json"]);
+        let part = run(
+            &env,
+            &["plan", "--config", "c.yaml", "--shard", &shard, "--json"],
+        );
         assert!(
             [0, 1, 3].contains(&part.code),
             "a shard plan exits as plan does:\n{}",
@@ -156,7 +180,9 @@ fn three_shards_merged_equal_the_unsharded_plan() {
     let merged = merge_args(&["--json"]);
     assert_eq!(merged.code, whole.code, "{}", merged.transcript());
     assert!(
-        merged.stderr.contains("Merged shards 1/3 to 3/3: 12 tenants."),
+        merged
+            .stderr
+            .contains("Merged shards 1/3 to 3/3: 12 tenants."),
         "{}",
         merged.transcript()
     );
@@ -197,7 +223,9 @@ fn three_shards_merged_equal_the_unsharded_plan() {
     let twice = run(&env, &["merge", &files[0], &files[1], &files[1], &files[2]]);
     assert_eq!(twice.code, 1, "{}", twice.transcript());
     assert!(
-        twice.stderr.contains("shard 2/3 is in both shard-2.json and shard-2.json"),
+        twice
+            .stderr
+            .contains("shard 2/3 is in both shard-2.json and shard-2.json"),
         "{}",
         twice.transcript()
     );
@@ -220,7 +248,14 @@ fn tenant_patterns_select_by_name_and_a_pattern_matching_nothing_is_named() {
     let plan_json = json(&plan);
     assert_eq!(
         names(&plan_json),
-        ["drift-a", "drift-b", "drift-c", "eu-noportal", "drift-d", "drift-e"]
+        [
+            "drift-a",
+            "drift-b",
+            "drift-c",
+            "eu-noportal",
+            "drift-d",
+            "drift-e"
+        ]
     );
     assert_eq!(
         plan_json["selection"]["tenants"],
@@ -233,7 +268,15 @@ fn tenant_patterns_select_by_name_and_a_pattern_matching_nothing_is_named() {
     env.clear_requests();
     let wrong = run(
         &env,
-        &["plan", "--config", "c.yaml", "--tenant", "drift-weka", "--tenant", "nothing-*"],
+        &[
+            "plan",
+            "--config",
+            "c.yaml",
+            "--tenant",
+            "drift-weka",
+            "--tenant",
+            "nothing-*",
+        ],
     );
     assert_eq!(wrong.code, 1, "{}", wrong.transcript());
     assert!(
@@ -274,7 +317,14 @@ fn an_empty_shard_plans_nothing_and_reads_nothing() {
     );
     let empty = run(
         &env,
-        &["plan", "--config", "c.yaml", "--shard", "2/3", "--detailed-exitcode"],
+        &[
+            "plan",
+            "--config",
+            "c.yaml",
+            "--shard",
+            "2/3",
+            "--detailed-exitcode",
+        ],
     );
     assert_eq!(empty.code, 0, "{}", empty.transcript());
     assert_eq!(empty.stdout, "No tenants in shard 2/3.\n");
@@ -282,7 +332,8 @@ fn an_empty_shard_plans_nothing_and_reads_nothing() {
     let bad = run(&env, &["plan", "--config", "c.yaml", "--shard", "4/3"]);
     assert_ne!(bad.code, 0);
     assert!(
-        bad.stderr.contains("shards are numbered 1/3 to 3/3, got 4/3"),
+        bad.stderr
+            .contains("shards are numbered 1/3 to 3/3, got 4/3"),
         "{}",
         bad.transcript()
     );
@@ -294,7 +345,10 @@ fn a_saved_shard_plan_applies_with_its_own_selection_and_an_edited_one_is_refuse
     env.config("c.yaml", &fleet());
     let saved = run(
         &env,
-        &["plan", "--config", "c.yaml", "--tenant", "drift-*", "--shard", "3/3", "--out", "p.json"],
+        &[
+            "plan", "--config", "c.yaml", "--tenant", "drift-*", "--shard", "3/3", "--out",
+            "p.json",
+        ],
     );
     assert_eq!(saved.code, 0, "{}", saved.transcript());
     let path = env.dir.path().join("p.json");
@@ -320,7 +374,9 @@ fn a_saved_shard_plan_applies_with_its_own_selection_and_an_edited_one_is_refuse
     let other = run(&env, &["apply", "p.json", "--shard", "1/3"]);
     assert_eq!(other.code, 1, "{}", other.transcript());
     assert!(
-        other.stderr.contains("was made with another --tenant/--shard selection"),
+        other
+            .stderr
+            .contains("was made with another --tenant/--shard selection"),
         "{}",
         other.transcript()
     );
@@ -328,7 +384,11 @@ fn a_saved_shard_plan_applies_with_its_own_selection_and_an_edited_one_is_refuse
     env.clear_requests();
     let applied = run(&env, &["apply", "p.json", "--allow-weakening"]);
     assert_eq!(applied.code, 0, "{}", applied.transcript());
-    assert!(applied.stdout.contains("drift-c: applied"), "{}", applied.stdout);
+    assert!(
+        applied.stdout.contains("drift-c: applied"),
+        "{}",
+        applied.stdout
+    );
     let touched: Vec<String> = env
         .requests()
         .iter()

@@ -136,7 +136,10 @@ fn describe(plan: &Plan) -> String {
             let patterns = if s.tenants.is_empty() {
                 String::new()
             } else {
-                format!(" of --tenant {}", escape_controls(&s.tenants.join(" --tenant ")))
+                format!(
+                    " of --tenant {}",
+                    escape_controls(&s.tenants.join(" --tenant "))
+                )
             };
             match s.shard {
                 Some(shard) => format!("shard {shard}{patterns}"),
@@ -329,8 +332,12 @@ mod tests {
 
     #[test]
     fn shards_merge_in_file_order() {
-        let merged = merge(&[shard(2, 3, &[1, 4]), shard(1, 3, &[0, 5]), shard(3, 3, &[2, 3])])
-            .expect("merges");
+        let merged = merge(&[
+            shard(2, 3, &[1, 4]),
+            shard(1, 3, &[0, 5]),
+            shard(3, 3, &[2, 3]),
+        ])
+        .expect("merges");
         let names: Vec<&str> = merged.tenants.iter().map(|t| t.name.as_str()).collect();
         assert_eq!(names, ["t0", "t1", "t2", "t3", "t4", "t5"]);
         assert_eq!(merged.selection, None);
@@ -412,7 +419,10 @@ mod tests {
         ));
         let mut forged = shard(1, 1, &[0, 1]);
         forged.plan.selection.as_mut().expect("selection").positions = vec![0];
-        assert!(matches!(merge(&[forged]), Err(MergeError::Positions { .. })));
+        assert!(matches!(
+            merge(&[forged]),
+            Err(MergeError::Positions { .. })
+        ));
     }
 
     #[test]

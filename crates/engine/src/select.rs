@@ -281,8 +281,11 @@ mod tests {
 
     #[test]
     fn a_pattern_matching_nothing_is_named_with_a_suggestion() {
-        let err = select(config(&["contoso", "fabrikam"]), &tenants(&["contso", "zzz*", "fab*"]))
-            .expect_err("refused");
+        let err = select(
+            config(&["contoso", "fabrikam"]),
+            &tenants(&["contso", "zzz*", "fab*"]),
+        )
+        .expect_err("refused");
         assert_eq!(
             err.to_string(),
             "--tenant contso: matches no tenant name of the file (did you mean `contoso`?); \
@@ -303,8 +306,14 @@ mod tests {
     fn shard_values_are_checked() {
         assert_eq!(parse_shard("2/3"), Ok(Shard { index: 2, count: 3 }));
         assert_eq!(parse_shard("1/1"), Ok(Shard { index: 1, count: 1 }));
-        assert_eq!(parse_shard("0/3"), Err(ShardError::Index { index: 0, count: 3 }));
-        assert_eq!(parse_shard("4/3"), Err(ShardError::Index { index: 4, count: 3 }));
+        assert_eq!(
+            parse_shard("0/3"),
+            Err(ShardError::Index { index: 0, count: 3 })
+        );
+        assert_eq!(
+            parse_shard("4/3"),
+            Err(ShardError::Index { index: 4, count: 3 })
+        );
         assert_eq!(parse_shard("1/0"), Err(ShardError::Count { count: 0 }));
         assert_eq!(
             parse_shard("1/10001"),
