@@ -1101,6 +1101,8 @@ mod tests {
             config_path: String::new(),
             created_at: String::new(),
             tenants: vec![tp],
+            selection: None,
+            merged: None,
         };
         let tenant = Tenant {
             name: "contoso".into(),

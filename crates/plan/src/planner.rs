@@ -349,6 +349,8 @@ pub(crate) mod tests {
             config_path: "c.yaml".into(),
             created_at: "t".into(),
             tenants: vec![tp],
+            selection: None,
+            merged: None,
         };
         crate::render::human(&plan, &crate::render::RenderOpts { color: false })
     }
