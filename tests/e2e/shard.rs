@@ -6,7 +6,7 @@
 use serde_json::Value;
 use ssprctl_emulator::LOCAL_CLIENT_SECRET;
 
-use crate::support::{CONTOSO, Env, Run};
+use crate::support::{CONTOSO, Env, Run, repo};
 
 /// The secret of the one tenant that names its credentials.
 const ENVS: &[(&str, &str)] = &[("LOCAL_SECRET", LOCAL_CLIENT_SECRET)];
@@ -62,6 +62,17 @@ fn run(env: &Env, args: &[&str]) -> Run {
 fn json(run: &Run) -> Value {
     serde_json::from_str(&run.stdout)
         .unwrap_or_else(|e| panic!("JSON on stdout ({e}):\n{}", run.transcript()))
+}
+
+/// Checks `plan` against the published plan schema.
+fn assert_schema_valid(plan: &Value) {
+    let schema: Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("schemas/plan.schema.json")).expect("schema"),
+    )
+    .expect("schema json");
+    let validator = jsonschema::draft7::new(&schema).expect("valid schema");
+    let errors: Vec<String> = validator.iter_errors(plan).map(|e| e.to_string()).collect();
+    assert!(errors.is_empty(), "{errors:?}");
 }
 
 fn names(plan: &Value) -> Vec<&str> {
@@ -165,6 +176,7 @@ fn three_shards_merged_equal_the_unsharded_plan() {
         assert_eq!(plan["selection"]["shard"]["index"], k);
         assert_eq!(plan["selection"]["shard"]["count"], 3);
         assert_eq!(plan["selection"]["file_tenants"], 12);
+        assert_schema_valid(&plan);
         sizes.push(names(&plan).len());
         let file = format!("shard-{k}.json");
         std::fs::write(env.dir.path().join(&file), &part.stdout).expect("write shard");
@@ -187,6 +199,7 @@ fn three_shards_merged_equal_the_unsharded_plan() {
         merged.transcript()
     );
     let merged_plan = json(&merged);
+    assert_schema_valid(&merged_plan);
     assert_eq!(merged_plan["tenants"], whole_plan["tenants"]);
     assert_eq!(merged_plan["config_digest"], whole_plan["config_digest"]);
     assert_eq!(merged_plan["merged"]["shards"], 3);
