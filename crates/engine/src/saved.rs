@@ -55,15 +55,21 @@ pub fn read_plan(path: &Path) -> Result<Plan, EngineError> {
         path: name.clone(),
         source,
     };
+    let file = std::fs::File::open(path).map_err(read_error)?;
+    // The length first (a regular file), then a bounded read (a pipe).
+    let too_large = || EngineError::PlanTooLarge {
+        path: name.clone(),
+        limit: MAX_PLAN_BYTES,
+    };
+    if file.metadata().is_ok_and(|m| m.len() > MAX_PLAN_BYTES) {
+        return Err(too_large());
+    }
     let mut bytes = Vec::new();
-    std::fs::File::open(path)
-        .and_then(|f| f.take(MAX_PLAN_BYTES + 1).read_to_end(&mut bytes))
+    file.take(MAX_PLAN_BYTES + 1)
+        .read_to_end(&mut bytes)
         .map_err(read_error)?;
     if bytes.len() as u64 > MAX_PLAN_BYTES {
-        return Err(EngineError::PlanTooLarge {
-            path: name,
-            limit: MAX_PLAN_BYTES,
-        });
+        return Err(too_large());
     }
     let text = String::from_utf8(bytes).map_err(|e| {
         read_error(std::io::Error::new(
@@ -532,6 +538,21 @@ mod tests {
                 other => panic!("{named}: {other:?}"),
             }
         }
+    }
+
+    #[test]
+    fn a_plan_file_over_the_limit_is_not_read() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("p.json");
+        let file = std::fs::File::create(&path).expect("create");
+        file.set_len(MAX_PLAN_BYTES + 1).expect("sparse file");
+        assert!(matches!(
+            read_plan(&path),
+            Err(EngineError::PlanTooLarge {
+                limit: MAX_PLAN_BYTES,
+                ..
+            })
+        ));
     }
 
     #[cfg(unix)]
