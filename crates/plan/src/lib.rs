@@ -7,12 +7,14 @@
 //! - [`readiness`]: the effect of a plan on people.
 //! - [`lint`]: settings checked against the catalog's lint rules, with
 //!   accepted exceptions.
-//! - [`render`] and [`markdown`]: the human and pull-request renderings.
+//! - [`render`] and [`markdown`]: the human and pull-request renderings;
+//!   [`group`]: tenants with identical plans grouped, and the fleet summary.
 //!
 //! This crate performs no I/O, reads no clock and depends only on the model: the
 //! same inputs give a byte-identical plan.
 #![deny(missing_docs)]
 
+pub mod group;
 pub mod lint;
 pub mod markdown;
 pub mod planner;
@@ -21,6 +23,9 @@ pub mod readiness;
 pub mod render;
 pub mod risk;
 pub mod types;
+
+#[cfg(test)]
+mod fleet_tests;
 
 pub use planner::{PlanMeta, observed_value, plan, plan_tenant};
 pub use types::{

@@ -1,0 +1,161 @@
+//! Fleet-sized Markdown plans: thousands of tenants fit one pull-request
+//! comment, every distinct change and every weakening one shown.
+
+use serde_json::json;
+
+use crate::markdown::{DEFAULT_LIMIT, MarkdownOpts, markdown, markdown_with};
+use crate::plan_tenant;
+use crate::planner::tests::{new_tenant, tenant};
+use crate::types::{FORMAT_VERSION, Finding, Plan, Risk, Severity, TenantPlan};
+
+/// The six changes of a baseline on a new tenant, with a banned password of
+/// its own (`word`) and, when `weaken`, reconfirmation switched off.
+fn baseline(word: u32, weaken: bool) -> TenantPlan {
+    let reconfirm = if weaken { 0 } else { 90 };
+    let desired = tenant(json!({
+        "selfServicePasswordReset": {
+            "enabledFor": "all", "methodsRequired": 2,
+            "registration": {"reconfirmAfterDays": reconfirm}
+        },
+        "administratorPasswordReset": {"enabled": false},
+        "authenticationMethods": {"sms": {"state": "disabled"}},
+        "passwordProtection": {"bannedPasswords": [format!("word{word}")]}
+    }));
+    plan_tenant(&desired, &new_tenant())
+}
+
+fn named(tp: &TenantPlan, i: usize) -> TenantPlan {
+    let mut tp = tp.clone();
+    tp.name = format!("customer-{i:05}");
+    tp.tenant_id = format!("00000000-0000-4000-8000-{i:012}");
+    tp
+}
+
+fn plan(tenants: Vec<TenantPlan>) -> Plan {
+    Plan {
+        format_version: FORMAT_VERSION.into(),
+        tool_version: "test".into(),
+        config_digest: "d".into(),
+        config_path: "c.yaml".into(),
+        created_at: "t".into(),
+        tenants,
+    }
+}
+
+fn chars(s: &str) -> usize {
+    s.chars().count()
+}
+
+#[test]
+fn ten_thousand_tenants_sharing_a_baseline_fit_one_comment() {
+    let one = baseline(5, false);
+    assert_eq!(one.changes.len(), 6, "{:#?}", one.changes);
+    let fleet = plan((0..10_000).map(|i| named(&one, i)).collect());
+    let md = markdown(&fleet);
+    assert!(chars(&md) <= DEFAULT_LIMIT, "{} characters", chars(&md));
+    assert!(md.contains("The same 6 changes in 10,000 tenants"), "{md}");
+    assert!(
+        md.contains("**10,000 tenants: 10,000 with changes, 0 unchanged, 0 unknown, 0 refused**"),
+        "{md}"
+    );
+    for c in &one.changes {
+        assert!(md.contains(&format!("`{}`", c.path)), "{} missing", c.path);
+    }
+    assert!(md.contains("and 9,950 more"), "{md}");
+    assert!(md.contains("every tenant is in the JSON plan"), "{md}");
+}
+
+/// 10,000 tenants in 50 distinct change sets (a lockout threshold of their
+/// own), 5 of them weakening, one with a preflight error and some unknowns:
+/// the comment fits, every group is in the table, every weakening change and
+/// the error are shown, and the comment says what it left out.
+#[test]
+fn ten_thousand_tenants_of_fifty_change_sets_keep_every_weakening_change() {
+    let sets: Vec<TenantPlan> = (0..50u32)
+        .map(|k| {
+            let mut tp = baseline(5 + k, k % 10 == 3);
+            for (i, line) in tp.readiness.iter_mut().enumerate() {
+                *line = format!("{line} ({i})");
+            }
+            if k == 7 {
+                tp.findings.push(Finding {
+                    severity: Severity::Error,
+                    check: "licence".into(),
+                    path: "selfServicePasswordReset.enabledFor".into(),
+                    message: "no licence for SSPR".into(),
+                });
+            }
+            tp
+        })
+        .collect();
+    let tenants: Vec<TenantPlan> = (0..10_000)
+        .map(|i| {
+            let mut tp = named(&sets[i % 50], i);
+            if i % 50 == 11 {
+                tp.readiness = vec![format!("SSPR enabled for {i} more users")];
+            }
+            tp
+        })
+        .collect();
+    let fleet = plan(tenants);
+    let md = markdown(&fleet);
+    assert!(chars(&md) <= DEFAULT_LIMIT, "{} characters", chars(&md));
+    let weakening_groups = sets
+        .iter()
+        .filter(|t| t.changes.iter().any(|c| c.risk == Risk::Weakening))
+        .count();
+    assert_eq!(weakening_groups, 5);
+    assert_eq!(
+        md.matches(":warning: weakening:").count(),
+        weakening_groups,
+        "{md}"
+    );
+    assert!(md.contains("no licence for SSPR"), "{md}");
+    assert_eq!(md.matches("| 200 tenants: ").count(), 50, "{md}");
+    assert!(
+        md.contains(":scissors: **Shortened to fit 65,536 characters**"),
+        "{md}"
+    );
+    // Errors and weakening changes come before the rest.
+    let at = |name: &str| md.find(name).unwrap_or(usize::MAX);
+    let (error, weak, other) = (
+        at("customer-00007"),
+        at("customer-00003"),
+        at("customer-00000"),
+    );
+    assert!(error < weak && weak < other, "{md}");
+}
+
+#[test]
+fn a_tight_budget_still_keeps_weakening_changes_and_says_what_was_cut() {
+    let sets: Vec<TenantPlan> = (0..20u32).map(|k| baseline(5 + k, k == 0)).collect();
+    let fleet = plan((0..400).map(|i| named(&sets[i % 20], i)).collect());
+    let md = markdown_with(&fleet, &MarkdownOpts { limit: 4_000 });
+    assert!(chars(&md) <= 4_000, "{} characters:\n{md}", chars(&md));
+    assert!(md.contains(":warning: weakening:"), "{md}");
+    assert!(md.contains("without weakening changes or errors"), "{md}");
+    // Nothing fits in 100 characters, yet the weakening change is there and
+    // the comment says it is still too long.
+    let md = markdown_with(&fleet, &MarkdownOpts { limit: 100 });
+    assert!(md.contains(":warning: weakening:"), "{md}");
+    assert!(md.contains("Still longer than 100 characters"), "{md}");
+}
+
+#[test]
+fn a_small_grouped_fleet_reads_like_one_tenant() {
+    let a = baseline(5, false);
+    let weak = baseline(5, true);
+    let mut quiet = a.clone();
+    quiet.changes.clear();
+    quiet.readiness.clear();
+    quiet.unchanged = 6;
+    let tenants = vec![
+        named(&a, 1),
+        named(&weak, 2),
+        named(&a, 3),
+        named(&quiet, 4),
+        named(&quiet, 5),
+        named(&a, 6),
+    ];
+    insta::assert_snapshot!(markdown(&plan(tenants)));
+}
