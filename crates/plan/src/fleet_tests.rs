@@ -159,3 +159,44 @@ fn a_small_grouped_fleet_reads_like_one_tenant() {
     ];
     insta::assert_snapshot!(markdown(&plan(tenants)));
 }
+
+#[test]
+fn the_grouped_human_plan_shows_each_plan_once_and_every_weakening_change() {
+    let a = baseline(5, false);
+    let weak = baseline(5, true);
+    let mut quiet = a.clone();
+    quiet.changes.clear();
+    quiet.readiness.clear();
+    quiet.findings.clear();
+    quiet.unchanged = 6;
+    let mut tenants: Vec<TenantPlan> = (0..14).map(|i| named(&a, i)).collect();
+    tenants.push(named(&weak, 14));
+    tenants.push(named(&quiet, 15));
+    tenants.push(named(&quiet, 16));
+    let fleet = plan(tenants);
+    let opts = crate::render::RenderOpts {
+        color: false,
+        group: true,
+    };
+    let text = crate::render::human(&fleet, &opts);
+    assert_eq!(text.matches("! weakening:").count(), 1, "{text}");
+    assert!(text.contains("14 tenants with the same plan:"), "{text}");
+    assert!(text.contains("and 4 more"), "{text}");
+    insta::assert_snapshot!(text);
+    // Without --group every tenant is shown, as before, and the fleet line
+    // closes both.
+    let plain = crate::render::human(
+        &fleet,
+        &crate::render::RenderOpts {
+            color: false,
+            group: false,
+        },
+    );
+    assert_eq!(plain.matches("Tenant customer-").count(), 17, "{plain}");
+    assert!(
+        plain.ends_with(
+            "17 tenants: 15 with changes (1 with weakening ones), 2 unchanged, 0 unknown, 0 refused.\n"
+        ),
+        "{plain}"
+    );
+}

@@ -348,7 +348,13 @@ pub(crate) mod tests {
             created_at: "t".into(),
             tenants: vec![tp],
         };
-        crate::render::human(&plan, &crate::render::RenderOpts { color: false })
+        crate::render::human(
+            &plan,
+            &crate::render::RenderOpts {
+                color: false,
+                group: false,
+            },
+        )
     }
 
     fn count(tp: &TenantPlan, risk: crate::types::Risk) -> usize {
