@@ -82,18 +82,24 @@ pub(crate) async fn compute(
 ) -> (Plan, Vec<ObservedTenant>) {
     use futures_util::StreamExt;
     progress.start(Phase::Plan, config.tenants.len());
-    let observed: Vec<ObservedTenant> = futures_util::stream::iter(&config.tenants)
-        .map(|tenant| async move {
-            let observed = provider.read(tenant).await;
-            crate::progress::tenant_read(progress, tenant, &observed);
-            observed
-        })
-        .buffered(parallelism.max(1))
-        .collect()
-        .await;
+    // Each tenant is planned as soon as it is read, so progress can say
+    // whether it has changes without planning it twice.
+    let (observed, planned): (Vec<ObservedTenant>, Vec<_>) =
+        futures_util::stream::iter(&config.tenants)
+            .map(|tenant| async move {
+                let observed = provider.read(tenant).await;
+                let planned = ssprctl_plan::plan_tenant(tenant, &observed);
+                crate::progress::tenant_planned(progress, &planned);
+                (observed, planned)
+            })
+            .buffered(parallelism.max(1))
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .unzip();
     progress.finish();
     let pairs: Vec<_> = config.tenants.iter().zip(observed.iter()).collect();
-    let mut plan = ssprctl_plan::plan(&pairs, meta);
+    let mut plan = ssprctl_plan::plan_of(planned, meta);
     // Readiness: only when a plan changes who may reset or how many methods;
     // read concurrently like the tenants themselves.
     // The population also gives the findings that need it (licensed seats).

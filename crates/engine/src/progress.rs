@@ -3,7 +3,7 @@
 //! lines from it. The engine itself never prints.
 
 use ssprctl_apply::{SettingState, TenantOutcome};
-use ssprctl_model::{ObservedTenant, Tenant};
+use ssprctl_plan::TenantPlan;
 
 /// What the tenants of a phase are being done for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -27,8 +27,7 @@ pub struct TenantDone {
 /// Told of the progress of a phase across tenants. Called from the tasks
 /// that read or write tenants, so it must be cheap and never block for long.
 pub trait Progress: Sync {
-    /// Whether anyone is watching: when not, the engine skips the work of
-    /// finding out what a finished tenant's read shows.
+    /// Whether anyone is watching.
     fn active(&self) -> bool {
         true
     }
@@ -53,17 +52,12 @@ impl Progress for NoProgress {
     fn finish(&self) {}
 }
 
-/// Reports a tenant whose read has finished: whether a managed surface
-/// could not be read and whether it has changes (planned here, only when
-/// the observer is active).
-pub(crate) fn tenant_read(progress: &dyn Progress, tenant: &Tenant, observed: &ObservedTenant) {
-    if !progress.active() {
-        return;
-    }
-    let tp = ssprctl_plan::plan_tenant(tenant, observed);
+/// Reports a tenant whose read has finished, planned: whether a managed
+/// surface could not be read and whether it has changes.
+pub(crate) fn tenant_planned(progress: &dyn Progress, planned: &TenantPlan) {
     progress.tenant_done(TenantDone {
-        failed: !tp.unknown.is_empty(),
-        changed: !tp.changes.is_empty(),
+        failed: !planned.unknown.is_empty(),
+        changed: !planned.changes.is_empty(),
     });
 }
 
