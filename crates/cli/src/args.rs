@@ -27,10 +27,10 @@ pub struct Cli {
     /// Log level for diagnostics on stderr. RUST_LOG overrides it.
     #[arg(long, global = true, value_enum, default_value_t = LogLevel::Warn)]
     pub log_level: LogLevel,
-    /// No progress on stderr. Without it, a plan or apply of more than one
-    /// tenant shows a progress bar when stderr is a terminal, else a progress
-    /// line every 5 s (SSPRCTL_PROGRESS_INTERVAL_MS changes the interval).
-    /// Progress never goes to stdout.
+    /// No progress on stderr. Without it, a command that reads or writes
+    /// more than one tenant shows a progress bar when stderr is a terminal,
+    /// else a progress line every 5 s (SSPRCTL_PROGRESS_INTERVAL_MS changes
+    /// the interval). Progress never goes to stdout.
     #[arg(
         long,
         global = true,
