@@ -84,6 +84,8 @@ struct State {
     phase: Phase,
     counts: Counts,
     last: Instant,
+    /// The tenants done at the last line written, if one was.
+    printed: Option<usize>,
     bar: Option<ProgressBar>,
 }
 
@@ -115,6 +117,7 @@ impl Reporter {
                 phase: Phase::Plan,
                 counts: Counts::default(),
                 last: Instant::now(),
+                printed: None,
                 bar: None,
             }),
         }
@@ -130,10 +133,6 @@ impl Reporter {
 }
 
 impl Progress for Reporter {
-    fn active(&self) -> bool {
-        !matches!(self.mode, Mode::Off)
-    }
-
     fn start(&self, phase: Phase, total: usize) {
         let mut s = self.state();
         s.phase = phase;
@@ -142,6 +141,7 @@ impl Progress for Reporter {
             ..Counts::default()
         };
         s.last = Instant::now();
+        s.printed = None;
         s.bar = None;
         if total <= 1 {
             return;
@@ -180,14 +180,23 @@ impl Progress for Reporter {
             && s.last.elapsed() >= interval
         {
             s.last = Instant::now();
+            s.printed = Some(counts.done);
             crate::out::write_err(&format!("{}\n", line(phase, &counts)));
         }
     }
 
+    /// Clears the bar; in a log that got progress lines, writes the last
+    /// one, so the log shows the phase ended.
     fn finish(&self) {
         let mut s = self.state();
         if let Some(bar) = s.bar.take() {
             bar.finish_and_clear();
+        }
+        if let Some(done) = s.printed
+            && done != s.counts.done
+        {
+            s.printed = Some(s.counts.done);
+            crate::out::write_err(&format!("{}\n", line(s.phase, &s.counts)));
         }
     }
 }
@@ -235,6 +244,6 @@ mod tests {
                 changed: 1
             }
         );
-        assert!(!r.active());
+        assert!(matches!(r.mode, Mode::Off));
     }
 }

@@ -27,10 +27,6 @@ pub struct TenantDone {
 /// Told of the progress of a phase across tenants. Called from the tasks
 /// that read or write tenants, so it must be cheap and never block for long.
 pub trait Progress: Sync {
-    /// Whether anyone is watching.
-    fn active(&self) -> bool {
-        true
-    }
     /// A phase starts with `total` tenants.
     fn start(&self, phase: Phase, total: usize);
     /// One tenant of the phase has finished.
@@ -44,9 +40,6 @@ pub trait Progress: Sync {
 pub struct NoProgress;
 
 impl Progress for NoProgress {
-    fn active(&self) -> bool {
-        false
-    }
     fn start(&self, _: Phase, _: usize) {}
     fn tenant_done(&self, _: TenantDone) {}
     fn finish(&self) {}
