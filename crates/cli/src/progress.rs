@@ -147,17 +147,16 @@ impl Progress for Reporter {
             return;
         }
         if let Mode::Bar = self.mode {
-            let bar = ProgressBar::with_draw_target(
-                Some(total as u64),
-                ProgressDrawTarget::stderr_with_hz(10),
-            );
-            if let Ok(style) = ProgressStyle::with_template(
-                "{prefix}: [{bar:30}] {pos}/{len} tenants ({msg}) {elapsed}",
-            ) {
-                bar.set_style(style.progress_chars("=> "));
+            let mut bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden())
+                .with_prefix(verb(phase))
+                .with_message(detail(phase, &s.counts));
+            if let Ok(style) =
+                ProgressStyle::with_template("{prefix} [{bar:20}] {pos}/{len} tenants, {msg}")
+            {
+                bar = bar.with_style(style.progress_chars("=> "));
             }
-            bar.set_prefix(verb(phase));
-            bar.set_message(detail(phase, &s.counts));
+            bar.set_length(total as u64);
+            bar.set_draw_target(ProgressDrawTarget::stderr_with_hz(10));
             s.bar = Some(bar);
         }
     }
@@ -172,8 +171,8 @@ impl Progress for Reporter {
         }
         let (phase, counts) = (s.phase, s.counts);
         if let Some(bar) = &s.bar {
-            bar.set_message(detail(phase, &counts));
             bar.inc(1);
+            bar.set_message(detail(phase, &counts));
             return;
         }
         if let Mode::Lines { interval } = self.mode
