@@ -200,3 +200,28 @@ fn the_grouped_human_plan_shows_each_plan_once_and_every_weakening_change() {
         "{plain}"
     );
 }
+
+#[test]
+fn names_in_groups_are_escaped_in_markdown_and_the_terminal() {
+    let one = baseline(5, false);
+    let mut tenants: Vec<TenantPlan> = (0..3).map(|i| named(&one, i)).collect();
+    tenants[1].name = "</details><img src=x onerror=alert(1)> @team \u{1b}[2J".into();
+    let fleet = plan(tenants);
+    let md = markdown(&fleet);
+    // Names are code spans (literal text on GitHub) or escaped prose.
+    assert!(!md.contains('\u{1b}'), "{md}");
+    assert_eq!(
+        md.matches("<img").count(),
+        md.matches("`</details><img").count(),
+        "{md}"
+    );
+    let text = crate::render::human(
+        &fleet,
+        &crate::render::RenderOpts {
+            color: false,
+            group: true,
+        },
+    );
+    assert!(!text.contains('\u{1b}'), "{text}");
+    assert!(text.contains("\\u{1b}[2J"), "{text}");
+}
