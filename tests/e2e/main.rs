@@ -7,6 +7,7 @@
 //! - `isolation`: nothing of the machine's environment reaches a run, and a run
 //!   that never ends is killed and shown;
 //! - `cycle`: plan -> apply -> plan converges, for each example;
+//! - `fleet`: grouped plans of several tenants, closing summaries, progress on stderr only;
 //! - `export`: export -> plan is "No changes" (fresh, applied, random live states, many tenants);
 //! - `write_rules`: each API's write rule, asserted from the request log;
 //! - `validation`: `validate` errors with their file:line:column;
@@ -43,6 +44,7 @@ mod credentials;
 mod cycle;
 mod ergonomics;
 mod export;
+mod fleet;
 mod forged;
 mod gitops;
 mod install;

@@ -232,7 +232,9 @@ pub const TIMEOUT_VAR: &str = "SSPRCTL_TEST_TIMEOUT_SECS";
 /// `USERPROFILE`, every `XDG_*_HOME`, `APPDATA`, `LOCALAPPDATA` and the temp
 /// directory point inside it), `PATH` names an empty directory of that home
 /// (so no `az` or other program of the machine is found unless the test puts
-/// it on `PATH`), and `NO_COLOR=1`. From the test process it inherits only
+/// it on `PATH`), `NO_COLOR=1` and `SSPRCTL_NO_PROGRESS=1` (a progress line
+/// appears once an interval has passed, so a slow machine would otherwise
+/// change a transcript; tests of progress set it to 0). From the test process it inherits only
 /// what cannot change the binary's behaviour: coverage instrumentation,
 /// `RUST_BACKTRACE`, and on Windows what the system needs to open a socket.
 /// Every credential, token-store location, log filter or colour setting the
@@ -285,7 +287,8 @@ impl Isolated {
         }
         cmd.env("HOME", home)
             .env("USERPROFILE", home)
-            .env("NO_COLOR", "1");
+            .env("NO_COLOR", "1")
+            .env("SSPRCTL_NO_PROGRESS", "1");
         for name in INHERITED {
             if let Some(value) = std::env::var_os(name) {
                 cmd.env(name, value);

@@ -271,6 +271,9 @@ pub trait Watch: Sync {
     fn before_write(&self, tenant: &Tenant, api: Api, changes: &[&Change]) -> Result<(), String>;
     /// Called when the write has ended.
     fn after_write(&self, tenant: &Tenant, api: Api, result: WriteResult<'_>);
+    /// Called when a tenant's apply has ended (read back included), with its
+    /// outcome: for progress across tenants.
+    fn tenant_done(&self, _outcome: &TenantOutcome) {}
 }
 
 /// A [`Watch`] that watches nothing.
@@ -304,7 +307,7 @@ pub async fn apply_watched<P: Provider, W: Watch>(
     use futures_util::StreamExt;
     futures_util::stream::iter(plan.tenants.iter().filter(|t| !t.changes.is_empty()))
         .map(|tp| async move {
-            match tenants.iter().position(|t| t.name == tp.name) {
+            let outcome = match tenants.iter().position(|t| t.name == tp.name) {
                 Some(i) => {
                     let basis = observed.get(i);
                     apply_tenant(tp, &tenants[i], basis, provider, watch, stop).await
@@ -318,7 +321,9 @@ pub async fn apply_watched<P: Provider, W: Watch>(
                         name: tp.name.clone(),
                     }),
                 },
-            }
+            };
+            watch.tenant_done(&outcome);
+            outcome
         })
         .buffered(parallelism.max(1))
         .collect()

@@ -27,6 +27,17 @@ pub struct Cli {
     /// Log level for diagnostics on stderr. RUST_LOG overrides it.
     #[arg(long, global = true, value_enum, default_value_t = LogLevel::Warn)]
     pub log_level: LogLevel,
+    /// No progress on stderr. Without it, a command that reads or writes
+    /// more than one tenant shows a progress bar when stderr is a terminal,
+    /// else a progress line every 5 s (SSPRCTL_PROGRESS_INTERVAL_MS changes
+    /// the interval). Progress never goes to stdout.
+    #[arg(
+        long,
+        global = true,
+        env = "SSPRCTL_NO_PROGRESS",
+        value_parser = clap::builder::FalseyValueParser::new()
+    )]
+    pub no_progress: bool,
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -233,9 +244,29 @@ pub struct FormatArgs {
     #[arg(long, conflicts_with = "markdown")]
     pub json: bool,
     /// Print the plan as Markdown for a pull-request comment. On GitHub Actions
-    /// it is also added to the job summary.
+    /// it is also added to the job summary. Tenants with identical plans are
+    /// one group, errors and weakening changes first, and the whole fits
+    /// --markdown-limit characters.
     #[arg(long)]
     pub markdown: bool,
+    /// The most characters the Markdown plan may have (default: GitHub's
+    /// 65,536-character comment limit). Detail is cut to fit, least essential
+    /// first (tenant names, lint lists, readiness figures, then the groups
+    /// without weakening changes or errors); a weakening change or an error
+    /// is never cut, and the plan says what was and that the JSON plan has it.
+    #[arg(
+        long,
+        value_name = "CHARS",
+        env = "SSPRCTL_MARKDOWN_LIMIT",
+        default_value_t = ssprctl_plan::markdown::DEFAULT_LIMIT,
+        value_parser = clap::value_parser!(usize)
+    )]
+    pub markdown_limit: usize,
+    /// Show tenants whose plans are identical once, as a group with their
+    /// names (errors and weakening changes first). Every change is still
+    /// shown; names beyond 10 per group are left to --json.
+    #[arg(long, conflicts_with_all = ["json", "markdown"])]
+    pub group: bool,
 }
 
 /// `plan` options.

@@ -7,6 +7,7 @@ mod args;
 mod doctor;
 mod lint;
 mod out;
+mod progress;
 mod report;
 mod report_html;
 mod shell;
@@ -219,6 +220,7 @@ fn main() -> ExitCode {
         wants_color(std::io::stderr().is_terminal()),
     );
     let color = wants_color(std::io::stdout().is_terminal());
+    let progress = progress::Reporter::new(cli.no_progress, std::io::stderr().is_terminal());
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -234,9 +236,9 @@ fn main() -> ExitCode {
         let command = async {
             match cli.command {
                 Command::Validate(a) => validate(&a),
-                Command::Plan(a) => plan(&a, color).await,
+                Command::Plan(a) => plan(&a, color, &progress).await,
                 Command::Lint(a) => run_lint(&a, color).await,
-                Command::Apply(a) => apply(&a, color).await,
+                Command::Apply(a) => apply(&a, color, &progress).await,
                 Command::Show(a) => show(&a, color),
                 Command::Merge(a) => merge(&a, color),
                 Command::Rollback(a) => rollback(&a, color).await,
@@ -440,7 +442,12 @@ fn print_plan(plan: &Plan, format: &FormatArgs, color: bool) -> Result<()> {
     if format.json {
         outln!("{}", serde_json::to_string_pretty(plan)?)?;
     } else if format.markdown {
-        let md = ssprctl_plan::markdown::markdown(plan);
+        let md = ssprctl_plan::markdown::markdown_with(
+            plan,
+            &ssprctl_plan::markdown::MarkdownOpts {
+                limit: format.markdown_limit,
+            },
+        );
         out!("{md}")?;
         if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|s| !s.is_empty()) {
             let path = PathBuf::from(summary);
@@ -448,19 +455,19 @@ fn print_plan(plan: &Plan, format: &FormatArgs, color: bool) -> Result<()> {
                 .map_err(|source| CliError::WriteSummary { path, source })?;
         }
     } else {
-        out!("{}", human(plan, color))?;
+        out!("{}", human(plan, color, format.group))?;
     }
     Ok(())
 }
 
 /// The human plan; a selection with no tenant (an empty shard) says so.
-fn human(plan: &Plan, color: bool) -> String {
+fn human(plan: &Plan, color: bool, group: bool) -> String {
     match &plan.selection {
         Some(selection) if plan.tenants.is_empty() => match selection.shard {
             Some(shard) => format!("No tenants in shard {shard}.\n"),
             None => "No tenants selected.\n".to_string(),
         },
-        _ => render::human(plan, &RenderOpts { color }),
+        _ => render::human(plan, &RenderOpts { color, group }),
     }
 }
 
@@ -473,18 +480,19 @@ fn append(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         .write_all(bytes)
 }
 
-async fn plan(args: &PlanArgs, color: bool) -> Result<Outcome> {
+async fn plan(args: &PlanArgs, color: bool, progress: &progress::Reporter) -> Result<Outcome> {
     let config = ssprctl_model::load_file(&args.config.config)?;
     let (config, selection) = ssprctl_engine::select::select(config, &args.select.select())?;
     let cwd = current_dir()?;
     let targets = targets(&args.target);
     let session = Session::start(&config, &targets).await?;
-    let mut plan = ssprctl_engine::make_plan(
+    let mut plan = ssprctl_engine::make_plan_observed(
         &config,
         &args.config.config,
         &cwd,
         &session.provider,
         targets.parallelism,
+        progress,
     )
     .await;
     session.stop().await;
@@ -678,7 +686,7 @@ fn apply_config(args: &ApplyArgs) -> Result<Option<PathBuf>> {
     Ok(Some(config))
 }
 
-async fn apply(args: &ApplyArgs, color: bool) -> Result<Outcome> {
+async fn apply(args: &ApplyArgs, color: bool, progress: &progress::Reporter) -> Result<Outcome> {
     let cwd = current_dir()?;
     let config = apply_config(args)?;
     let inputs = apply_inputs(
@@ -690,11 +698,16 @@ async fn apply(args: &ApplyArgs, color: bool) -> Result<Outcome> {
     let targets = targets(&args.target);
     let session = Session::start(&inputs.config, &targets).await?;
     let result = async {
-        let prepared =
-            ssprctl_engine::prepare_apply(&inputs, &cwd, &session.provider, targets.parallelism)
-                .await?;
+        let prepared = ssprctl_engine::prepare_apply_observed(
+            &inputs,
+            &cwd,
+            &session.provider,
+            targets.parallelism,
+            progress,
+        )
+        .await?;
         let plan = &prepared.plan;
-        out!("{}", human(plan, color))?;
+        out!("{}", human(plan, color, false))?;
         ssprctl_engine::check_gates(plan, args.allow_weakening)?;
         if plan.change_count() == 0 {
             return Ok(Outcome::Applied {
@@ -719,6 +732,7 @@ async fn apply(args: &ApplyArgs, color: bool) -> Result<Outcome> {
             &session,
             targets.parallelism,
             journal,
+            progress,
         )
         .await
     }
@@ -748,6 +762,7 @@ async fn run_apply(
     session: &Session,
     parallelism: usize,
     journaled: Journaled<'_>,
+    progress: &dyn ssprctl_engine::Progress,
 ) -> Result<Outcome> {
     let stop = Stop::new(GRACE);
     let seen = Arc::new(OnceLock::new());
@@ -764,13 +779,14 @@ async fn run_apply(
         Arc::clone(&journal),
         Arc::clone(&seen),
     ));
-    let report = ssprctl_engine::execute_journaled(
+    let report = ssprctl_engine::execute_observed(
         prepared,
         config,
         &session.provider,
         parallelism,
         &journal,
         &stop,
+        progress,
     )
     .await;
     let finished = journal.finish(&report);
@@ -906,7 +922,11 @@ async fn rollback(args: &RollbackArgs, color: bool) -> Result<Outcome> {
             ssprctl_engine::prepare_apply(&inputs, &cwd, &session.provider, targets.parallelism)
                 .await?;
         let plan = &prepared.plan;
-        out!("{}", render::human(plan, &RenderOpts { color }))?;
+        let opts = RenderOpts {
+            color,
+            group: false,
+        };
+        out!("{}", render::human(plan, &opts))?;
         if let Some(out) = &args.out {
             write_private(out, &serde_json::to_vec_pretty(plan)?).map_err(|source| {
                 CliError::WritePlan {
@@ -950,6 +970,7 @@ async fn rollback(args: &RollbackArgs, color: bool) -> Result<Outcome> {
             &session,
             targets.parallelism,
             journaled,
+            &ssprctl_engine::NoProgress,
         )
         .await
     }
@@ -1034,7 +1055,41 @@ fn print_report(report: &ApplyReport) -> Result<()> {
         }
         print_concurrent(&name, &tenant.concurrent);
     }
+    if report.tenants.len() > 1 {
+        outln!("{}", apply_summary(report))?;
+    }
     Ok(())
+}
+
+/// The closing line of an apply of several tenants: how many were written
+/// and verified, not applied (refused: a managed setting moved), failed, and
+/// left with a setting whose state is unknown.
+fn apply_summary(report: &ApplyReport) -> String {
+    use ssprctl_plan::group::thousands;
+    let (mut written, mut refused, mut failed, mut unknown) = (0, 0, 0, 0);
+    for t in &report.tenants {
+        let mut unknown_setting = t
+            .settings
+            .iter()
+            .any(|s| matches!(s.state, SettingState::Unknown { .. }));
+        match &t.error {
+            None => written += 1,
+            Some(ssprctl_engine::ApplyError::Moved { .. }) => refused += 1,
+            Some(ssprctl_engine::ApplyError::NotVisible { .. }) => unknown_setting = true,
+            Some(_) => failed += 1,
+        }
+        if unknown_setting {
+            unknown += 1;
+        }
+    }
+    format!(
+        "{} tenants with changes: {} written and verified, {} not applied (refused), {} failed, {} with settings unknown.",
+        thousands(report.tenants.len()),
+        thousands(written),
+        thousands(refused),
+        thousands(failed),
+        thousands(unknown)
+    )
 }
 
 /// Changes by other writers to settings the file does not manage, on the

@@ -5,6 +5,7 @@ use ssprctl_model::{Api, Config};
 use ssprctl_plan::Plan;
 use ssprctl_provider::HttpProvider;
 
+use crate::progress::{NoProgress, Phase, Progress};
 use crate::{Journal, Prepared, Refusal};
 
 /// The gates every apply passes, on the plan that will be applied (never on a
@@ -105,17 +106,77 @@ pub async fn execute_journaled(
     journal: &Journal,
     stop: &Stop,
 ) -> ApplyReport {
+    execute_observed(
+        prepared,
+        config,
+        provider,
+        parallelism,
+        journal,
+        stop,
+        &NoProgress,
+    )
+    .await
+}
+
+/// [`execute_journaled`], telling `progress` of each tenant whose apply has
+/// ended ([`Phase::Apply`], over the tenants with changes).
+pub async fn execute_observed(
+    prepared: &Prepared,
+    config: &Config,
+    provider: &HttpProvider,
+    parallelism: usize,
+    journal: &Journal,
+    stop: &Stop,
+    progress: &dyn Progress,
+) -> ApplyReport {
+    let total = prepared
+        .plan
+        .tenants
+        .iter()
+        .filter(|t| !t.changes.is_empty())
+        .count();
+    progress.start(Phase::Apply, total);
+    let watch = Observed { journal, progress };
     let outcomes = ssprctl_apply::apply_watched(
         &prepared.plan,
         &config.tenants,
         &prepared.observed,
         provider,
         parallelism,
-        journal,
+        &watch,
         stop,
     )
     .await;
+    progress.finish();
     report(outcomes, stop.reason())
+}
+
+/// The journal, with progress told of each tenant's end.
+struct Observed<'a> {
+    journal: &'a Journal,
+    progress: &'a dyn Progress,
+}
+
+impl ssprctl_apply::Watch for Observed<'_> {
+    fn before_write(
+        &self,
+        tenant: &ssprctl_model::Tenant,
+        api: Api,
+        changes: &[&ssprctl_plan::Change],
+    ) -> Result<(), String> {
+        self.journal.before_write(tenant, api, changes)
+    }
+    fn after_write(
+        &self,
+        tenant: &ssprctl_model::Tenant,
+        api: Api,
+        result: ssprctl_apply::WriteResult<'_>,
+    ) {
+        self.journal.after_write(tenant, api, result);
+    }
+    fn tenant_done(&self, outcome: &ssprctl_apply::TenantOutcome) {
+        crate::progress::tenant_applied(self.progress, outcome);
+    }
 }
 
 fn report(outcomes: Vec<ssprctl_apply::TenantOutcome>, interrupted: Option<String>) -> ApplyReport {

@@ -33,6 +33,7 @@ pub mod journal;
 pub mod linting;
 pub mod merge;
 pub mod planning;
+pub mod progress;
 pub mod report;
 pub mod rollback;
 pub mod saved;
@@ -41,12 +42,16 @@ pub mod session;
 
 mod refusal;
 
-pub use applying::{ApplyReport, TenantApplied, check_gates, execute_journaled};
+pub use applying::{ApplyReport, TenantApplied, check_gates, execute_journaled, execute_observed};
 pub use journal::Journal;
 pub use linting::{lint_desired, lint_live};
-pub use planning::make_plan;
+pub use planning::{make_plan, make_plan_observed};
+pub use progress::{NoProgress, Phase, Progress, TenantDone};
 pub use refusal::{BeforeAfter, Difference, Refusal};
-pub use saved::{ApplyInputs, Prepared, SavedPlan, apply_inputs, prepare_apply, read_plan};
+pub use saved::{
+    ApplyInputs, Prepared, SavedPlan, apply_inputs, prepare_apply, prepare_apply_observed,
+    read_plan,
+};
 pub use session::{Session, SessionError, Targets};
 pub use ssprctl_apply::{ApplyError, Concurrent, Seen, SettingOutcome, SettingState, Stop};
 pub use ssprctl_provider::ConcurrentChange;

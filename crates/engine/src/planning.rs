@@ -8,6 +8,7 @@ use ssprctl_plan::{Plan, PlanMeta, readiness};
 use ssprctl_provider::{HttpProvider, Provider};
 
 use crate::TOOL_VERSION;
+use crate::progress::{NoProgress, Phase, Progress};
 
 /// Reads every tenant of `config`, up to `parallelism` at a time, and plans,
 /// readiness included. `config_path` is recorded in the plan as
@@ -19,8 +20,23 @@ pub async fn make_plan(
     provider: &HttpProvider,
     parallelism: usize,
 ) -> Plan {
+    make_plan_observed(config, config_path, cwd, provider, parallelism, &NoProgress).await
+}
+
+/// [`make_plan`], telling `progress` of each tenant whose read has finished
+/// ([`crate::progress::Phase::Plan`]).
+pub async fn make_plan_observed(
+    config: &Config,
+    config_path: &Path,
+    cwd: &Path,
+    provider: &HttpProvider,
+    parallelism: usize,
+    progress: &dyn Progress,
+) -> Plan {
     let meta = meta(config, &recorded_config_path(config_path, cwd));
-    compute(config, &meta, provider, parallelism).await.0
+    compute(config, &meta, provider, parallelism, progress)
+        .await
+        .0
 }
 
 /// The plan's metadata for `config`, made now.
@@ -62,15 +78,28 @@ pub(crate) async fn compute(
     meta: &PlanMeta,
     provider: &HttpProvider,
     parallelism: usize,
+    progress: &dyn Progress,
 ) -> (Plan, Vec<ObservedTenant>) {
     use futures_util::StreamExt;
-    let observed: Vec<ObservedTenant> = futures_util::stream::iter(&config.tenants)
-        .map(|tenant| provider.read(tenant))
-        .buffered(parallelism.max(1))
-        .collect()
-        .await;
+    progress.start(Phase::Plan, config.tenants.len());
+    // Each tenant is planned as soon as it is read, so progress can say
+    // whether it has changes without planning it twice.
+    let (observed, planned): (Vec<ObservedTenant>, Vec<_>) =
+        futures_util::stream::iter(&config.tenants)
+            .map(|tenant| async move {
+                let observed = provider.read(tenant).await;
+                let planned = ssprctl_plan::plan_tenant(tenant, &observed);
+                crate::progress::tenant_planned(progress, &planned);
+                (observed, planned)
+            })
+            .buffered(parallelism.max(1))
+            .collect::<Vec<_>>()
+            .await
+            .into_iter()
+            .unzip();
+    progress.finish();
     let pairs: Vec<_> = config.tenants.iter().zip(observed.iter()).collect();
-    let mut plan = ssprctl_plan::plan(&pairs, meta);
+    let mut plan = ssprctl_plan::plan_of(planned, meta);
     // Readiness: only when a plan changes who may reset or how many methods;
     // read concurrently like the tenants themselves.
     // The population also gives the findings that need it (licensed seats).

@@ -15,6 +15,7 @@ use ssprctl_plan::{Change, Plan, Selection, TenantPlan};
 use ssprctl_provider::HttpProvider;
 
 use crate::planning::{compute, meta};
+use crate::progress::NoProgress;
 use crate::select::{Select, select};
 use crate::{BeforeAfter, Difference, EngineError, Refusal, TOOL_VERSION};
 
@@ -230,12 +231,25 @@ pub async fn prepare_apply(
     provider: &HttpProvider,
     parallelism: usize,
 ) -> Result<Prepared, EngineError> {
+    prepare_apply_observed(inputs, cwd, provider, parallelism, &NoProgress).await
+}
+
+/// [`prepare_apply`], telling `progress` of each tenant whose read has
+/// finished ([`crate::progress::Phase::Plan`]).
+pub async fn prepare_apply_observed(
+    inputs: &ApplyInputs,
+    cwd: &Path,
+    provider: &HttpProvider,
+    parallelism: usize,
+    progress: &dyn crate::progress::Progress,
+) -> Result<Prepared, EngineError> {
     let recorded = match &inputs.saved {
         Some(saved) => saved.plan.config_path.clone(),
         None => crate::planning::recorded_config_path(&inputs.config_path, cwd),
     };
     let meta = meta(&inputs.config, &recorded);
-    let (mut fresh, observed) = compute(&inputs.config, &meta, provider, parallelism).await;
+    let (mut fresh, observed) =
+        compute(&inputs.config, &meta, provider, parallelism, progress).await;
     fresh.selection = inputs.selection.clone();
     if let Some(saved) = &inputs.saved {
         compare(&saved.plan, &fresh, &observed)?;

@@ -7,12 +7,14 @@
 //! - [`readiness`]: the effect of a plan on people.
 //! - [`lint`]: settings checked against the catalog's lint rules, with
 //!   accepted exceptions.
-//! - [`render`] and [`markdown`]: the human and pull-request renderings.
+//! - [`render`] and [`markdown`]: the human and pull-request renderings;
+//!   [`group`]: tenants with identical plans grouped, and the fleet summary.
 //!
 //! This crate performs no I/O, reads no clock and depends only on the model: the
 //! same inputs give a byte-identical plan.
 #![deny(missing_docs)]
 
+pub mod group;
 pub mod lint;
 pub mod markdown;
 pub mod planner;
@@ -22,7 +24,10 @@ pub mod render;
 pub mod risk;
 pub mod types;
 
-pub use planner::{PlanMeta, observed_value, plan, plan_tenant};
+#[cfg(test)]
+mod fleet_tests;
+
+pub use planner::{PlanMeta, observed_value, plan, plan_of, plan_tenant};
 pub use types::{
     Action, Change, FORMAT_VERSION, Finding, Merged, Plan, Risk, Selection, Severity, Shard,
     TenantPlan, Unknown,

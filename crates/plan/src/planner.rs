@@ -30,13 +30,22 @@ pub struct PlanMeta {
 
 /// Plans every tenant.
 pub fn plan(tenants: &[(&Tenant, &ObservedTenant)], meta: &PlanMeta) -> Plan {
+    plan_of(
+        tenants.iter().map(|(t, o)| plan_tenant(t, o)).collect(),
+        meta,
+    )
+}
+
+/// The plan of tenants already planned one by one with [`plan_tenant`] (in
+/// file order): the same value [`plan`] gives for them.
+pub fn plan_of(tenants: Vec<TenantPlan>, meta: &PlanMeta) -> Plan {
     Plan {
         format_version: FORMAT_VERSION.to_string(),
         tool_version: meta.tool_version.clone(),
         config_digest: meta.config_digest.clone(),
         config_path: meta.config_path.clone(),
         created_at: meta.created_at.clone(),
-        tenants: tenants.iter().map(|(t, o)| plan_tenant(t, o)).collect(),
+        tenants,
         selection: None,
         merged: None,
     }
@@ -352,7 +361,13 @@ pub(crate) mod tests {
             selection: None,
             merged: None,
         };
-        crate::render::human(&plan, &crate::render::RenderOpts { color: false })
+        crate::render::human(
+            &plan,
+            &crate::render::RenderOpts {
+                color: false,
+                group: false,
+            },
+        )
     }
 
     fn count(tp: &TenantPlan, risk: crate::types::Risk) -> usize {

@@ -15,7 +15,17 @@ use crate::types::{Change, Plan, Risk, Severity, TenantPlan};
 pub struct RenderOpts {
     /// Emit ANSI colours.
     pub color: bool,
+    /// Show tenants whose plans are identical (changes, unknowns, findings,
+    /// lint) once, as a group with their names (`plan --group`): groups with
+    /// errors and weakening changes first. Every change of every group is
+    /// shown; only tenant names beyond [`GROUP_NAMES`] and per-tenant
+    /// readiness figures beyond as many tenants are left to the JSON plan.
+    pub group: bool,
 }
+
+/// How many tenant names, and tenants' readiness figures, a group shows in
+/// the grouped human plan.
+pub const GROUP_NAMES: usize = 10;
 
 struct Paint {
     on: bool,
@@ -40,16 +50,29 @@ impl Paint {
     }
 }
 
-/// Renders the whole plan for a terminal or a log.
+/// Renders the whole plan for a terminal or a log, then the closing summary
+/// (with more than one tenant, also the fleet line of
+/// [`crate::group::FleetSummary`]).
 pub fn human(plan: &Plan, opts: &RenderOpts) -> String {
     let p = Paint { on: opts.color };
     let mut out = String::new();
-    for tenant in &plan.tenants {
-        render_tenant(&mut out, tenant, &p);
-        out.push('\n');
+    if opts.group {
+        for g in crate::group::groups(plan) {
+            render_group(&mut out, &g, &p);
+            out.push('\n');
+        }
+    } else {
+        for tenant in &plan.tenants {
+            render_tenant(&mut out, tenant, &p);
+            out.push('\n');
+        }
     }
     out.push_str(&summary(plan, &p));
     out.push('\n');
+    if plan.tenants.len() > 1 {
+        out.push_str(&crate::group::FleetSummary::of(plan).line());
+        out.push_str(".\n");
+    }
     out
 }
 
@@ -60,6 +83,77 @@ fn render_tenant(out: &mut String, t: &TenantPlan, p: &Paint) {
         p.bold(&format!("Tenant {}", clean(&t.name))),
         p.dim(&format!("({})", clean(&t.tenant_id)))
     );
+    render_body(out, t, p, &t.readiness);
+    render_counts(out, t, p, "");
+}
+
+/// A group of tenants with identical plans: their names, then the plan they
+/// share, readiness per tenant when it differs.
+fn render_group(out: &mut String, g: &crate::group::Group<'_>, p: &Paint) {
+    let [one] = g.tenants.as_slice() else {
+        let names: Vec<String> = g.tenants.iter().map(|t| clean(&t.name)).collect();
+        let _ = writeln!(
+            out,
+            "{} {}",
+            p.bold(&format!(
+                "{} tenants with the same plan:",
+                crate::group::thousands(names.len())
+            )),
+            crate::group::bounded(&names, GROUP_NAMES)
+        );
+        let t = g.first();
+        let first = &t.readiness;
+        if g.tenants.iter().all(|o| &o.readiness == first) {
+            render_body(out, t, p, first);
+        } else {
+            render_body(out, t, p, &[]);
+            let with: Vec<_> = g
+                .tenants
+                .iter()
+                .filter(|o| !o.readiness.is_empty())
+                .collect();
+            for o in with.iter().take(GROUP_NAMES) {
+                for line in &o.readiness {
+                    let _ = writeln!(
+                        out,
+                        "  {} {}: {}",
+                        p.color(AnsiColor::Cyan, "readiness:"),
+                        clean(&o.name),
+                        clean(line)
+                    );
+                }
+            }
+            let more = with.len().saturating_sub(GROUP_NAMES);
+            if more > 0 {
+                let _ = writeln!(
+                    out,
+                    "  {} of {} more tenant{}: in the JSON plan (--json)",
+                    p.color(AnsiColor::Cyan, "readiness"),
+                    crate::group::thousands(more),
+                    plural(more)
+                );
+            }
+        }
+        let same = g
+            .tenants
+            .iter()
+            .all(|o| o.unchanged == t.unchanged && o.unmanaged == t.unmanaged);
+        if same {
+            render_counts(out, t, p, " in each tenant");
+        } else {
+            let _ = writeln!(
+                out,
+                "  {}",
+                p.dim(&format!("{} to change in each tenant", t.changes.len()))
+            );
+        }
+        return;
+    };
+    render_tenant(out, one, p);
+}
+
+/// What a tenant's plan says, below its heading.
+fn render_body(out: &mut String, t: &TenantPlan, p: &Paint, readiness: &[String]) {
     if t.changes.is_empty() && t.unknown.is_empty() {
         let _ = writeln!(
             out,
@@ -97,7 +191,7 @@ fn render_tenant(out: &mut String, t: &TenantPlan, p: &Paint) {
             clean(&u.reason)
         );
     }
-    for line in &t.readiness {
+    for line in readiness {
         let _ = writeln!(
             out,
             "  {} {}",
@@ -126,12 +220,16 @@ fn render_tenant(out: &mut String, t: &TenantPlan, p: &Paint) {
             clean(&line)
         );
     }
+}
+
+/// The counts line of a tenant (or, with `each`, of every tenant of a group).
+fn render_counts(out: &mut String, t: &TenantPlan, p: &Paint, each: &str) {
     if !t.changes.is_empty() || !t.unknown.is_empty() {
         let _ = writeln!(
             out,
             "  {}",
             p.dim(&format!(
-                "{} to change, {} unchanged, {} unmanaged (left alone)",
+                "{} to change, {} unchanged, {} unmanaged (left alone){each}",
                 t.changes.len(),
                 t.unchanged,
                 t.unmanaged
@@ -141,7 +239,7 @@ fn render_tenant(out: &mut String, t: &TenantPlan, p: &Paint) {
         let _ = writeln!(
             out,
             "  {}",
-            p.dim(&format!("{} unmanaged (left alone)", t.unmanaged))
+            p.dim(&format!("{} unmanaged (left alone){each}", t.unmanaged))
         );
     }
 }
