@@ -218,7 +218,12 @@ impl Emulator {
     }
 }
 
-fn http(rt: &tokio::runtime::Runtime, method: reqwest::Method, url: &str, body: Option<Value>) -> Value {
+fn http(
+    rt: &tokio::runtime::Runtime,
+    method: reqwest::Method,
+    url: &str,
+    body: Option<Value>,
+) -> Value {
     rt.block_on(async {
         let client = reqwest::Client::new();
         let mut req = client.request(method, url);
@@ -230,14 +235,7 @@ fn http(rt: &tokio::runtime::Runtime, method: reqwest::Method, url: &str, body: 
     })
 }
 
-fn report(
-    n: usize,
-    c: usize,
-    run: &Run,
-    lb: f64,
-    traffic: &Traffic,
-    what: &str,
-) {
+fn report(n: usize, c: usize, run: &Run, lb: f64, traffic: &Traffic, what: &str) {
     println!(
         "{n:>6} {c:>4} {:>8.2}s {lb:>7.2}s {:>6.2}x {:>8.2} {:>6.2} {:>4} {:>7.1} {:>8.3}   {what}{}",
         run.secs,
@@ -247,7 +245,11 @@ fn report(
         traffic.levels_max,
         run.max_rss as f64 / 1e6,
         run.cpu_secs * 1000.0 / n as f64,
-        if traffic.truncated { " (request log truncated)" } else { "" },
+        if traffic.truncated {
+            " (request log truncated)"
+        } else {
+            ""
+        },
     );
 }
 
@@ -273,7 +275,10 @@ fn main() {
         cases.push((STANDALONE.0, STANDALONE.1, true));
     }
     if let Some(only) = std::env::var_os("SSPRCTL_BENCH_ONLY") {
-        let only: usize = only.to_str().and_then(|s| s.parse().ok()).expect("SSPRCTL_BENCH_ONLY=N");
+        let only: usize = only
+            .to_str()
+            .and_then(|s| s.parse().ok())
+            .expect("SSPRCTL_BENCH_ONLY=N");
         cases.retain(|&(n, _, standalone)| n == only && !standalone);
         if only == LARGE.0 && cases.is_empty() {
             cases.push((LARGE.0, LARGE.1, false));
@@ -302,7 +307,12 @@ fn main() {
                 .next()
                 .expect("emulator url")
                 .to_string();
-            http(&rt, reqwest::Method::PUT, &format!("{url}/_emulator/faults"), Some(fault_json.clone()));
+            http(
+                &rt,
+                reqwest::Method::PUT,
+                &format!("{url}/_emulator/faults"),
+                Some(fault_json.clone()),
+            );
             Emulator::Standalone(child, url)
         } else {
             let handle = rt
@@ -323,12 +333,23 @@ fn main() {
         std::fs::write(&cfg, config(&url, n)).expect("write config");
         let cfg = cfg.to_str().expect("utf-8");
         let par = c.to_string();
-        let suffix = if standalone { ", standalone emulator --state FILE" } else { "" };
+        let suffix = if standalone {
+            ", standalone emulator --state FILE"
+        } else {
+            ""
+        };
 
         http(&rt, reqwest::Method::DELETE, &log_url, None);
         let apply = ssprctl(
             dir.path(),
-            &["apply", "--config", cfg, "--auto-approve", "--parallelism", &par],
+            &[
+                "apply",
+                "--config",
+                cfg,
+                "--auto-approve",
+                "--parallelism",
+                &par,
+            ],
         );
         assert_eq!(apply.code, 0, "apply from fresh tenants");
         if std::env::var_os("SSPRCTL_BENCH_SERVE").is_some() {
@@ -344,7 +365,14 @@ fn main() {
         http(&rt, reqwest::Method::DELETE, &log_url, None);
         let plan = ssprctl(
             dir.path(),
-            &["plan", "--config", cfg, "--detailed-exitcode", "--parallelism", &par],
+            &[
+                "plan",
+                "--config",
+                cfg,
+                "--detailed-exitcode",
+                "--parallelism",
+                &par,
+            ],
         );
         assert_eq!(plan.code, 0, "the plan finds the tenants converged");
         let plan_traffic = traffic(&http(&rt, reqwest::Method::GET, &log_url, None), n);
@@ -354,8 +382,22 @@ fn main() {
         let quota = n as f64 * 8.0 / 7500.0;
         let apply_lb = (waves * 4.0 * l).max(quota);
         let plan_lb = (waves * 2.0 * l).max(quota);
-        report(n, c, &apply, apply_lb, &apply_traffic, &format!("apply, from fresh tenants{suffix}"));
-        report(n, c, &plan, plan_lb, &plan_traffic, &format!("plan, converged (drift check){suffix}"));
+        report(
+            n,
+            c,
+            &apply,
+            apply_lb,
+            &apply_traffic,
+            &format!("apply, from fresh tenants{suffix}"),
+        );
+        report(
+            n,
+            c,
+            &plan,
+            plan_lb,
+            &plan_traffic,
+            &format!("plan, converged (drift check){suffix}"),
+        );
         match emulator {
             Emulator::InProcess(handle) => rt.block_on(handle.shutdown()),
             Emulator::Standalone(mut child, _) => {

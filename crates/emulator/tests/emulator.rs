@@ -1533,7 +1533,9 @@ async fn request_log_records_method_path_status_and_tenant() {
     let mut last_start = 0;
     for entry in log.as_array_mut().expect("log array") {
         let entry = entry.as_object_mut().expect("entry");
-        let ms = entry.remove("latencyMs").expect("every entry has latencyMs");
+        let ms = entry
+            .remove("latencyMs")
+            .expect("every entry has latencyMs");
         assert!(ms.is_u64(), "{ms}");
         // Sequential requests: each started after the one before.
         let started = entry
