@@ -22,7 +22,11 @@
 //! the mean over tenants (and the maximum).
 //!
 //! Run: `cargo bench --bench plan_many` (release build; add
-//! `SSPRCTL_BENCH_LARGE=1` for N = 10,000). Each case applies the
+//! `SSPRCTL_BENCH_LARGE=1` for N = 10,000). `SSPRCTL_BENCH_ONLY=N` runs only
+//! the in-process case of N tenants; `SSPRCTL_BENCH_NO_STANDALONE=1` leaves
+//! out the standalone-emulator case; `SSPRCTL_BENCH_SERVE=1` (for profiling)
+//! stops after the first case's apply and keeps its emulator serving the N
+//! converged tenants, printing the configuration to plan them with. Each case applies the
 //! quick-start settings first, so the plan is the steady-state drift check
 //! an MSP schedules nightly. The emulator runs in this process on loopback
 //! (so the child's RSS and CPU are ssprctl's only), except for the last case,
