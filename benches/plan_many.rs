@@ -6,8 +6,14 @@
 //! levels (tokens, then one Graph `$batch` in parallel with the portal reads),
 //! and C tenants are in flight at once: `ceil(N / C) · 2 · L`. The app-wide
 //! Graph quota bound is `N · 8 RU / 7,500 RU/s`; the bound is the larger of
-//! the two. Apply from fresh tenants: 4 levels (tokens, reads, writes,
-//! read-back), `ceil(N / C) · 4 · L`.
+//! the two. Apply from fresh tenants: `ceil(N / C) · 8 · L`, the 8 levels of
+//! one tenant's critical path that ssprctl's safety rules require (traced in
+//! the request log of N = 1): tokens; the reads; the registration report
+//! (the plan widens who may reset); then the authentication-methods policy
+//! lane, in order: its pre-write read, its write, the portal policy's
+//! pre-write read (a full-object PUT re-reads right before writing), the
+//! portal write; then the read-back. Other surfaces are written in parallel
+//! with that lane.
 //!
 //! Per case it prints the wall time, the bound and the ratio; HTTP requests
 //! per tenant and round-trip levels per tenant, both from the emulator's
@@ -384,7 +390,7 @@ fn main() {
         let waves = n.div_ceil(c) as f64;
         let l = LATENCY_MS as f64 / 1000.0;
         let quota = n as f64 * 8.0 / 7500.0;
-        let apply_lb = (waves * 4.0 * l).max(quota);
+        let apply_lb = (waves * 8.0 * l).max(quota);
         let plan_lb = (waves * 2.0 * l).max(quota);
         report(
             n,
