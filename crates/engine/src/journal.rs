@@ -1161,6 +1161,41 @@ mod tests {
         );
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn records_written_at_the_same_time_are_each_durable_before_their_writer_goes_on() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let journal = Journal::create(dir.path(), &plan(), Kind::Apply, None).expect("create");
+        let journal = std::sync::Arc::new(journal);
+        let writers: Vec<_> = (0..64)
+            .map(|_| {
+                let journal = std::sync::Arc::clone(&journal);
+                tokio::spawn(async move {
+                    let p = plan();
+                    let sms = [&p.tenants[0].changes[0]];
+                    let intent = journal
+                        .before_write(&tenant(), Api::GraphAuthenticationMethods, &sms)
+                        .await;
+                    // Gone on: the intent is durable (group commit).
+                    let durable = journal.lock().durable;
+                    (intent, durable)
+                })
+            })
+            .collect();
+        let mut lines = Vec::new();
+        for writer in writers {
+            let (intent, durable) = writer.await.expect("writer");
+            assert_eq!(intent, Ok(()));
+            lines.push(durable);
+        }
+        // The start record and 64 intents, every one durable and complete.
+        assert!(lines.iter().all(|&d| d >= 2), "{lines:?}");
+        assert_eq!(journal.lock().durable, 65);
+        let text = std::fs::read_to_string(journal.path()).expect("journal");
+        assert_eq!(text.lines().count(), 65);
+        let read = read(journal.path()).expect("every line a complete record");
+        assert_eq!(read.intended.len(), 1);
+    }
+
     #[tokio::test]
     async fn exiting_at_once_leaves_started_writes_unknown_and_the_rest_not_applied() {
         let dir = tempfile::tempdir().expect("temp dir");
