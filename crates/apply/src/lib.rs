@@ -265,12 +265,26 @@ pub enum WriteResult<'a> {
 }
 
 /// Told of each write before it starts and after it ends (the journal).
+/// Both are awaited: a journal makes its record durable before the write
+/// starts (and before the lane goes on), without blocking other tenants
+/// meanwhile, so that records of many tenants can share one fsync.
 pub trait Watch: Sync {
-    /// Called before `api` of `tenant` is written with these changes. An
-    /// error stops the tenant's lane before the write, with this reason.
-    fn before_write(&self, tenant: &Tenant, api: Api, changes: &[&Change]) -> Result<(), String>;
+    /// Called before `api` of `tenant` is written with these changes; the
+    /// write starts once it completes. An error stops the tenant's lane
+    /// before the write, with this reason.
+    fn before_write(
+        &self,
+        tenant: &Tenant,
+        api: Api,
+        changes: &[&Change],
+    ) -> impl Future<Output = Result<(), String>> + Send;
     /// Called when the write has ended.
-    fn after_write(&self, tenant: &Tenant, api: Api, result: WriteResult<'_>);
+    fn after_write(
+        &self,
+        tenant: &Tenant,
+        api: Api,
+        result: WriteResult<'_>,
+    ) -> impl Future<Output = ()> + Send;
     /// Called when a tenant's apply has ended (read back included), with its
     /// outcome: for progress across tenants.
     fn tenant_done(&self, _outcome: &TenantOutcome) {}
@@ -281,10 +295,10 @@ pub trait Watch: Sync {
 pub struct Unwatched;
 
 impl Watch for Unwatched {
-    fn before_write(&self, _: &Tenant, _: Api, _: &[&Change]) -> Result<(), String> {
+    async fn before_write(&self, _: &Tenant, _: Api, _: &[&Change]) -> Result<(), String> {
         Ok(())
     }
-    fn after_write(&self, _: &Tenant, _: Api, _: WriteResult<'_>) {}
+    async fn after_write(&self, _: &Tenant, _: Api, _: WriteResult<'_>) {}
 }
 
 /// Applies every tenant's changes, up to `parallelism` tenants at a time (each
@@ -305,9 +319,18 @@ pub async fn apply_watched<P: Provider, W: Watch>(
     stop: &Stop,
 ) -> Vec<TenantOutcome> {
     use futures_util::StreamExt;
+    // By name, so that finding each planned tenant's entry is not a scan of
+    // every tenant (thousands of tenants).
+    let index: std::collections::HashMap<&str, usize> = tenants
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.name.as_str(), i))
+        .rev()
+        .collect();
+    let index = &index;
     futures_util::stream::iter(plan.tenants.iter().filter(|t| !t.changes.is_empty()))
         .map(|tp| async move {
-            let outcome = match tenants.iter().position(|t| t.name == tp.name) {
+            let outcome = match index.get(tp.name.as_str()).copied() {
                 Some(i) => {
                     let basis = observed.get(i);
                     apply_tenant(tp, &tenants[i], basis, provider, watch, stop).await
@@ -374,7 +397,7 @@ async fn apply_tenant<P: Provider, W: Watch>(
                     out.failure = Some(stopped(format!("interrupted ({reason})")));
                     return out;
                 }
-                if let Err(reason) = watch.before_write(tenant, api, changes) {
+                if let Err(reason) = watch.before_write(tenant, api, changes).await {
                     out.failure = Some(stopped(reason));
                     return out;
                 }
@@ -385,7 +408,9 @@ async fn apply_tenant<P: Provider, W: Watch>(
                 match stop.bounded(write).await {
                     Some(Ok(w)) => {
                         let concurrent = &w.concurrent;
-                        watch.after_write(tenant, api, WriteResult::Ok { concurrent });
+                        watch
+                            .after_write(tenant, api, WriteResult::Ok { concurrent })
+                            .await;
                         out.written.push(api);
                         out.concurrent.extend(w.concurrent);
                         if let Some(object) = w.built_from {
@@ -393,7 +418,9 @@ async fn apply_tenant<P: Provider, W: Watch>(
                         }
                     }
                     Some(Err(source)) => {
-                        watch.after_write(tenant, api, WriteResult::Failed(&source));
+                        watch
+                            .after_write(tenant, api, WriteResult::Failed(&source))
+                            .await;
                         out.failure = Some(match source {
                             ProviderError::Moved { api, moved } => ApplyError::Moved { api, moved },
                             source => ApplyError::Write {
@@ -404,7 +431,9 @@ async fn apply_tenant<P: Provider, W: Watch>(
                         return out;
                     }
                     None => {
-                        watch.after_write(tenant, api, WriteResult::Abandoned);
+                        watch
+                            .after_write(tenant, api, WriteResult::Abandoned)
+                            .await;
                         out.abandoned = Some(api);
                         out.failure = Some(ApplyError::Stopped {
                             settings: rest(i),
@@ -1052,13 +1081,13 @@ mod tests {
     struct Log(std::sync::Mutex<Vec<String>>);
 
     impl Watch for Log {
-        fn before_write(&self, _: &Tenant, api: Api, _: &[&Change]) -> Result<(), String> {
+        async fn before_write(&self, _: &Tenant, api: Api, _: &[&Change]) -> Result<(), String> {
             if let Ok(mut l) = self.0.lock() {
                 l.push(format!("intent {api:?}"));
             }
             Ok(())
         }
-        fn after_write(&self, _: &Tenant, api: Api, result: WriteResult<'_>) {
+        async fn after_write(&self, _: &Tenant, api: Api, result: WriteResult<'_>) {
             let result = match result {
                 WriteResult::Ok { concurrent } => format!(
                     "Ok {:?}",

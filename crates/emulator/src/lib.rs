@@ -76,7 +76,7 @@
 //! # Request log
 //!
 //! `GET /_emulator/requests` returns `[{method, path, query?, status,
-//! tenant, app, retryAfter?, latencyMs, fault?, subRequests?}]`;
+//! tenant, app, retryAfter?, latencyMs, startedUs, fault?, subRequests?}]`;
 //! `DELETE` clears it. The control endpoints themselves are not logged.
 //!
 //! # State file format

@@ -76,6 +76,10 @@ pub(crate) struct LogEntry {
     /// Milliseconds from receiving the request to answering it (injected
     /// latency included).
     pub latency_ms: u64,
+    /// When the request was received, in microseconds since the Unix epoch
+    /// (with `latency_ms`, the request's interval: the benchmark derives the
+    /// round-trip levels per tenant from it).
+    pub started_us: u64,
     /// Which fault shaped the response: `failNext`, `errorRate`, `throttle`,
     /// `drop` (closed before handling) or `dropAfter` (handled, then closed).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -97,6 +101,7 @@ impl LogEntry {
             app: None,
             retry_after: None,
             latency_ms: 0,
+            started_us: 0,
             fault: None,
             sub_requests: Vec::new(),
         }
@@ -105,7 +110,13 @@ impl LogEntry {
     /// Records the response's status and, for 429/503, its `Retry-After`.
     pub(crate) fn finish(&mut self, resp: &Resp, started: Instant) {
         self.status = resp.status;
-        self.latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let elapsed = started.elapsed();
+        self.latency_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+        self.started_us = std::time::SystemTime::now()
+            .checked_sub(elapsed)
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .and_then(|d| u64::try_from(d.as_micros()).ok())
+            .unwrap_or(0);
         if matches!(resp.status, 429 | 503) {
             self.retry_after = resp
                 .headers

@@ -1530,13 +1530,20 @@ async fn request_log_records_method_path_status_and_tenant() {
     let (status, log) = emu.call("GET", "/_emulator/requests", None, None).await;
     assert_eq!(status, StatusCode::OK);
     let mut log = log;
+    let mut last_start = 0;
     for entry in log.as_array_mut().expect("log array") {
+        let entry = entry.as_object_mut().expect("entry");
         let ms = entry
-            .as_object_mut()
-            .expect("entry")
             .remove("latencyMs")
             .expect("every entry has latencyMs");
         assert!(ms.is_u64(), "{ms}");
+        // Sequential requests: each started after the one before.
+        let started = entry
+            .remove("startedUs")
+            .and_then(|v| v.as_u64())
+            .expect("every entry has startedUs");
+        assert!(started >= last_start, "{started} after {last_start}");
+        last_start = started;
     }
     assert_eq!(
         log,

@@ -158,21 +158,21 @@ struct Observed<'a> {
 }
 
 impl ssprctl_apply::Watch for Observed<'_> {
-    fn before_write(
+    async fn before_write(
         &self,
         tenant: &ssprctl_model::Tenant,
         api: Api,
         changes: &[&ssprctl_plan::Change],
     ) -> Result<(), String> {
-        self.journal.before_write(tenant, api, changes)
+        self.journal.before_write(tenant, api, changes).await
     }
-    fn after_write(
+    async fn after_write(
         &self,
         tenant: &ssprctl_model::Tenant,
         api: Api,
         result: ssprctl_apply::WriteResult<'_>,
     ) {
-        self.journal.after_write(tenant, api, result);
+        self.journal.after_write(tenant, api, result).await;
     }
     fn tenant_done(&self, outcome: &ssprctl_apply::TenantOutcome) {
         crate::progress::tenant_applied(self.progress, outcome);

@@ -89,17 +89,16 @@ impl HttpProvider {
         let mut out = Vec::new();
         let mut next = Some(first);
         while let Some(url) = next.take() {
-            let (_, page) = self.call(api, token, Method::GET, &url, None, need).await?;
-            out.extend(
-                page.get("value")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default(),
-            );
+            let (_, mut page) = self.call(api, token, Method::GET, &url, None, need).await?;
             next = page
                 .get("@odata.nextLink")
                 .and_then(Value::as_str)
                 .map(str::to_string);
+            // Moved out of the page, not copied: a registration report has a
+            // row per user, and an apply reads one per tenant.
+            if let Some(Value::Array(rows)) = page.get_mut("value").map(Value::take) {
+                out.extend(rows);
+            }
         }
         Ok(out)
     }
