@@ -183,6 +183,8 @@ mod faults;
 mod github;
 mod imds;
 mod jwt;
+mod lockfile;
+mod persist;
 mod policies;
 mod portal;
 mod quirks;
@@ -198,6 +200,7 @@ mod wire;
 
 pub use error::Error;
 pub use faults::{ErrorRate, FailNext, FaultConfig, ThrottleConfig};
+pub use persist::WRITE_INTERVAL;
 pub use server::{Handle, spawn, spawn_with};
 
 /// Application (client) id of the app registration every fresh tenant has.

@@ -1,11 +1,13 @@
 //! The emulator's whole state (every tenant) as one serialisable value, and
-//! its state file: loading with defaults filled in, and atomic persistence.
+//! its state file: loading with defaults filled in, and atomic writes (when
+//! to write is the `persist` module's business).
 //!
 //! The format is documented in the crate documentation (`lib.rs`).
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -30,9 +32,10 @@ pub(crate) struct State {
     /// Fault injection at start; omitted means none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub faults: Option<FaultConfig>,
-    /// The tenants.
+    /// The tenants. Shared, so that a snapshot for the state file copies
+    /// pointers, not policies; a write swaps in a whole new tenant.
     #[serde(default)]
-    pub tenants: BTreeMap<String, Tenant>,
+    pub tenants: BTreeMap<String, Arc<Tenant>>,
 }
 
 /// The fake GitHub Actions OIDC service (`GET /_emulator/github/oidc`).
@@ -300,7 +303,7 @@ pub(crate) fn parse(text: &str) -> Result<State, serde_json::Error> {
             merged.insert(k, v);
         }
         let tenant: Tenant = serde_json::from_value(Value::Object(merged))?;
-        tenants.insert(id, tenant);
+        tenants.insert(id, Arc::new(tenant));
     }
     Ok(State {
         format_version: raw.format_version,

@@ -43,7 +43,7 @@ pub use linting::{lint_desired, lint_live};
 pub use planning::make_plan;
 pub use refusal::{BeforeAfter, Difference, Refusal};
 pub use saved::{ApplyInputs, Prepared, SavedPlan, apply_inputs, prepare_apply, read_plan};
-pub use session::{Session, SessionError, Targets};
+pub use session::{IN_MEMORY_STATE, Session, SessionError, Targets, state_file};
 pub use ssprctl_apply::{ApplyError, Concurrent, Seen, SettingOutcome, SettingState, Stop};
 pub use ssprctl_provider::ConcurrentChange;
 
