@@ -2,7 +2,7 @@
 //!
 //! A write marks the state changed and wakes the writer thread; the writer
 //! coalesces every change made since its last write into one atomic write of
-//! the whole file ([`state::persist`]: a temporary file in the same
+//! the whole file ([`state::write_atomically`]: a temporary file in the same
 //! directory, fsync, rename). It writes at most once per
 //! [`WRITE_INTERVAL`], and never spends more than a fifth of the time
 //! writing: after a write that took `d`, the next one waits at least
@@ -11,19 +11,22 @@
 //!
 //! The state is cloned under its lock (tenants are shared [`Arc`]s, so the
 //! clone copies pointers, not policies) and serialised and written outside
-//! it: requests are never blocked by the file system.
+//! it: requests are never blocked by the file system. Only the tenants that
+//! changed since the last write are serialised again; the others' text is
+//! kept from that write.
 //!
 //! Durability: a write acknowledged to a client is on disk within about
 //! [`WRITE_INTERVAL`] (plus the time one write takes), and at once when the
 //! emulator is closed or flushed. A crash or `kill -9` loses the changes of
 //! that last window at most; the file is always a complete state (old or new).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::state::{self, State};
+use crate::state::{self, State, Tenant};
 
 /// The shortest pause between two writes of the state file.
 pub const WRITE_INTERVAL: Duration = Duration::from_millis(200);
@@ -86,6 +89,8 @@ struct Written {
     changes: u64,
     /// How many times the file was written.
     writes: u64,
+    /// The text of each tenant as last written ([`state::render`]).
+    tenants: BTreeMap<String, (Arc<Tenant>, Arc<str>)>,
 }
 
 impl Store {
@@ -149,9 +154,22 @@ impl Store {
             }
             (live.state.clone(), live.changes)
         };
-        let result = state::persist(&file.path, &snapshot);
+        let started = Instant::now();
+        let result = state::render(&snapshot, &mut written.tenants)
+            .map_err(std::io::Error::other)
+            .and_then(|bytes| {
+                state::write_atomically(&file.path, &bytes)?;
+                Ok(bytes.len())
+            });
         match &result {
-            Ok(()) => {
+            Ok(bytes) => {
+                tracing::debug!(
+                    path = %file.path.display(),
+                    bytes,
+                    ms = started.elapsed().as_millis(),
+                    changes = changes - written.changes,
+                    "saved the emulator state"
+                );
                 written.changes = changes;
                 written.writes += 1;
                 *lock(&file.failure) = None;
@@ -161,7 +179,7 @@ impl Store {
                 *lock(&file.failure) = Some(e.to_string());
             }
         }
-        result
+        result.map(|_| ())
     }
 
     /// Starts the writer thread (nothing for an in-memory store). It runs
