@@ -1095,10 +1095,7 @@ fn a_rotated_refresh_token_is_saved_back_to_the_store() {
         assert_eq!(mode, 0o600, "still owner-only after the rewrite");
     }
     // The emulator knows the new token as one of its admin's.
-    let state: Value = serde_json::from_str(
-        &std::fs::read_to_string(env.dir.path().join("emulator-state.json")).expect("state"),
-    )
-    .expect("state json");
+    let state = env.saved_state();
     let admin_tokens = state["tenants"][CONTOSO]["admins"][0]["refreshTokens"].clone();
     assert!(
         admin_tokens

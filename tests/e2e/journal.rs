@@ -67,7 +67,7 @@ fn live(cfg: &Path) -> Vec<Value> {
             assert!(seen.unreadable.is_empty(), "{:?}", seen.unreadable);
             out.push(serde_json::to_value(&seen.settings).expect("settings"));
         }
-        session.stop().await;
+        session.stop().await.expect("local emulator stopped");
         out
     })
 }

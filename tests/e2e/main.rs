@@ -12,6 +12,8 @@
 //! - `write_rules`: each API's write rule, asserted from the request log;
 //! - `validation`: `validate` errors with their file:line:column;
 //! - `ci_examples`: every flag the CI examples pass is one the binary has;
+//! - `emulator`: one process per emulator state file (the lock, both ways, and
+//!   a killed holder's lock file), saved on SIGTERM, `--state none`;
 //! - `commands`: `schema`, `emulator`, exit codes and safety gates, closed pipes,
 //!   log colour, unwritable output paths;
 //! - `gitops`: saved plans, the stale-plan guard, risk gates, JSON and Markdown;
@@ -42,6 +44,7 @@ mod commands;
 mod concurrent;
 mod credentials;
 mod cycle;
+mod emulator;
 mod ergonomics;
 mod export;
 mod fleet;

@@ -81,6 +81,19 @@ impl Env {
         self.run_env(args, &[])
     }
 
+    /// The emulator's state file as of now (it is written behind, so the
+    /// emulator saves what changed first).
+    pub fn saved_state(&self) -> Value {
+        if let Some(handle) = &self.emulator {
+            self.rt
+                .block_on(handle.flush())
+                .expect("emulator state saved");
+        }
+        let text = std::fs::read_to_string(self.dir.path().join("emulator-state.json"))
+            .expect("emulator state file");
+        serde_json::from_str(&text).expect("emulator state is JSON")
+    }
+
     /// The emulator's request log.
     pub fn requests(&self) -> Vec<Value> {
         let url = format!("{}/_emulator/requests", self.url);

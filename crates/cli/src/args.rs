@@ -198,7 +198,9 @@ pub struct TargetArgs {
     /// Run every tenant against the built-in emulator (as if `endpoint: local`).
     #[arg(long)]
     pub local: bool,
-    /// The built-in emulator's state file for `endpoint: local` tenants.
+    /// The built-in emulator's state file for `endpoint: local` tenants
+    /// (locked for the run: refused while another ssprctl uses it). `none`:
+    /// in memory only, every run starts from fresh tenants.
     #[arg(
         long,
         value_name = "FILE",
@@ -423,7 +425,10 @@ pub struct EmulatorArgs {
     #[arg(long, default_value = "127.0.0.1:8400")]
     pub listen: SocketAddr,
     /// State file: tenants, their settings, app registrations and admins.
-    /// Created on first write.
+    /// Created on first write; written behind (at most every 200 ms, and on
+    /// exit: Ctrl-C or SIGTERM). Locked while the emulator runs (FILE.lock):
+    /// a second process that asks for it is refused. `none`: in memory only,
+    /// nothing read or written.
     #[arg(
         long,
         value_name = "FILE",

@@ -495,7 +495,7 @@ async fn plan(args: &PlanArgs, color: bool, progress: &progress::Reporter) -> Re
         progress,
     )
     .await;
-    session.stop().await;
+    session.stop().await?;
     plan.selection = selection;
     print_plan(&plan, &args.format, color)?;
     if let Some(out) = &args.out {
@@ -532,7 +532,7 @@ async fn run_lint(args: &LintArgs, color: bool) -> Result<Outcome> {
         let report =
             ssprctl_engine::lint_live(&config, &session.provider, targets.parallelism, &today)
                 .await;
-        session.stop().await;
+        session.stop().await?;
         report
     } else {
         ssprctl_engine::lint_desired(&config, &today)
@@ -737,8 +737,25 @@ async fn apply(args: &ApplyArgs, color: bool, progress: &progress::Reporter) -> 
         .await
     }
     .await;
-    session.stop().await;
-    result
+    after_stop(result, session.stop().await)
+}
+
+/// A command's result once its session has stopped: if the local emulator
+/// could not save its state, the command fails (after what it printed), and
+/// if the command failed too, that error is printed here and the command's
+/// own error is returned.
+fn after_stop(
+    result: Result<Outcome>,
+    stopped: std::result::Result<(), ssprctl_engine::SessionError>,
+) -> Result<Outcome> {
+    match (result, stopped) {
+        (result, Ok(())) => result,
+        (Ok(_), Err(e)) => Err(e.into()),
+        (Err(err), Err(e)) => {
+            report(&e);
+            Err(err)
+        }
+    }
 }
 
 /// How long writes in flight, and the reads back, may take after a first
@@ -791,6 +808,9 @@ async fn run_apply(
     .await;
     let finished = journal.finish(&report);
     watcher.abort();
+    // The local emulator's state file is written behind: saved before the
+    // account says anything succeeded, a failure reported after it.
+    let saved = session.flush().await;
     print_report(&report)?;
     outln!(
         "Journal: {} (undo with: ssprctl rollback {} --config FILE)",
@@ -798,6 +818,7 @@ async fn run_apply(
         escape_controls(&journal.path().display().to_string())
     )?;
     finished?;
+    saved?;
     Ok(match seen.get() {
         Some(signal) => Outcome::Interrupted(*signal),
         None => Outcome::Applied {
@@ -975,8 +996,7 @@ async fn rollback(args: &RollbackArgs, color: bool) -> Result<Outcome> {
         .await
     }
     .await;
-    session.stop().await;
-    result
+    after_stop(result, session.stop().await)
 }
 
 /// Where `rollback --out FILE` saves the desired state its plan is made from.
@@ -1121,7 +1141,7 @@ async fn login(args: &LoginArgs) -> Result<Outcome> {
         errln!("{}", escape_lines(message))
     })
     .await;
-    session.stop().await;
+    session.stop().await?;
     out!("{}", escape_lines(&doctor::render_login(&result?)))?;
     Ok(Outcome::Done)
 }
@@ -1131,7 +1151,7 @@ async fn run_doctor(args: &DoctorArgs) -> Result<Outcome> {
     let (config, _) = ssprctl_engine::select::select(config, &args.select.select())?;
     let session = Session::start(&config, &targets(&args.target)).await?;
     let report = ssprctl_engine::doctor::doctor(&config, &session).await;
-    session.stop().await;
+    session.stop().await?;
     out!("{}", escape_lines(&doctor::render_doctor(&report)))?;
     Ok(if report.healthy() {
         Outcome::Done
@@ -1184,7 +1204,7 @@ async fn export(args: &ExportArgs) -> Result<Outcome> {
     let targets = targets(&args.target);
     let session = Session::start(&config, &targets).await?;
     let result = export::export(&config, &session.provider, targets.parallelism, &options).await;
-    session.stop().await;
+    session.stop().await?;
     let exported = match result {
         Ok(exported) => exported,
         Err(ExportError::Unreadable { failures }) => {
@@ -1252,7 +1272,7 @@ async fn run_report(args: &ReportArgs) -> Result<Outcome> {
     let made =
         ssprctl_engine::report::report(&config, &session.provider, targets.parallelism, &options)
             .await;
-    session.stop().await;
+    session.stop().await?;
     for t in &made.tenants {
         let parts = [
             ("coverage", unknown_reason(&t.coverage)),
@@ -1301,7 +1321,12 @@ async fn emulator(args: &EmulatorArgs) -> Result<Outcome> {
             address: args.listen.to_string(),
         }));
     }
-    if let Some(dir) = args.state.parent().filter(|d| !d.as_os_str().is_empty()) {
+    let state_file = ssprctl_engine::state_file(&args.state);
+    if let Some(dir) = state_file
+        .as_deref()
+        .and_then(Path::parent)
+        .filter(|d| !d.as_os_str().is_empty())
+    {
         std::fs::create_dir_all(dir).map_err(|source| CliError::StateDir {
             path: dir.to_path_buf(),
             source,
@@ -1309,15 +1334,24 @@ async fn emulator(args: &EmulatorArgs) -> Result<Outcome> {
     }
     let handle = ssprctl_emulator::spawn(ssprctl_emulator::Options {
         listen: args.listen,
-        state_file: Some(args.state.clone()),
+        state_file: state_file.clone(),
         auto_create_tenants: !args.no_auto_tenants,
     })
     .await?;
     // A reader that goes away must not stop the emulator: write errors of
     // stdout are dropped by `out`.
     let _ = outln!("ssprctl emulator listening on {}", handle.base_url());
-    let _ = outln!("state file: {}", args.state.display());
-    tokio::signal::ctrl_c().await?;
-    handle.shutdown().await;
+    let _ = match &state_file {
+        Some(path) => outln!(
+            "state file: {} (written at most every {} ms, and on exit)",
+            escape_controls(&path.display().to_string()),
+            ssprctl_emulator::WRITE_INTERVAL.as_millis()
+        ),
+        None => outln!("state: in memory only (--state none); nothing is saved"),
+    };
+    let signal = Signals::listen()?.next().await;
+    tracing::info!(signal = signal.name(), "stopping the emulator");
+    // The last changes are saved before the state file's lock is released.
+    handle.close().await?;
     Ok(Outcome::Done)
 }

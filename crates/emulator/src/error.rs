@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-/// Why the emulator could not start.
+/// Why the emulator could not start, or could not save its state.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -41,6 +41,48 @@ pub enum Error {
     InvalidFaults {
         /// What is wrong.
         reason: String,
+    },
+    /// Another process holds the state file's lock: an emulator (standalone
+    /// or in-process) already uses this state file.
+    #[error(
+        "the emulator state file {} is in use by {holder}; only one process may use a state file: stop that one, or give this one another state file (lock file {})",
+        path.display(),
+        lock_file.display()
+    )]
+    StateLocked {
+        /// The state file.
+        path: PathBuf,
+        /// Its lock file (`FILE.lock`).
+        lock_file: PathBuf,
+        /// Who holds it, from the lock file: process id, command line and
+        /// since when, control characters escaped.
+        holder: String,
+    },
+    /// The state file's lock file could not be created or locked.
+    #[error("could not lock the emulator state file with {}", path.display())]
+    StateLock {
+        /// The lock file.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The state could not be written to the state file: the changes since
+    /// its last successful write are in memory only.
+    #[error("could not save the emulator state to {}", path.display())]
+    StateWrite {
+        /// The state file.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The state file's writer thread could not be started.
+    #[error("could not start the emulator's state writer")]
+    Writer {
+        /// The operating system's error.
+        #[source]
+        source: std::io::Error,
     },
     /// The operating system's random number generator failed.
     #[error("could not draw the emulator's random signing secret")]

@@ -82,9 +82,16 @@
 //! # State file format
 //!
 //! With [`Options::state_file`] set, the state is loaded at start (a missing
-//! file means no tenants) and written after every successful write,
-//! atomically (a temporary file in the same directory, then a rename). It is
-//! pretty-printed JSON, meant to be readable and hand-editable:
+//! file means no tenants) and written behind: a write wakes a writer thread
+//! that saves everything changed so far at most every [`WRITE_INTERVAL`]
+//! (200 ms; after a write that took `d`, at least `4 d` later), and once more
+//! on [`Handle::close`] / [`Handle::shutdown`] or when the handle is dropped;
+//! [`Handle::flush`] saves at once. Each write is atomic (a temporary file in
+//! the same directory, fsync, then a rename). The emulator holds an exclusive
+//! operating-system lock on `FILE.lock` for its lifetime (with its process
+//! id, command line and start time in it): a second emulator on the same
+//! file fails with [`Error::StateLocked`]. It is pretty-printed JSON, meant
+//! to be readable and hand-editable:
 //!
 //! ```json
 //! {
@@ -141,9 +148,11 @@
 //!   (`issuer`, `subject`, `audiences` defaulting to `["api://AzureADTokenExchange"]`).
 //! * `admins[]`: `userPrincipalName`, `roleTemplateIds` (the token's `wids`;
 //!   default Global Administrator) and `refreshTokens`. Any listed refresh
-//!   token may be redeemed; every redemption appends a new one (rotation) and
-//!   the old stays valid. Remove a token to revoke it. The first admin is
-//!   the one who signs in with a device code.
+//!   token may be redeemed; every redemption issues a new one (rotation,
+//!   `emulator-rt-…`) and the old stays valid, but only the 8 newest issued
+//!   tokens per admin are kept (a newer one invalidates the oldest); tokens
+//!   written by hand never expire. Remove a token to revoke it. The first
+//!   admin is the one who signs in with a device code.
 //! * `managedIdentities[]`: `clientId` and `roles`, served by the IMDS route.
 //! * `population`: `users` (default 500) and `seed` (default derived from the
 //!   tenant id) of the generated users behind the registration report.
@@ -168,7 +177,7 @@
 //!   `docs/emulator.md`, "Graph versions").
 //! * `groupSettings[]` are `{id, displayName, templateId, values[{name, value}]}`.
 //!
-//! The file is rewritten whole on every write, so hand edits must be made
+//! The file is rewritten whole by the emulator, so hand edits must be made
 //! while the emulator is stopped.
 
 mod assertion;
@@ -183,6 +192,8 @@ mod faults;
 mod github;
 mod imds;
 mod jwt;
+mod lockfile;
+mod persist;
 mod policies;
 mod portal;
 mod quirks;
@@ -198,6 +209,7 @@ mod wire;
 
 pub use error::Error;
 pub use faults::{ErrorRate, FailNext, FaultConfig, ThrottleConfig};
+pub use persist::WRITE_INTERVAL;
 pub use server::{Handle, spawn, spawn_with};
 
 /// Application (client) id of the app registration every fresh tenant has.
@@ -221,8 +233,10 @@ pub const PORTAL_AUDIENCE: &str = "74658136-14ec-4630-ad9b-26e160ff0fc6";
 pub struct Options {
     /// Address to listen on; port 0 picks a free port (see [`Handle::addr`]).
     pub listen: std::net::SocketAddr,
-    /// State file to load at start and persist after every write; `None`
-    /// keeps the state in memory only.
+    /// State file to load at start and save behind every write (see the
+    /// crate docs: at most every [`WRITE_INTERVAL`], and on close), locked
+    /// against other processes for the emulator's lifetime; `None` keeps
+    /// the state in memory only.
     pub state_file: Option<std::path::PathBuf>,
     /// Create a fresh tenant on the first token request for an unknown
     /// tenant id; otherwise such requests get AADSTS90002 "Tenant not found".

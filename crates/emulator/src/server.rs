@@ -14,6 +14,7 @@ use std::collections::VecDeque;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle as ThreadHandle;
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -28,6 +29,8 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::faults::{FaultConfig, Faults, Injected, SocketPlan};
+use crate::lockfile::{self, StateLock};
+use crate::persist::{Store, WRITE_INTERVAL};
 use crate::stale::StaleReads;
 use crate::state::{self, GithubOidc, ManagedIdentity, State, Tenant};
 use crate::throttle::{Buckets, Charge};
@@ -129,8 +132,7 @@ impl LogEntry {
 
 /// State shared by every request.
 pub(crate) struct Ctx {
-    state: Mutex<State>,
-    state_file: Option<PathBuf>,
+    store: Arc<Store>,
     auto_create: bool,
     log: Mutex<VecDeque<LogEntry>>,
     faults: Faults,
@@ -160,18 +162,12 @@ pub(crate) fn read_view<T>(
 }
 
 impl Ctx {
-    fn new(
-        state: State,
-        state_file: Option<PathBuf>,
-        auto_create: bool,
-        faults: FaultConfig,
-    ) -> Result<Self, Error> {
+    fn new(store: Arc<Store>, auto_create: bool, faults: FaultConfig) -> Result<Self, Error> {
         let mut github_secret = [0u8; 32];
         ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut github_secret)
             .map_err(|_| Error::Random)?;
         Ok(Ctx {
-            state: Mutex::new(state),
-            state_file,
+            store,
             auto_create,
             log: Mutex::new(VecDeque::new()),
             faults: Faults::new(faults),
@@ -182,30 +178,27 @@ impl Ctx {
         })
     }
 
-    fn persist(&self, state: &State) -> std::io::Result<()> {
-        match &self.state_file {
-            Some(path) => state::persist(path, state),
-            None => Ok(()),
-        }
-    }
-
-    /// Whether tenant `tid` exists, creating it (and persisting) when
-    /// auto-creation is on. `Err` carries a message if persisting failed.
+    /// Whether tenant `tid` exists, creating it when auto-creation is on
+    /// (saved by the write-behind writer). `Err` carries a message if the
+    /// state file cannot be written at the moment: nothing is created then.
     pub(crate) fn tenant_exists_or_create(&self, tid: &str) -> Result<bool, String> {
-        let mut st = lock(&self.state);
-        if st.tenants.contains_key(tid) {
+        let mut live = self.store.lock();
+        if live.state.tenants.contains_key(tid) {
             return Ok(true);
         }
         if !self.auto_create || !quirks::tenant_id_can_be_auto_created(tid) {
             return Ok(false);
         }
-        st.tenants
-            .insert(tid.to_string(), crate::defaults::fresh_tenant(tid));
-        if let Err(e) = self.persist(&st) {
-            st.tenants.remove(tid);
-            tracing::error!(error = %e, "could not persist the emulator state");
-            return Err(format!("could not persist the emulator state: {e}"));
+        if let Some(reason) = self.store.failure() {
+            return Err(format!("could not persist the emulator state: {reason}"));
         }
+        live.state.tenants.insert(
+            tid.to_string(),
+            Arc::new(crate::defaults::fresh_tenant(tid)),
+        );
+        live.changed();
+        drop(live);
+        self.store.wake();
         tracing::info!(tenant = tid, "created a fresh tenant");
         Ok(true)
     }
@@ -216,40 +209,52 @@ impl Ctx {
         tid: &str,
         f: impl FnOnce(&Tenant) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        let st = lock(&self.state);
-        let tenant = st.tenants.get(tid).ok_or_else(unknown_tenant)?;
+        let live = self.store.lock();
+        let tenant = live.state.tenants.get(tid).ok_or_else(unknown_tenant)?;
         f(tenant)
     }
 
+    /// Tenant `tid` as it is now (a shared copy), if it exists.
+    pub(crate) fn tenant_snapshot(&self, tid: &str) -> Option<Arc<Tenant>> {
+        self.store.lock().state.tenants.get(tid).cloned()
+    }
+
     /// Runs `f` on a copy of tenant `tid`; if it succeeds and changed
-    /// anything, the copy replaces the tenant and the state is persisted
-    /// before the lock is released. On any error nothing changes.
+    /// anything, the copy replaces the tenant and the write-behind writer
+    /// is told (the state file follows within the write interval). On any
+    /// error nothing changes. While the state file cannot be written, every
+    /// write is refused (500) and changes nothing.
     pub(crate) fn write_tenant<T>(
         &self,
         tid: &str,
         f: impl FnOnce(&mut Tenant) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
-        let mut st = lock(&self.state);
-        let original = st.tenants.get(tid).ok_or_else(unknown_tenant)?.clone();
-        let mut updated = original.clone();
-        let out = f(&mut updated)?;
-        if updated == original {
-            return Ok(out);
-        }
-        st.tenants.insert(tid.to_string(), updated);
-        if let Err(e) = self.persist(&st) {
-            st.tenants.insert(tid.to_string(), original);
-            tracing::error!(error = %e, "could not persist the emulator state");
+        if let Some(reason) = self.store.failure() {
             return Err(ApiError::internal(format!(
-                "The emulator could not persist its state: {e}"
+                "The emulator could not persist its state: {reason}"
             )));
         }
+        let mut live = self.store.lock();
+        let original = Arc::clone(live.state.tenants.get(tid).ok_or_else(unknown_tenant)?);
+        let mut updated = Tenant::clone(&original);
+        let out = f(&mut updated)?;
+        if updated == *original {
+            return Ok(out);
+        }
+        live.state
+            .tenants
+            .insert(tid.to_string(), Arc::new(updated));
+        live.changed();
+        drop(live);
+        self.store.wake();
         Ok(out)
     }
 
     /// Every managed identity with its tenant id, in tenant order.
     pub(crate) fn managed_identities(&self) -> Vec<(String, ManagedIdentity)> {
-        lock(&self.state)
+        self.store
+            .lock()
+            .state
             .tenants
             .iter()
             .flat_map(|(tid, t)| {
@@ -262,7 +267,12 @@ impl Ctx {
 
     /// The fake GitHub OIDC service's settings.
     pub(crate) fn github_oidc(&self) -> GithubOidc {
-        lock(&self.state).github_oidc.clone().unwrap_or_default()
+        self.store
+            .lock()
+            .state
+            .github_oidc
+            .clone()
+            .unwrap_or_default()
     }
 
     /// The per-emulator secret of the fake GitHub OIDC tokens.
@@ -327,13 +337,45 @@ fn unknown_tenant() -> ApiError {
     ApiError::unauthenticated(quirks::UNKNOWN_TENANT_IN_TOKEN_MESSAGE)
 }
 
-/// A running emulator. Dropping it without [`Handle::shutdown`] also stops
-/// the server (the shutdown signal's sender is dropped), without waiting.
-#[derive(Debug)]
+/// A running emulator. Dropping it without [`Handle::close`] or
+/// [`Handle::shutdown`] also stops the server (the shutdown signal's sender
+/// is dropped) without waiting for requests in flight, and writes the state
+/// file once more if anything changed (blocking the dropping thread for that
+/// write), then releases the state file's lock.
 pub struct Handle {
     addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<()>>,
+    store: Arc<Store>,
+    writer: Option<ThreadHandle<std::io::Result<()>>>,
+    lock: Option<StateLock>,
+}
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Handle")
+            .field("addr", &self.addr)
+            .field("state_file", &self.store.path())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Handle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(writer) = self.writer.take() {
+            self.store.stop();
+            match writer.join() {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::error!(error = %e, "could not save the emulator state");
+                }
+                Err(_) => tracing::error!("the emulator's state writer panicked"),
+            }
+        }
+    }
 }
 
 impl Handle {
@@ -355,9 +397,19 @@ impl Handle {
     }
 
     /// Stops accepting connections, lets in-flight requests finish (for up
-    /// to ten seconds) and waits for the server task. Every successful write
-    /// was already persisted.
-    pub async fn shutdown(mut self) {
+    /// to ten seconds), waits for the server task, writes the state file if
+    /// anything changed since its last write, and releases the state file's
+    /// lock. Like [`Handle::close`], but a failed last write is only logged:
+    /// use `close` where it must be reported.
+    pub async fn shutdown(self) {
+        if let Err(e) = self.close().await {
+            tracing::error!(error = %e, "could not save the emulator state");
+        }
+    }
+
+    /// [`Handle::shutdown`], returning the error of the state file's last
+    /// write ([`Error::StateWrite`]): the changes it held are lost.
+    pub async fn close(mut self) -> Result<(), Error> {
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -365,6 +417,44 @@ impl Handle {
             && let Err(e) = task.await
         {
             tracing::error!(error = %e, "the emulator task ended abnormally");
+        }
+        let result = match self.writer.take() {
+            Some(writer) => {
+                self.store.stop();
+                let joined = tokio::task::spawn_blocking(move || writer.join()).await;
+                match joined {
+                    Ok(Ok(result)) => result.map_err(|source| self.write_error(source)),
+                    _ => Err(self.write_error(std::io::Error::other(
+                        "the emulator's state writer panicked",
+                    ))),
+                }
+            }
+            None => Ok(()),
+        };
+        self.lock.take();
+        result
+    }
+
+    /// Writes the state file now if anything changed since its last write
+    /// (the write-behind writer does so within [`WRITE_INTERVAL`] anyway).
+    /// Nothing to do for an in-memory emulator.
+    pub async fn flush(&self) -> Result<(), Error> {
+        let store = Arc::clone(&self.store);
+        let result = tokio::task::spawn_blocking(move || store.flush())
+            .await
+            .unwrap_or_else(|_| Err(std::io::Error::other("the state write panicked")));
+        result.map_err(|source| self.write_error(source))
+    }
+
+    /// The state file, if the state is saved to one.
+    pub fn state_file(&self) -> Option<&std::path::Path> {
+        self.store.path()
+    }
+
+    fn write_error(&self, source: std::io::Error) -> Error {
+        Error::StateWrite {
+            path: self.store.path().map(PathBuf::from).unwrap_or_default(),
+            source,
         }
     }
 }
@@ -382,6 +472,12 @@ pub async fn spawn_with(options: Options, faults: FaultConfig) -> Result<Handle,
 }
 
 async fn start(options: Options, faults: Option<FaultConfig>) -> Result<Handle, Error> {
+    // The lock first: a state file in use is not even read.
+    let lock = options
+        .state_file
+        .as_deref()
+        .map(lockfile::acquire)
+        .transpose()?;
     let state = match &options.state_file {
         Some(path) => state::load(path)?,
         None => State::default(),
@@ -400,12 +496,15 @@ async fn start(options: Options, faults: Option<FaultConfig>) -> Result<Handle, 
         addr: options.listen,
         source,
     })?;
+    let store = Arc::new(Store::new(state, options.state_file, WRITE_INTERVAL));
     let ctx = Arc::new(Ctx::new(
-        state,
-        options.state_file,
+        Arc::clone(&store),
         options.auto_create_tenants,
         faults,
     )?);
+    let writer = store
+        .start_writer()
+        .map_err(|source| Error::Writer { source })?;
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(accept_loop(listener, ctx, rx));
     tracing::info!(%addr, "emulator listening");
@@ -413,6 +512,9 @@ async fn start(options: Options, faults: Option<FaultConfig>) -> Result<Handle, 
         addr,
         shutdown: Some(tx),
         task: Some(task),
+        store,
+        writer,
+        lock,
     })
 }
 
@@ -1026,13 +1128,13 @@ impl Consistency {
                 .stale_view(tid, family)
                 .map_or(Consistency::Fresh, Consistency::Stale);
         }
-        match ctx.read_tenant(tid, |t| Ok(Arc::new(t.clone()))) {
-            Ok(before) => Consistency::Write {
+        match ctx.tenant_snapshot(tid) {
+            Some(before) => Consistency::Write {
                 family,
                 before,
                 window,
             },
-            Err(_) => Consistency::Fresh,
+            None => Consistency::Fresh,
         }
     }
 

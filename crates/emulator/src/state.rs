@@ -1,11 +1,13 @@
 //! The emulator's whole state (every tenant) as one serialisable value, and
-//! its state file: loading with defaults filled in, and atomic persistence.
+//! its state file: loading with defaults filled in, and atomic writes (when
+//! to write is the `persist` module's business).
 //!
 //! The format is documented in the crate documentation (`lib.rs`).
 
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -30,9 +32,10 @@ pub(crate) struct State {
     /// Fault injection at start; omitted means none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub faults: Option<FaultConfig>,
-    /// The tenants.
+    /// The tenants. Shared, so that a snapshot for the state file copies
+    /// pointers, not policies; a write swaps in a whole new tenant.
     #[serde(default)]
-    pub tenants: BTreeMap<String, Tenant>,
+    pub tenants: BTreeMap<String, Arc<Tenant>>,
 }
 
 /// The fake GitHub Actions OIDC service (`GET /_emulator/github/oidc`).
@@ -300,7 +303,7 @@ pub(crate) fn parse(text: &str) -> Result<State, serde_json::Error> {
             merged.insert(k, v);
         }
         let tenant: Tenant = serde_json::from_value(Value::Object(merged))?;
-        tenants.insert(id, tenant);
+        tenants.insert(id, Arc::new(tenant));
     }
     Ok(State {
         format_version: raw.format_version,
@@ -310,10 +313,71 @@ pub(crate) fn parse(text: &str) -> Result<State, serde_json::Error> {
     })
 }
 
-/// Writes the state atomically: a temporary file in the same directory,
-/// flushed, then renamed over the target.
-pub(crate) fn persist(path: &Path, state: &State) -> std::io::Result<()> {
-    let bytes = serde_json::to_vec_pretty(state).map_err(std::io::Error::other)?;
+/// The state file's text, as `serde_json::to_vec_pretty(state)` writes it,
+/// reusing the text of every tenant that is still the same [`Arc`] as in
+/// `cache` (and leaving in `cache` the text of every current tenant): a
+/// write after a few changes serialises those tenants only.
+pub(crate) fn render(
+    state: &State,
+    cache: &mut BTreeMap<String, (Arc<Tenant>, Arc<str>)>,
+) -> serde_json::Result<Vec<u8>> {
+    /// Every field of [`State`] but `tenants`, in the same order.
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Head<'a> {
+        format_version: u32,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        github_oidc: &'a Option<GithubOidc>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        faults: &'a Option<FaultConfig>,
+    }
+    let head = serde_json::to_string_pretty(&Head {
+        format_version: state.format_version,
+        github_oidc: &state.github_oidc,
+        faults: &state.faults,
+    })?;
+    // `{\n  "formatVersion": 1,\n …\n}`: reopen it for `tenants`.
+    let head = head.strip_suffix("\n}").unwrap_or(&head);
+    let mut out = Vec::with_capacity(
+        head.len()
+            + cache
+                .values()
+                .map(|(_, text)| text.len() + 64)
+                .sum::<usize>(),
+    );
+    out.extend_from_slice(head.as_bytes());
+    out.extend_from_slice(b",\n  \"tenants\": ");
+    let mut fresh = BTreeMap::new();
+    if state.tenants.is_empty() {
+        out.extend_from_slice(b"{}");
+    } else {
+        out.extend_from_slice(b"{");
+        for (i, (id, tenant)) in state.tenants.iter().enumerate() {
+            let text = match cache.get(id) {
+                Some((cached, text)) if Arc::ptr_eq(cached, tenant) => Arc::clone(text),
+                _ => {
+                    // A tenant inside `tenants` sits 4 spaces deep; its
+                    // strings hold no raw newline, so indenting lines is exact.
+                    let alone = serde_json::to_string_pretty(&**tenant)?;
+                    Arc::from(alone.replace('\n', "\n    "))
+                }
+            };
+            out.extend_from_slice(if i == 0 { b"\n    " } else { b",\n    " });
+            serde_json::to_writer(&mut out, id)?;
+            out.extend_from_slice(b": ");
+            out.extend_from_slice(text.as_bytes());
+            fresh.insert(id.clone(), (Arc::clone(tenant), text));
+        }
+        out.extend_from_slice(b"\n  }");
+    }
+    out.extend_from_slice(b"\n}");
+    *cache = fresh;
+    Ok(out)
+}
+
+/// Writes `bytes` (and a final newline) atomically: a temporary file in the
+/// same directory, flushed and fsync'd, then renamed over `path`.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
@@ -325,7 +389,7 @@ pub(crate) fn persist(path: &Path, state: &State) -> std::io::Result<()> {
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
     let result = (|| {
         let mut file = std::fs::File::create(&tmp)?;
-        file.write_all(&bytes)?;
+        file.write_all(bytes)?;
         file.write_all(b"\n")?;
         file.sync_all()?;
         drop(file);
@@ -364,6 +428,44 @@ mod tests {
             Some(&Value::from("default"))
         );
         assert!(!t.groups.is_empty());
+    }
+
+    #[test]
+    fn rendering_with_cached_tenants_is_exactly_the_pretty_json() {
+        let mut state = parse(
+            r#"{"githubOidc":{"subject":"repo:x/y:ref:refs/heads/main"},
+                "faults":{"latencyMs":5},
+                "tenants":{"aaaaaaaa-0000-4000-8000-000000000001":{"displayName":"Line\nbreak \"quoted\""},
+                           "aaaaaaaa-0000-4000-8000-000000000002":{}}}"#,
+        )
+        .expect("valid state");
+        let mut cache = BTreeMap::new();
+        let first = render(&state, &mut cache).expect("renders");
+        let expected = serde_json::to_vec_pretty(&state).expect("pretty");
+        assert_eq!(
+            String::from_utf8_lossy(&first),
+            String::from_utf8_lossy(&expected)
+        );
+
+        // One tenant replaced: rendered anew, the other from the cache.
+        let id = "aaaaaaaa-0000-4000-8000-000000000002";
+        let mut changed = Tenant::clone(&state.tenants[id]);
+        changed.display_name = "Changed".into();
+        state.tenants.insert(id.into(), Arc::new(changed));
+        let second = render(&state, &mut cache).expect("renders");
+        let expected = serde_json::to_vec_pretty(&state).expect("pretty");
+        assert_eq!(
+            String::from_utf8_lossy(&second),
+            String::from_utf8_lossy(&expected)
+        );
+
+        let empty = State::default();
+        let rendered = render(&empty, &mut cache).expect("renders");
+        assert_eq!(rendered, serde_json::to_vec_pretty(&empty).expect("pretty"));
+        assert!(
+            cache.is_empty(),
+            "tenants gone from the state leave the cache"
+        );
     }
 
     #[test]

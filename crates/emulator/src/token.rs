@@ -623,8 +623,38 @@ fn resource_not_found(resource: &str, tid: &str) -> AadError {
     )
 }
 
-/// Issues a delegated access token and a new refresh token (the old one
-/// stays valid) for the admin `pick` chooses; `None` when it chooses nobody.
+/// The prefix of every refresh token the emulator issues.
+const ISSUED_REFRESH_TOKEN_PREFIX: &str = "emulator-rt-";
+
+/// How many refresh tokens issued by the emulator each admin keeps: a new
+/// one beyond these invalidates the oldest. Tokens written in the state
+/// file by hand (and [`crate::LOCAL_ADMIN_REFRESH_TOKEN`]) never expire.
+/// Entra ID keeps old refresh tokens valid until they expire; the emulator
+/// bounds them so the state file does not grow with every sign-in.
+pub(crate) const MAX_ISSUED_REFRESH_TOKENS: usize = 8;
+
+/// Adds `token` to `tokens`, dropping the oldest issued tokens beyond
+/// [`MAX_ISSUED_REFRESH_TOKENS`]; hand-written tokens stay.
+fn add_refresh_token(tokens: &mut Vec<String>, token: String) {
+    tokens.push(token);
+    let issued = tokens
+        .iter()
+        .filter(|t| t.starts_with(ISSUED_REFRESH_TOKEN_PREFIX))
+        .count();
+    let mut excess = issued.saturating_sub(MAX_ISSUED_REFRESH_TOKENS);
+    tokens.retain(|t| {
+        if excess > 0 && t.starts_with(ISSUED_REFRESH_TOKEN_PREFIX) {
+            excess -= 1;
+            false
+        } else {
+            true
+        }
+    });
+}
+
+/// Issues a delegated access token and a new refresh token for the admin
+/// `pick` chooses; `None` when it chooses nobody. The redeemed token stays
+/// valid (within [`MAX_ISSUED_REFRESH_TOKENS`]).
 fn user_tokens(
     ctx: &Ctx,
     tid: &str,
@@ -634,11 +664,11 @@ fn user_tokens(
     lifetime: i64,
     pick: impl FnOnce(&mut Tenant) -> Option<&mut crate::state::Admin>,
 ) -> Result<Option<Value>, AadError> {
-    let new_refresh = format!("emulator-rt-{}", Uuid::new_v4());
+    let new_refresh = format!("{ISSUED_REFRESH_TOKEN_PREFIX}{}", Uuid::new_v4());
     let chosen = ctx
         .write_tenant(tid, |t| {
             Ok(pick(t).map(|a| {
-                a.refresh_tokens.push(new_refresh.clone());
+                add_refresh_token(&mut a.refresh_tokens, new_refresh.clone());
                 (a.user_principal_name.clone(), a.role_template_ids.clone())
             }))
         })
@@ -714,6 +744,29 @@ mod tests {
             .expect("dots");
         assert_eq!(parse(&forged, 1500).err(), Some(TokenRejection::Malformed));
         assert_eq!(parse("  ", 0).err(), Some(TokenRejection::Empty));
+    }
+
+    #[test]
+    fn issued_refresh_tokens_are_bounded_and_hand_written_ones_stay() {
+        let mut tokens = vec![
+            crate::LOCAL_ADMIN_REFRESH_TOKEN.to_string(),
+            "my-own-token".to_string(),
+        ];
+        for i in 0..20 {
+            add_refresh_token(&mut tokens, format!("{ISSUED_REFRESH_TOKEN_PREFIX}{i}"));
+        }
+        let issued: Vec<String> = (12..20)
+            .map(|i| format!("{ISSUED_REFRESH_TOKEN_PREFIX}{i}"))
+            .collect();
+        let mut expected = vec![
+            crate::LOCAL_ADMIN_REFRESH_TOKEN.to_string(),
+            "my-own-token".to_string(),
+        ];
+        expected.extend(issued);
+        assert_eq!(
+            tokens, expected,
+            "the newest {MAX_ISSUED_REFRESH_TOKENS} issued ones"
+        );
     }
 
     #[test]

@@ -255,7 +255,6 @@ impl Clock {
     }
 
     /// `2024-04-26T12:44:42Z`.
-    #[cfg(test)]
     pub fn rfc3339(&self) -> String {
         let (y, m, d, hh, mm, ss) = self.civil();
         format!("{y:04}-{m:02}-{d:02}T{hh:02}:{mm:02}:{ss:02}Z")

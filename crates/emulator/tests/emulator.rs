@@ -386,9 +386,127 @@ async fn refresh_grant_rotates_the_refresh_token_and_keeps_the_old_one_valid() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(bad["error"], "invalid_grant");
 
+    emu.handle.flush().await.expect("state saved");
     let saved = std::fs::read_to_string(&emu.state_file).expect("state file written");
     assert!(saved.contains(&new_rt), "rotation is persisted");
-    emu.handle.shutdown().await;
+
+    // Issued tokens are bounded per admin: after eight more, the first
+    // issued one is gone; the well-known token stays.
+    for _ in 0..8 {
+        let (status, _) = post(form(LOCAL_ADMIN_REFRESH_TOKEN)).await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (status, gone) = post(form(&new_rt)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{gone}");
+    assert_eq!(gone["error"], "invalid_grant");
+    let Emu {
+        handle, state_file, ..
+    } = emu;
+    handle.close().await.expect("closed and saved");
+    let saved: Value =
+        serde_json::from_str(&std::fs::read_to_string(&state_file).expect("state file"))
+            .expect("JSON");
+    let tokens = saved["tenants"][TENANT]["admins"][0]["refreshTokens"]
+        .as_array()
+        .expect("tokens")
+        .clone();
+    assert_eq!(tokens.len(), 1 + 8, "{tokens:?}");
+    assert_eq!(tokens[0], LOCAL_ADMIN_REFRESH_TOKEN);
+}
+
+#[tokio::test]
+async fn a_state_file_in_use_is_refused_and_free_again_after_close() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("state.json");
+    let options = || Options {
+        listen: "127.0.0.1:0".parse().expect("literal address"),
+        state_file: Some(path.clone()),
+        auto_create_tenants: true,
+    };
+    let first = ssprctl_emulator::spawn(options()).await.expect("starts");
+    let emu = Emu {
+        handle: first,
+        client: client(),
+        state_file: path.clone(),
+        _dir: tempfile::tempdir().expect("temp dir"),
+    };
+    let t = emu.app_token().await;
+    let (status, _) = emu
+        .call(
+            "PATCH",
+            "/v1.0/policies/authorizationPolicy",
+            Some(&t),
+            Some(json!({"allowedToUseSSPR": false})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+
+    let err = ssprctl_emulator::spawn(options())
+        .await
+        .expect_err("a second emulator on the same file is refused");
+    let message = err.to_string();
+    assert!(
+        matches!(err, ssprctl_emulator::Error::StateLocked { .. }),
+        "{err:?}"
+    );
+    assert!(
+        message.contains(&format!("in use by process {}", std::process::id())),
+        "names the holder: {message}"
+    );
+
+    // Closing saves the last write (made well within the write interval)
+    // and frees the file; the next emulator sees the write.
+    emu.handle.close().await.expect("closed and saved");
+    let again = ssprctl_emulator::spawn(options())
+        .await
+        .expect("free again");
+    let emu = Emu {
+        handle: again,
+        client: client(),
+        state_file: path.clone(),
+        _dir: tempfile::tempdir().expect("temp dir"),
+    };
+    let t = emu.app_token().await;
+    let (_, policy) = emu
+        .call("GET", "/v1.0/policies/authorizationPolicy", Some(&t), None)
+        .await;
+    assert_eq!(policy["allowedToUseSSPR"], false);
+    emu.handle.close().await.expect("closed");
+}
+
+#[tokio::test]
+async fn an_in_memory_emulator_writes_no_file() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let handle = ssprctl_emulator::spawn(Options {
+        listen: "127.0.0.1:0".parse().expect("literal address"),
+        state_file: None,
+        auto_create_tenants: true,
+    })
+    .await
+    .expect("starts");
+    let emu = Emu {
+        handle,
+        client: client(),
+        state_file: dir.path().join("unused.json"),
+        _dir: tempfile::tempdir().expect("temp dir"),
+    };
+    let t = emu.app_token().await;
+    let (status, _) = emu
+        .call(
+            "PATCH",
+            "/v1.0/policies/authorizationPolicy",
+            Some(&t),
+            Some(json!({"allowedToUseSSPR": false})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(emu.handle.state_file().is_none());
+    emu.handle.close().await.expect("nothing to save");
+    let files: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("dir")
+        .filter_map(Result::ok)
+        .collect();
+    assert!(files.is_empty(), "{files:?}");
 }
 
 // ---------------------------------------------------------------------------
@@ -1375,7 +1493,7 @@ async fn state_survives_a_restart_even_without_auto_creation() {
         .expect("dir")
         .filter_map(Result::ok)
         .map(|e| e.file_name().to_string_lossy().into_owned())
-        .filter(|n| n != "state.json")
+        .filter(|n| n != "state.json" && n != "state.json.lock")
         .collect();
     assert!(
         leftovers.is_empty(),

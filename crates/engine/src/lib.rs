@@ -52,7 +52,7 @@ pub use saved::{
     ApplyInputs, Prepared, SavedPlan, apply_inputs, prepare_apply, prepare_apply_observed,
     read_plan,
 };
-pub use session::{Session, SessionError, Targets};
+pub use session::{IN_MEMORY_STATE, Session, SessionError, Targets, state_file};
 pub use ssprctl_apply::{ApplyError, Concurrent, Seen, SettingOutcome, SettingState, Stop};
 pub use ssprctl_provider::ConcurrentChange;
 

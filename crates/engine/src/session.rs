@@ -4,7 +4,7 @@
 //! the environment (never from the file itself).
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ssprctl_model::credentials::{GraphCredential, PortalCredential as PortalMethod};
@@ -21,13 +21,25 @@ use ssprctl_provider::{
 pub struct Targets {
     /// Run every tenant against the in-process emulator (as if `endpoint: local`).
     pub local: bool,
-    /// The in-process emulator's state file.
+    /// The in-process emulator's state file; [`IN_MEMORY_STATE`] keeps its
+    /// state in memory only (see [`state_file`]).
     pub local_state: PathBuf,
     /// How many tenants to read (and apply) at a time.
     pub parallelism: usize,
 }
 
-/// Why a session could not start.
+/// The state-file argument (`--state`, `--local-state`) that keeps an
+/// emulator's state in memory: nothing is read or written. A file of that
+/// name is given as `./none`.
+pub const IN_MEMORY_STATE: &str = "none";
+
+/// The state file a `--state` / `--local-state` argument names: `None` for
+/// [`IN_MEMORY_STATE`] (in memory only).
+pub fn state_file(arg: &Path) -> Option<PathBuf> {
+    (arg.as_os_str() != IN_MEMORY_STATE).then(|| arg.to_path_buf())
+}
+
+/// Why a session could not start, or could not save the local emulator's state.
 #[derive(Debug, thiserror::Error)]
 pub enum SessionError {
     /// The directory of the emulator's state file could not be created.
@@ -42,6 +54,19 @@ pub enum SessionError {
     /// The in-process emulator did not start.
     #[error("cannot start the local emulator (state file {})", .state.display())]
     Emulator {
+        /// Its state file.
+        state: PathBuf,
+        /// Why.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The in-process emulator could not write its state file: what this
+    /// run changed in `endpoint: local` tenants is lost when it ends.
+    #[error(
+        "the local emulator could not save its state file {}; what this run changed in local tenants is not saved",
+        .state.display()
+    )]
+    SaveState {
         /// Its state file.
         state: PathBuf,
         /// Why.
@@ -89,9 +114,10 @@ impl Session {
         let needs_local =
             args.local || config.tenants.iter().any(|t| t.endpoint == Endpoint::Local);
         let emulator = if needs_local {
-            if let Some(dir) = args
-                .local_state
-                .parent()
+            let file = state_file(&args.local_state);
+            if let Some(dir) = file
+                .as_deref()
+                .and_then(Path::parent)
                 .filter(|d| !d.as_os_str().is_empty())
             {
                 std::fs::create_dir_all(dir).map_err(|source| SessionError::StateDir {
@@ -101,7 +127,7 @@ impl Session {
             }
             let handle = ssprctl_emulator::spawn(ssprctl_emulator::Options {
                 listen: ([127, 0, 0, 1], 0).into(),
-                state_file: Some(args.local_state.clone()),
+                state_file: file,
                 auto_create_tenants: true,
             })
             .await
@@ -154,11 +180,40 @@ impl Session {
         })
     }
 
-    /// Stops the in-process emulator (its state is already saved).
-    pub async fn stop(self) {
-        if let Some(handle) = self.emulator {
-            handle.shutdown().await;
+    /// Saves the in-process emulator's state file now, if anything changed
+    /// (it is written behind, within [`ssprctl_emulator::WRITE_INTERVAL`] of
+    /// a change): call it before reporting that writes succeeded.
+    pub async fn flush(&self) -> Result<(), SessionError> {
+        match &self.emulator {
+            Some(handle) => handle.flush().await.map_err(|e| save_error(handle, e)),
+            None => Ok(()),
         }
+    }
+
+    /// Stops the in-process emulator, saving its state file a last time and
+    /// releasing its lock. An error means what the run changed in local
+    /// tenants is not saved: the command must not report success.
+    pub async fn stop(self) -> Result<(), SessionError> {
+        match self.emulator {
+            Some(handle) => {
+                let state = handle.state_file().map(Path::to_path_buf);
+                handle.close().await.map_err(|e| SessionError::SaveState {
+                    state: state.unwrap_or_default(),
+                    source: e.into(),
+                })
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+fn save_error(handle: &ssprctl_emulator::Handle, e: ssprctl_emulator::Error) -> SessionError {
+    SessionError::SaveState {
+        state: handle
+            .state_file()
+            .map(Path::to_path_buf)
+            .unwrap_or_default(),
+        source: e.into(),
     }
 }
 
