@@ -1338,6 +1338,9 @@ async fn emulator(args: &EmulatorArgs) -> Result<Outcome> {
         auto_create_tenants: !args.no_auto_tenants,
     })
     .await?;
+    // Listening for signals before the address is printed: whoever reads it
+    // may stop the emulator at once, and must find it saving on SIGTERM.
+    let mut signals = Signals::listen()?;
     // A reader that goes away must not stop the emulator: write errors of
     // stdout are dropped by `out`.
     let _ = outln!("ssprctl emulator listening on {}", handle.base_url());
@@ -1349,7 +1352,7 @@ async fn emulator(args: &EmulatorArgs) -> Result<Outcome> {
         ),
         None => outln!("state: in memory only (--state none); nothing is saved"),
     };
-    let signal = Signals::listen()?.next().await;
+    let signal = signals.next().await;
     tracing::info!(signal = signal.name(), "stopping the emulator");
     // The last changes are saved before the state file's lock is released.
     handle.close().await?;
