@@ -197,7 +197,7 @@ mod token;
 mod wire;
 
 pub use error::Error;
-pub use faults::{ErrorRate, FailNext, FaultConfig, ThrottleConfig};
+pub use faults::{AppThrottleConfig, Delay, ErrorRate, FailNext, FaultConfig, ThrottleConfig};
 pub use server::{Handle, spawn, spawn_with};
 
 /// Application (client) id of the app registration every fresh tenant has.

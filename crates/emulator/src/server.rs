@@ -296,10 +296,20 @@ impl Ctx {
         lock(&self.log).clear();
     }
 
-    /// Charges a Graph request to its (app, tenant) bucket.
+    /// Charges a Graph request to its (app, tenant) and app-wide buckets.
     fn charge(&self, p: &Principal, cost: u32, write: bool) -> Charge {
-        let cfg = self.faults.throttle();
-        lock(&self.buckets).charge(&cfg, &p.appid, &p.tid, cost, write, Instant::now())
+        let (cfg, app) = (self.faults.throttle(), self.faults.app_throttle());
+        lock(&self.buckets).charge(&cfg, &app, &p.appid, &p.tid, cost, write, Instant::now())
+    }
+
+    /// The 429s the throttling buckets answered, by scope.
+    pub(crate) fn throttled(&self) -> crate::throttle::Throttled {
+        lock(&self.buckets).throttled()
+    }
+
+    /// Sets the 429 counters back to zero.
+    pub(crate) fn reset_throttled(&self) {
+        lock(&self.buckets).reset_counters();
     }
 
     /// The pre-write copy reads of `family` in `tid` must see now, if any.
@@ -508,7 +518,7 @@ async fn serve(
     let plan = if is_emulator_path(&lower) {
         SocketPlan::default()
     } else {
-        ctx.faults().socket_plan()
+        ctx.faults().socket_plan(&req.method, &req.path)
     };
     if !plan.latency.is_zero() {
         tokio::time::sleep(plan.latency).await;
