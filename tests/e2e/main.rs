@@ -28,6 +28,8 @@
 //! - `ergonomics`: the default desired-state file, a YAML file given as a plan,
 //!   `apply` without arguments, log levels, `login --tenant`, help texts, counts;
 //! - `reliability`: round trips, and riding out throttling, 5xx, drops, stale reads, latency;
+//! - `pacing`: a fleet paced below the app-wide Graph quota gets no 429, one
+//!   above it rides the 429s out, a hung surface costs only its tenant;
 //! - `concurrent`: lost updates: another writer between the plan and a
 //!   full-object write, read-after-write lag in the read-back (and SIGINT
 //!   during it), each journaled;
@@ -48,6 +50,7 @@ mod isolation;
 mod journal;
 mod lifecycle;
 mod lint;
+mod pacing;
 mod preflight;
 mod reliability;
 mod report;

@@ -83,6 +83,9 @@ pub(crate) struct LogEntry {
     /// `$batch` sub-requests, in the order they ran.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sub_requests: Vec<LogEntry>,
+    /// The request's `x-ms-throttle-priority`, if it sent one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
 }
 
 impl LogEntry {
@@ -99,6 +102,7 @@ impl LogEntry {
             latency_ms: 0,
             fault: None,
             sub_requests: Vec::new(),
+            priority: req.header("x-ms-throttle-priority").map(str::to_string),
         }
     }
 

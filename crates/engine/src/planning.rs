@@ -64,11 +64,8 @@ pub(crate) async fn compute(
     parallelism: usize,
 ) -> (Plan, Vec<ObservedTenant>) {
     use futures_util::StreamExt;
-    let observed: Vec<ObservedTenant> = futures_util::stream::iter(&config.tenants)
-        .map(|tenant| provider.read(tenant))
-        .buffered(parallelism.max(1))
-        .collect()
-        .await;
+    let observed: Vec<ObservedTenant> =
+        concurrently(&config.tenants, parallelism, |tenant| provider.read(tenant)).await;
     let pairs: Vec<_> = config.tenants.iter().zip(observed.iter()).collect();
     let mut plan = ssprctl_plan::plan(&pairs, meta);
     // Readiness: only when a plan changes who may reset or how many methods;
@@ -106,9 +103,55 @@ pub(crate) async fn compute(
     (plan, observed)
 }
 
+/// Runs `f` on every item, up to `parallelism` at a time, taking the next
+/// item as soon as any one finishes (a slow tenant holds back no other), and
+/// returns the results in the items' order.
+pub(crate) async fn concurrently<T, R, Fut>(
+    items: impl IntoIterator<Item = T>,
+    parallelism: usize,
+    mut f: impl FnMut(T) -> Fut,
+) -> Vec<R>
+where
+    Fut: std::future::Future<Output = R>,
+{
+    use futures_util::StreamExt;
+    let mut done: Vec<(usize, R)> = futures_util::stream::iter(items.into_iter().enumerate())
+        .map(|(i, item)| {
+            let fut = f(item);
+            async move { (i, fut.await) }
+        })
+        .buffer_unordered(parallelism.max(1))
+        .collect()
+        .await;
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_slow_item_holds_back_no_other_and_the_order_is_kept() {
+        use std::sync::Mutex;
+        use std::time::Duration;
+        let finished = Mutex::new(Vec::new());
+        let out = concurrently([300u64, 1, 2, 3], 2, |ms| {
+            let finished = &finished;
+            async move {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                finished.lock().unwrap_or_else(|p| p.into_inner()).push(ms);
+                ms * 10
+            }
+        })
+        .await;
+        assert_eq!(out, vec![3000, 10, 20, 30]);
+        // The others passed the slow first item in its window of two.
+        assert_eq!(
+            *finished.lock().unwrap_or_else(|p| p.into_inner()),
+            vec![1, 2, 3, 300]
+        );
+    }
 
     #[test]
     fn a_file_inside_the_work_dir_is_recorded_relative_to_it() {

@@ -25,6 +25,8 @@ pub struct Targets {
     pub local_state: PathBuf,
     /// How many tenants to read (and apply) at a time.
     pub parallelism: usize,
+    /// Graph budgets, throttle priority, request timeout and tenant deadline.
+    pub client: ssprctl_provider::ClientOptions,
 }
 
 /// Why a session could not start.
@@ -146,7 +148,7 @@ impl Session {
             );
         }
         Ok(Session {
-            provider: HttpProvider::new(connections)
+            provider: HttpProvider::with_options(connections, args.client.clone())
                 .map_err(|e| SessionError::Client { source: e.into() })?,
             described,
             hosts: all_hosts,
