@@ -186,11 +186,17 @@ pub(crate) fn is_application_scope(scope: &str) -> bool {
 }
 
 /// The run's Graph limiters and the app-wide pause.
+///
+/// Requests that must wait queue in arrival order (a fair mutex per limiter)
+/// and only the first of them sleeps on the limiter: with hundreds of tenants
+/// in flight at the budget, each admission wakes one task, not all of them.
 pub(crate) struct Pacer {
     reads: DefaultDirectRateLimiter,
     read_burst: NonZeroU32,
+    read_turn: tokio::sync::Mutex<()>,
     writes: DefaultDirectRateLimiter,
     write_burst: NonZeroU32,
+    write_turn: tokio::sync::Mutex<()>,
     clock: DefaultClock,
     paused_until: Mutex<Option<Instant>>,
 }
@@ -201,8 +207,10 @@ impl Pacer {
         Pacer {
             reads: RateLimiter::direct(Quota::per_second(options.graph_budget)),
             read_burst: options.graph_budget,
+            read_turn: tokio::sync::Mutex::new(()),
             writes: RateLimiter::direct(Quota::per_second(options.write_budget)),
             write_burst: options.write_budget,
+            write_turn: tokio::sync::Mutex::new(()),
             clock: DefaultClock::default(),
             paused_until: Mutex::new(None),
         }
@@ -233,16 +241,22 @@ impl Pacer {
         }
         // A request costlier than the burst could never fit: charge the burst.
         let units = NonZeroU32::new(units.min(self.read_burst.get())).unwrap_or(NonZeroU32::MIN);
-        Self::take(&self.reads, &self.clock, units).await;
+        self.take(&self.reads, &self.read_turn, units).await;
         if let Some(writes) = NonZeroU32::new(writes.min(self.write_burst.get())) {
-            Self::take(&self.writes, &self.clock, writes).await;
+            self.take(&self.writes, &self.write_turn, writes).await;
         }
     }
 
-    async fn take(limiter: &DefaultDirectRateLimiter, clock: &DefaultClock, n: NonZeroU32) {
+    async fn take(
+        &self,
+        limiter: &DefaultDirectRateLimiter,
+        turn: &tokio::sync::Mutex<()>,
+        n: NonZeroU32,
+    ) {
+        let _turn = turn.lock().await;
         // `n` never exceeds the burst, so `check_n` only ever says "not yet".
         while let Ok(Err(not_until)) = limiter.check_n(n) {
-            tokio::time::sleep(not_until.wait_time_from(clock.now())).await;
+            tokio::time::sleep(not_until.wait_time_from(self.clock.now())).await;
         }
     }
 }
@@ -356,6 +370,24 @@ mod tests {
         pacer.pause(Duration::from_millis(50));
         pacer.admit(1, 1).await;
         assert!(Instant::now() >= t0 + Duration::from_millis(50));
+    }
+
+    #[tokio::test]
+    async fn past_the_burst_concurrent_requests_wait_for_the_budget() {
+        let options = ClientOptions {
+            graph_budget: NonZeroU32::new(1000).unwrap_or(NonZeroU32::MIN),
+            ..ClientOptions::default()
+        };
+        let pacer = Pacer::new(&options);
+        let t0 = Instant::now();
+        pacer.admit(1000, 0).await;
+        // 200 RU more at 1,000 RU/s: about 0.2 s, however they interleave.
+        futures_util::future::join_all((0..4).map(|_| pacer.admit(50, 0))).await;
+        assert!(
+            Instant::now() >= t0 + Duration::from_millis(150),
+            "{:?}",
+            t0.elapsed()
+        );
     }
 
     #[tokio::test]
