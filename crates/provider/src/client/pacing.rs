@@ -244,18 +244,25 @@ impl Pacer {
     /// Waits until a Graph request costing `units` RU and `writes` write
     /// units fits the budget and no app-wide pause is in force.
     pub async fn admit(&self, units: u32, writes: u32) {
+        self.sit_out_pause().await;
+        // A request costlier than the burst could never fit: charge the burst.
+        let units = NonZeroU32::new(units.min(self.read_burst.get())).unwrap_or(NonZeroU32::MIN);
+        self.take(&self.reads, &self.read_turn, units).await;
+        if let Some(writes) = NonZeroU32::new(writes.min(self.write_burst.get())) {
+            self.take(&self.writes, &self.write_turn, writes).await;
+        }
+        // A pause that began while this request waited for its turn.
+        self.sit_out_pause().await;
+    }
+
+    /// Waits while an app-wide pause is in force.
+    async fn sit_out_pause(&self) {
         loop {
             let until = *self.paused();
             match until {
                 Some(t) if t > Instant::now() => tokio::time::sleep_until(t).await,
                 _ => break,
             }
-        }
-        // A request costlier than the burst could never fit: charge the burst.
-        let units = NonZeroU32::new(units.min(self.read_burst.get())).unwrap_or(NonZeroU32::MIN);
-        self.take(&self.reads, &self.read_turn, units).await;
-        if let Some(writes) = NonZeroU32::new(writes.min(self.write_burst.get())) {
-            self.take(&self.writes, &self.write_turn, writes).await;
         }
     }
 
