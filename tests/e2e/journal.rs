@@ -57,6 +57,7 @@ fn live(cfg: &Path) -> Vec<Value> {
             local: false,
             local_state: cfg.with_file_name("unused-state.json"),
             parallelism: 4,
+            client: Default::default(),
         };
         let session = ssprctl_engine::Session::start(&config, &targets)
             .await

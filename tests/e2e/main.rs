@@ -33,6 +33,8 @@
 //! - `reliability`: round trips, and riding out throttling, 5xx, drops, stale reads, latency;
 //! - `shard`: `--tenant` and `--shard` on plan, apply, lint and report; a saved
 //!   plan keeps its selection; `merge` of three shards equals the unsharded plan;
+//! - `pacing`: a fleet paced below the app-wide Graph quota gets no 429, one
+//!   above it rides the 429s out, a hung surface costs only its tenant;
 //! - `concurrent`: lost updates: another writer between the plan and a
 //!   full-object write, read-after-write lag in the read-back (and SIGINT
 //!   during it), each journaled;
@@ -55,6 +57,7 @@ mod isolation;
 mod journal;
 mod lifecycle;
 mod lint;
+mod pacing;
 mod preflight;
 mod reliability;
 mod report;

@@ -1,6 +1,7 @@
 //! Command-line arguments (clap derive): one struct per subcommand.
 
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -210,6 +211,36 @@ pub struct TargetArgs {
     /// How many tenants to work on at a time.
     #[arg(long, value_name = "N", default_value_t = 64)]
     pub parallelism: usize,
+    /// Microsoft Graph resource units per second for the whole run, across
+    /// all tenants. Graph allows an app 7,500 per second across all tenants;
+    /// lower it when other jobs (another shard) share the app registration.
+    #[arg(long, value_name = "RU_PER_SECOND", default_value_t = NonZeroU32::new(ssprctl_provider::client::pacing::DEFAULT_GRAPH_BUDGET).unwrap_or(NonZeroU32::MIN))]
+    pub graph_budget: NonZeroU32,
+    /// Microsoft Graph writes per second for the whole run (Graph allows an
+    /// app 70,000 per 5 minutes across all tenants).
+    #[arg(long, value_name = "WRITES_PER_SECOND", default_value_t = NonZeroU32::new(ssprctl_provider::client::pacing::DEFAULT_WRITE_BUDGET).unwrap_or(NonZeroU32::MIN))]
+    pub graph_write_budget: NonZeroU32,
+    /// The x-ms-throttle-priority of every Graph request: low for scheduled
+    /// runs (Graph throttles low first when it must throttle).
+    #[arg(long, value_enum, value_name = "PRIORITY", default_value_t = ThrottlePriorityArg::Normal)]
+    pub throttle_priority: ThrottlePriorityArg,
+    /// The longest one HTTP request may take, in seconds.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout: u64,
+    /// The longest one tenant's read (and each surface's pre-write read)
+    /// may take, retries included, in seconds. What has not answered by then
+    /// is reported unknown for that tenant; other tenants go on.
+    #[arg(long, value_name = "SECONDS", default_value_t = 300, value_parser = clap::value_parser!(u64).range(1..))]
+    pub tenant_deadline: u64,
+}
+
+/// The `x-ms-throttle-priority` to send (never `High`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ThrottlePriorityArg {
+    /// Scheduled, unattended runs such as drift checks.
+    Low,
+    /// Interactive runs.
+    Normal,
 }
 
 /// Which tenants of the file to work on (after the file is loaded and

@@ -407,6 +407,16 @@ fn targets(args: &TargetArgs) -> Targets {
         local: args.local,
         local_state: args.local_state.clone(),
         parallelism: args.parallelism,
+        client: ssprctl_provider::ClientOptions {
+            graph_budget: args.graph_budget,
+            write_budget: args.graph_write_budget,
+            priority: match args.throttle_priority {
+                args::ThrottlePriorityArg::Low => ssprctl_provider::ThrottlePriority::Low,
+                args::ThrottlePriorityArg::Normal => ssprctl_provider::ThrottlePriority::Normal,
+            },
+            request_timeout: std::time::Duration::from_secs(args.request_timeout),
+            tenant_deadline: std::time::Duration::from_secs(args.tenant_deadline),
+        },
     }
 }
 

@@ -3,6 +3,8 @@
 //!
 //! * `GET|DELETE /_emulator/requests`: the request log;
 //! * `GET|PUT|DELETE /_emulator/faults`: fault injection at run time;
+//! * `GET|DELETE /_emulator/stats`: how many requests the throttling buckets
+//!   answered with 429, by scope (`DELETE` sets the counters to zero);
 //! * `POST /_emulator/devicecode/approve` `{"userCode": "…"}`.
 //!
 //! (`GET /_emulator/github/oidc`, the fake GitHub OIDC service, is a service
@@ -58,6 +60,23 @@ pub(crate) fn handle(ctx: &Ctx, req: &Req, lower: &[String]) -> Resp {
                 Resp::no_content()
             }
             _ => method_not_allowed("GET, PUT, DELETE"),
+        },
+        ["stats"] => match req.method.as_str() {
+            "GET" => {
+                let throttled = ctx.throttled();
+                Resp::json(
+                    200,
+                    json!({
+                        "throttled": throttled,
+                        "throttledTotal": throttled.tenant_application + throttled.application,
+                    }),
+                )
+            }
+            "DELETE" => {
+                ctx.reset_throttled();
+                Resp::no_content()
+            }
+            _ => method_not_allowed("GET, DELETE"),
         },
         ["devicecode", "approve"] => {
             if req.method != "POST" {

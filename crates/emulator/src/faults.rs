@@ -25,7 +25,9 @@ use serde::{Deserialize, Serialize};
 ///   "failNext": [{"status": 503, "count": 3, "pathPrefix": "/v1.0/policies"}],
 ///   "dropRate": 0.0, "dropAfterRate": 0.0,
 ///   "staleReadsMs": 2000,
-///   "throttle": {"capacity": 3500, "refillPerSecond": 350}
+///   "delays": [{"pathPrefix": "/api/PasswordReset", "delayMs": 600000}],
+///   "throttle": {"capacity": 3500, "refillPerSecond": 350},
+///   "appThrottle": {"capacity": 150000, "refillPerSecond": 7500}
 /// }
 /// ```
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -58,6 +60,28 @@ pub struct FaultConfig {
     /// [`ThrottleConfig::default`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub throttle: Option<ThrottleConfig>,
+    /// Graph throttling bucket per app across all tenants; omitted means
+    /// [`AppThrottleConfig::default`] (Graph's own sizes).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_throttle: Option<AppThrottleConfig>,
+    /// Extra delays for matching requests (e.g. a surface that hangs), on
+    /// top of `latencyMs`; every matching rule adds its delay.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub delays: Vec<Delay>,
+}
+
+/// A delay for matching requests: a slow or hung surface.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Delay {
+    /// Milliseconds to wait before the request is handled.
+    pub delay_ms: u64,
+    /// Only requests whose path starts with this (case-insensitive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path_prefix: Option<String>,
+    /// Only requests with this method (case-insensitive).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
 }
 
 /// A random error status for matching requests.
@@ -137,6 +161,45 @@ impl Default for ThrottleConfig {
     }
 }
 
+/// Token buckets of Graph's identity throttling per app across all tenants:
+/// every Graph request must fit both this pair and its (app, tenant) pair
+/// (docs/api-surfaces.md §9).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AppThrottleConfig {
+    /// Resource units the app-wide bucket holds when full.
+    pub capacity: u32,
+    /// Resource units added back per second.
+    pub refill_per_second: f64,
+    /// Write units the app-wide write bucket holds when full.
+    #[serde(default = "default_app_write_capacity")]
+    pub write_capacity: u32,
+    /// Write units added back per second.
+    #[serde(default = "default_app_write_refill")]
+    pub write_refill_per_second: f64,
+}
+
+fn default_app_write_capacity() -> u32 {
+    70_000
+}
+
+fn default_app_write_refill() -> f64 {
+    70_000.0 / 300.0
+}
+
+impl Default for AppThrottleConfig {
+    /// Graph's app-wide limits: 150,000 RU per 20 s (7,500 RU/s) and 70,000
+    /// writes per 5 min; both buckets start full (docs/api-surfaces.md §9).
+    fn default() -> Self {
+        AppThrottleConfig {
+            capacity: 150_000,
+            refill_per_second: 7_500.0,
+            write_capacity: default_app_write_capacity(),
+            write_refill_per_second: default_app_write_refill(),
+        }
+    }
+}
+
 impl FaultConfig {
     /// Checks ranges that serde cannot: probabilities, statuses, bucket sizes.
     pub(crate) fn validate(&self) -> Result<(), String> {
@@ -169,6 +232,14 @@ impl FaultConfig {
             }
             if !(t.refill_per_second > 0.0 && t.write_refill_per_second > 0.0) {
                 return Err("throttle refill rates must be greater than 0".into());
+            }
+        }
+        if let Some(t) = &self.app_throttle {
+            if t.capacity == 0 || t.write_capacity == 0 {
+                return Err("appThrottle capacities must be at least 1".into());
+            }
+            if !(t.refill_per_second > 0.0 && t.write_refill_per_second > 0.0) {
+                return Err("appThrottle refill rates must be greater than 0".into());
             }
         }
         Ok(())
@@ -244,13 +315,19 @@ impl Faults {
         self.live().config.throttle.clone().unwrap_or_default()
     }
 
+    /// The app-wide throttling buckets' sizes.
+    pub fn app_throttle(&self) -> AppThrottleConfig {
+        self.live().config.app_throttle.clone().unwrap_or_default()
+    }
+
     /// The stale-read window after writes.
     pub fn stale_reads(&self) -> Duration {
         Duration::from_millis(self.live().config.stale_reads_ms)
     }
 
-    /// Latency and connection drops for one request from the socket.
-    pub fn socket_plan(&self) -> SocketPlan {
+    /// Latency (`latencyMs`, jitter and matching `delays`) and connection
+    /// drops for one request `method path` from the socket.
+    pub fn socket_plan(&self, method: &str, path: &str) -> SocketPlan {
         let mut live = self.live();
         let Live { config, rng } = &mut *live;
         let jitter = if config.jitter_ms > 0 {
@@ -261,8 +338,18 @@ impl Faults {
         let drop_before = config.drop_rate > 0.0 && rng.chance(config.drop_rate);
         let drop_after =
             !drop_before && config.drop_after_rate > 0.0 && rng.chance(config.drop_after_rate);
+        let delayed = config
+            .delays
+            .iter()
+            .filter(|d| matches(d.path_prefix.as_deref(), d.method.as_deref(), method, path))
+            .fold(0u64, |sum, d| sum.saturating_add(d.delay_ms));
         SocketPlan {
-            latency: Duration::from_millis(config.latency_ms.saturating_add(jitter)),
+            latency: Duration::from_millis(
+                config
+                    .latency_ms
+                    .saturating_add(jitter)
+                    .saturating_add(delayed),
+            ),
             drop_before,
             drop_after,
         }
@@ -377,6 +464,42 @@ mod tests {
         assert!(faults.injected_error("GET", "/v1.0/policies/a").is_some());
         assert!(faults.injected_error("GET", "/v1.0/policies/a").is_none());
         assert_eq!(faults.config().fail_next[0].count, 0);
+    }
+
+    #[test]
+    fn delays_add_to_latency_for_matching_requests_only() {
+        let faults = Faults::new(FaultConfig {
+            latency_ms: 5,
+            delays: vec![Delay {
+                delay_ms: 1000,
+                path_prefix: Some("/api/PasswordReset".into()),
+                method: None,
+            }],
+            ..FaultConfig::default()
+        });
+        let hung = faults.socket_plan("GET", "/api/passwordreset/PasswordResetPolicies");
+        assert_eq!(hung.latency, Duration::from_millis(1005));
+        let other = faults.socket_plan("GET", "/v1.0/$batch");
+        assert_eq!(other.latency, Duration::from_millis(5));
+    }
+
+    #[test]
+    fn app_throttle_defaults_to_graphs_sizes_and_is_validated() {
+        let cfg: FaultConfig =
+            serde_json::from_str(r#"{"appThrottle": {"capacity": 200, "refillPerSecond": 100}}"#)
+                .expect("parses");
+        let app = cfg.app_throttle.clone().expect("given");
+        assert_eq!((app.capacity, app.write_capacity), (200, 70_000));
+        assert!(cfg.validate().is_ok());
+        assert_eq!(AppThrottleConfig::default().refill_per_second, 7_500.0);
+        let bad = FaultConfig {
+            app_throttle: Some(AppThrottleConfig {
+                refill_per_second: 0.0,
+                ..AppThrottleConfig::default()
+            }),
+            ..FaultConfig::default()
+        };
+        assert!(bad.validate().is_err());
     }
 
     #[test]

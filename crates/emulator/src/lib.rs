@@ -208,7 +208,7 @@ mod token;
 mod wire;
 
 pub use error::Error;
-pub use faults::{ErrorRate, FailNext, FaultConfig, ThrottleConfig};
+pub use faults::{AppThrottleConfig, Delay, ErrorRate, FailNext, FaultConfig, ThrottleConfig};
 pub use persist::WRITE_INTERVAL;
 pub use server::{Handle, spawn, spawn_with};
 

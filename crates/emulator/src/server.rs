@@ -90,6 +90,9 @@ pub(crate) struct LogEntry {
     /// `$batch` sub-requests, in the order they ran.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub sub_requests: Vec<LogEntry>,
+    /// The request's `x-ms-throttle-priority`, if it sent one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<String>,
 }
 
 impl LogEntry {
@@ -107,6 +110,7 @@ impl LogEntry {
             started_us: 0,
             fault: None,
             sub_requests: Vec::new(),
+            priority: req.header("x-ms-throttle-priority").map(str::to_string),
         }
     }
 
@@ -317,10 +321,20 @@ impl Ctx {
         lock(&self.log).clear();
     }
 
-    /// Charges a Graph request to its (app, tenant) bucket.
+    /// Charges a Graph request to its (app, tenant) and app-wide buckets.
     fn charge(&self, p: &Principal, cost: u32, write: bool) -> Charge {
-        let cfg = self.faults.throttle();
-        lock(&self.buckets).charge(&cfg, &p.appid, &p.tid, cost, write, Instant::now())
+        let (cfg, app) = (self.faults.throttle(), self.faults.app_throttle());
+        lock(&self.buckets).charge(&cfg, &app, &p.appid, &p.tid, cost, write, Instant::now())
+    }
+
+    /// The 429s the throttling buckets answered, by scope.
+    pub(crate) fn throttled(&self) -> crate::throttle::Throttled {
+        lock(&self.buckets).throttled()
+    }
+
+    /// Sets the 429 counters back to zero.
+    pub(crate) fn reset_throttled(&self) {
+        lock(&self.buckets).reset_counters();
     }
 
     /// The pre-write copy reads of `family` in `tid` must see now, if any.
@@ -621,7 +635,7 @@ async fn serve(
     let plan = if is_emulator_path(&lower) {
         SocketPlan::default()
     } else {
-        ctx.faults().socket_plan()
+        ctx.faults().socket_plan(&req.method, &req.path)
     };
     if !plan.latency.is_zero() {
         tokio::time::sleep(plan.latency).await;

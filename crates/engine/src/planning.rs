@@ -34,9 +34,16 @@ pub async fn make_plan_observed(
     progress: &dyn Progress,
 ) -> Plan {
     let meta = meta(config, &recorded_config_path(config_path, cwd));
-    compute(config, &meta, provider, parallelism, progress)
-        .await
-        .0
+    compute(
+        config,
+        &meta,
+        provider,
+        parallelism,
+        progress,
+        Keep::Nothing,
+    )
+    .await
+    .0
 }
 
 /// The plan's metadata for `config`, made now.
@@ -71,73 +78,114 @@ pub fn recorded_config_path(path: &Path, cwd: &Path) -> String {
     }
 }
 
-/// Reads every tenant and plans: the plan, and what was read of each tenant
-/// (in plan order).
+/// Whether [`compute`] returns what it read of each tenant (an apply writes
+/// from it and compares it; a plan only prints, so each tenant's reads are
+/// dropped as soon as it is planned, which keeps a run of thousands small).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Keep {
+    /// Return every tenant's [`ObservedTenant`], in plan order.
+    Observed,
+    /// Return none.
+    Nothing,
+}
+
+/// Reads every tenant and plans: the plan, and (with [`Keep::Observed`]) what
+/// was read of each tenant, in plan order.
+///
+/// Each tenant is read, planned, given its readiness figures (a second read,
+/// only when the plan changes who may reset or how many methods) and linted
+/// in one task, so nothing waits for the slowest tenant and a tenant's reads
+/// can be dropped as soon as it is planned.
 pub(crate) async fn compute(
     config: &Config,
     meta: &PlanMeta,
     provider: &HttpProvider,
     parallelism: usize,
     progress: &dyn Progress,
+    keep: Keep,
 ) -> (Plan, Vec<ObservedTenant>) {
-    use futures_util::StreamExt;
     progress.start(Phase::Plan, config.tenants.len());
-    // Each tenant is planned as soon as it is read, so progress can say
-    // whether it has changes without planning it twice.
-    let (observed, planned): (Vec<ObservedTenant>, Vec<_>) =
-        futures_util::stream::iter(&config.tenants)
-            .map(|tenant| async move {
-                let observed = provider.read(tenant).await;
-                let planned = ssprctl_plan::plan_tenant(tenant, &observed);
-                crate::progress::tenant_planned(progress, &planned);
-                (observed, planned)
-            })
-            .buffered(parallelism.max(1))
-            .collect::<Vec<_>>()
-            .await
-            .into_iter()
-            .unzip();
-    progress.finish();
-    let pairs: Vec<_> = config.tenants.iter().zip(observed.iter()).collect();
-    let mut plan = ssprctl_plan::plan_of(planned, meta);
-    // Readiness: only when a plan changes who may reset or how many methods;
-    // read concurrently like the tenants themselves.
-    // The population also gives the findings that need it (licensed seats).
-    type Figures = Option<(Vec<String>, Vec<ssprctl_plan::Finding>)>;
-    let figures: Vec<Figures> = futures_util::stream::iter(plan.tenants.iter().zip(pairs.iter()))
-        .map(|(tp, (tenant, observed))| async move {
-            if !readiness::needed(tp) {
-                return None;
-            }
-            let groups = readiness::groups_needed(tp, observed);
-            Some(match provider.population(tenant, &groups).await {
-                Ok(population) => (
-                    readiness::readiness(tp, observed, &population),
-                    readiness::findings(tp, observed, &population),
-                ),
-                Err(e) => (vec![format!("figures unavailable: {e}")], Vec::new()),
-            })
-        })
-        .buffered(parallelism.max(1))
-        .collect()
-        .await;
-    for (tp, figures) in plan.tenants.iter_mut().zip(figures) {
-        if let Some((lines, findings)) = figures {
-            tp.readiness = lines;
-            tp.findings.extend(findings);
-        }
-    }
     // Lint of what the plan leaves behind, judged on the day the plan is made.
     let today = crate::linting::day_of(&meta.created_at);
-    for (tp, (tenant, observed)) in plan.tenants.iter_mut().zip(pairs.iter()) {
-        tp.lint = ssprctl_plan::lint::lint_after_plan(config, tenant, observed, today);
-    }
-    (plan, observed)
+    let done = concurrently(&config.tenants, parallelism, |tenant| async move {
+        let observed = provider.read(tenant).await;
+        let mut planned = ssprctl_plan::plan_tenant(tenant, &observed);
+        if readiness::needed(&planned) {
+            // The population also gives the findings that need it (licensed seats).
+            let groups = readiness::groups_needed(&planned, &observed);
+            match provider.population(tenant, &groups).await {
+                Ok(population) => {
+                    planned.readiness = readiness::readiness(&planned, &observed, &population);
+                    let findings = readiness::findings(&planned, &observed, &population);
+                    planned.findings.extend(findings);
+                }
+                Err(e) => planned.readiness = vec![format!("figures unavailable: {e}")],
+            }
+        }
+        planned.lint = ssprctl_plan::lint::lint_after_plan(config, tenant, &observed, today);
+        crate::progress::tenant_planned(progress, &planned);
+        let observed = match keep {
+            Keep::Observed => Some(observed),
+            Keep::Nothing => None,
+        };
+        (observed, planned)
+    })
+    .await;
+    progress.finish();
+    let (observed, planned): (Vec<Option<ObservedTenant>>, Vec<_>) = done.into_iter().unzip();
+    let plan = ssprctl_plan::plan_of(planned, meta);
+    (plan, observed.into_iter().flatten().collect())
+}
+
+/// Runs `f` on every item, up to `parallelism` at a time, taking the next
+/// item as soon as any one finishes (a slow tenant holds back no other), and
+/// returns the results in the items' order.
+pub(crate) async fn concurrently<T, R, Fut>(
+    items: impl IntoIterator<Item = T>,
+    parallelism: usize,
+    mut f: impl FnMut(T) -> Fut,
+) -> Vec<R>
+where
+    Fut: std::future::Future<Output = R>,
+{
+    use futures_util::StreamExt;
+    let mut done: Vec<(usize, R)> = futures_util::stream::iter(items.into_iter().enumerate())
+        .map(|(i, item)| {
+            let fut = f(item);
+            async move { (i, fut.await) }
+        })
+        .buffer_unordered(parallelism.max(1))
+        .collect()
+        .await;
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_slow_item_holds_back_no_other_and_the_order_is_kept() {
+        use std::sync::Mutex;
+        use std::time::Duration;
+        let finished = Mutex::new(Vec::new());
+        let out = concurrently([300u64, 1, 2, 3], 2, |ms| {
+            let finished = &finished;
+            async move {
+                tokio::time::sleep(Duration::from_millis(ms)).await;
+                finished.lock().unwrap_or_else(|p| p.into_inner()).push(ms);
+                ms * 10
+            }
+        })
+        .await;
+        assert_eq!(out, vec![3000, 10, 20, 30]);
+        // The others passed the slow first item in its window of two.
+        assert_eq!(
+            *finished.lock().unwrap_or_else(|p| p.into_inner()),
+            vec![1, 2, 3, 300]
+        );
+    }
 
     #[test]
     fn a_file_inside_the_work_dir_is_recorded_relative_to_it() {

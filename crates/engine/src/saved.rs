@@ -248,8 +248,15 @@ pub async fn prepare_apply_observed(
         None => crate::planning::recorded_config_path(&inputs.config_path, cwd),
     };
     let meta = meta(&inputs.config, &recorded);
-    let (mut fresh, observed) =
-        compute(&inputs.config, &meta, provider, parallelism, progress).await;
+    let (mut fresh, observed) = compute(
+        &inputs.config,
+        &meta,
+        provider,
+        parallelism,
+        progress,
+        crate::planning::Keep::Observed,
+    )
+    .await;
     fresh.selection = inputs.selection.clone();
     if let Some(saved) = &inputs.saved {
         compare(&saved.plan, &fresh, &observed)?;

@@ -26,6 +26,8 @@ pub struct Targets {
     pub local_state: PathBuf,
     /// How many tenants to read (and apply) at a time.
     pub parallelism: usize,
+    /// Graph budgets, throttle priority, request timeout and tenant deadline.
+    pub client: ssprctl_provider::ClientOptions,
 }
 
 /// The state-file argument (`--state`, `--local-state`) that keeps an
@@ -172,7 +174,7 @@ impl Session {
             );
         }
         Ok(Session {
-            provider: HttpProvider::new(connections)
+            provider: HttpProvider::with_options(connections, args.client.clone())
                 .map_err(|e| SessionError::Client { source: e.into() })?,
             described,
             hosts: all_hosts,

@@ -28,7 +28,10 @@ pub mod settings_doc;
 pub mod store;
 pub mod wire;
 
-pub use client::{ConcurrentChange, Connection, HttpProvider, PortalCredential, Written};
+pub use client::{
+    ClientOptions, ConcurrentChange, Connection, HttpProvider, PortalCredential, ThrottlePriority,
+    Written,
+};
 pub use clouds::Hosts;
 pub use credentials::{AppCredential, CertificateSigner, Secret};
 pub use error::ProviderError;

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use ssprctl_model::Api;
 
 use super::api_error::api_error;
+use super::pacing;
 use super::tokens::Audience;
 use super::transport::{MAX_RETRY_AFTER, Need, backoff, is_retried_status};
 use super::{Connection, HttpProvider};
@@ -37,7 +38,8 @@ pub(crate) type Answers = HashMap<String, Result<Value, ProviderError>>;
 /// What a sub-response says: an answer, or "try this one again after".
 enum SubAnswer {
     Done(Result<Value, ProviderError>),
-    RetryAfter(Duration),
+    /// Retry after this wait; `true` when the app-wide quota refused it.
+    RetryAfter(Duration, bool),
 }
 
 /// Reads one request's sub-response out of a `$batch` answer.
@@ -67,7 +69,16 @@ fn sub_answer(request: &BatchRequest, responses: &[Value]) -> SubAnswer {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map_or(backoff(1), Duration::from_secs)
             .min(MAX_RETRY_AFTER);
-        SubAnswer::RetryAfter(after)
+        let app_wide = r
+            .get("headers")
+            .and_then(Value::as_object)
+            .and_then(|h| {
+                h.iter()
+                    .find(|(k, _)| k.eq_ignore_ascii_case("x-ms-throttle-scope"))
+            })
+            .and_then(|(_, v)| v.as_str())
+            .is_some_and(pacing::is_application_scope);
+        SubAnswer::RetryAfter(after, app_wide)
     } else {
         SubAnswer::Done(Err(api_error(request.api, status, &body, request.need)))
     }
@@ -123,7 +134,10 @@ impl HttpProvider {
         out: &mut Answers,
     ) {
         let url = format!("{}/v1.0/$batch", conn.hosts.graph);
-        let body = json!({ "requests": chunk.iter().map(|r| json!({"id": r.id, "method": "GET", "url": r.path})).collect::<Vec<_>>() });
+        // The priority goes on each sub-request too: Graph throttles each one
+        // on its own (whether it reads the header there is UNCONFIRMED).
+        let priority = self.options.priority.header_value();
+        let body = json!({ "requests": chunk.iter().map(|r| json!({"id": r.id, "method": "GET", "url": r.path, "headers": {"x-ms-throttle-priority": priority}})).collect::<Vec<_>>() });
         let sent = self
             .call(api, token, Method::POST, &url, Some(&body), Need::Read)
             .await;
@@ -142,7 +156,23 @@ impl HttpProvider {
         for request in chunk {
             let result = match sub_answer(request, &responses) {
                 SubAnswer::Done(result) => result,
-                SubAnswer::RetryAfter(after) => {
+                SubAnswer::RetryAfter(after, app_wide) => {
+                    if app_wide {
+                        self.pacer.pause(after);
+                    }
+                    if pacing::past_deadline(after) {
+                        out.insert(
+                            request.id.clone(),
+                            Err(ProviderError::Unavailable {
+                                api: request.api,
+                                reason: format!(
+                                    "throttled, and its Retry-After of {} s ends past the tenant's deadline",
+                                    after.as_secs()
+                                ),
+                            }),
+                        );
+                        continue;
+                    }
                     tokio::time::sleep(after).await;
                     let url = format!("{}/v1.0{}", conn.hosts.graph, request.path);
                     self.call(request.api, token, Method::GET, &url, None, request.need)
@@ -194,10 +224,10 @@ mod tests {
             json!({"id": "b", "status": 503, "headers": {"retry-after": 3600}}),
         ];
         assert!(
-            matches!(sub_answer(&request("a"), &responses), SubAnswer::RetryAfter(d) if d == Duration::from_secs(2))
+            matches!(sub_answer(&request("a"), &responses), SubAnswer::RetryAfter(d, false) if d == Duration::from_secs(2))
         );
         assert!(
-            matches!(sub_answer(&request("b"), &responses), SubAnswer::RetryAfter(d) if d == MAX_RETRY_AFTER)
+            matches!(sub_answer(&request("b"), &responses), SubAnswer::RetryAfter(d, false) if d == MAX_RETRY_AFTER)
         );
     }
 }

@@ -12,6 +12,8 @@
 //!   in, the exact requests out), and the executor that sends them;
 //! - `concurrent`: lost updates on full-object writes (pure): what moved
 //!   between the plan's read, the pre-write read and the read-back;
+//! - `pacing`: the run's Graph budget (one limiter across tenants), the
+//!   throttle priority and the per-tenant deadline;
 //! - `population`: the registration report and group members for readiness.
 //! - `report`: the registration report and the SSPR audit events for `report`.
 //!
@@ -33,6 +35,7 @@ use crate::error::ProviderError;
 mod api_error;
 mod batch;
 pub mod concurrent;
+pub mod pacing;
 mod population;
 mod portal;
 mod read;
@@ -43,6 +46,7 @@ mod write;
 
 pub use crate::credentials::PortalCredential;
 pub use concurrent::ConcurrentChange;
+pub use pacing::{ClientOptions, ThrottlePriority};
 pub use read::GroupLookup;
 pub use tokens::{TokenCheck, TokenFacts};
 pub use write::Written;
@@ -94,16 +98,30 @@ pub struct HttpProvider {
     tokens: tokens::TokenCache,
     /// Refresh tokens rotated by the token endpoint, per tenant.
     pub(crate) rotated: Mutex<HashMap<String, Secret>>,
+    /// Budgets, priority and deadlines of the run.
+    pub(crate) options: pacing::ClientOptions,
+    /// The run's Graph limiters (one for all tenants).
+    pub(crate) pacer: pacing::Pacer,
 }
 
 impl HttpProvider {
-    /// A provider for these tenants, keyed by tenant name.
+    /// A provider for these tenants, keyed by tenant name, with the default
+    /// [`ClientOptions`].
     pub fn new(connections: HashMap<String, Connection>) -> Result<HttpProvider, reqwest::Error> {
+        HttpProvider::with_options(connections, ClientOptions::default())
+    }
+
+    /// A provider for these tenants with `options`' Graph budgets, throttle
+    /// priority, request timeout and tenant deadline.
+    pub fn with_options(
+        connections: HashMap<String, Connection>,
+        options: ClientOptions,
+    ) -> Result<HttpProvider, reqwest::Error> {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .user_agent(concat!("ssprctl/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(60))
+            .connect_timeout(options.request_timeout.min(Duration::from_secs(10)))
+            .timeout(options.request_timeout)
             .https_only(false)
             .build()?;
         Ok(HttpProvider {
@@ -111,7 +129,14 @@ impl HttpProvider {
             connections,
             tokens: tokens::TokenCache::default(),
             rotated: Mutex::new(HashMap::new()),
+            pacer: pacing::Pacer::new(&options),
+            options,
         })
+    }
+
+    /// The options this provider was made with.
+    pub fn options(&self) -> &ClientOptions {
+        &self.options
     }
 
     fn conn(&self, tenant: &Tenant, api: Api) -> Result<&Connection, ProviderError> {

@@ -14,6 +14,7 @@ use ssprctl_model::{Api, GroupInfo, ObservedTenant, ReadFailure, Settings, Tenan
 
 use super::HttpProvider;
 use super::batch::{Answers, BatchRequest};
+use super::pacing;
 use super::transport::{Need, encode};
 use crate::error::ProviderError;
 use crate::wire;
@@ -439,16 +440,56 @@ impl HttpProvider {
             Ok(c) => c,
             Err(e) => return unreadable(&plan, &e),
         };
-        let portal_read = |api: Api| async move { (api, self.portal_get(conn, api).await) };
-        let (batch, portal) = tokio::join!(
-            self.graph_batch(conn, &plan.batch),
-            futures_util::future::join_all(plan.portal.iter().map(|&api| portal_read(api)))
-        );
-        decode(&plan, ReadAnswers { batch, portal })
+        let answers = self.read_answers(tenant, conn, &plan).await;
+        decode(&plan, answers)
     }
 }
 
 impl HttpProvider {
+    /// Sends `plan`'s requests: the `$batch` and the portal surfaces at the
+    /// same time, each cut at the tenant's deadline (what answered in time
+    /// is kept; what did not is unavailable with the deadline as reason).
+    async fn read_answers(
+        &self,
+        tenant: &Tenant,
+        conn: &super::Connection,
+        plan: &ReadPlan,
+    ) -> ReadAnswers {
+        let limit = self.options.tenant_deadline;
+        let deadline = tokio::time::Instant::now() + limit;
+        let cut = |api: Api| {
+            tracing::warn!(tenant = %tenant.name, surface = %api, deadline_s = limit.as_secs_f64(), "no answer within the tenant deadline");
+            ProviderError::Unavailable {
+                api,
+                reason: pacing::deadline_reason(limit),
+            }
+        };
+        let graph = async {
+            match tokio::time::timeout_at(deadline, self.graph_batch(conn, &plan.batch)).await {
+                Ok(answers) => answers,
+                Err(_) => plan
+                    .batch
+                    .iter()
+                    .map(|r| (r.id.clone(), Err(cut(r.api))))
+                    .collect(),
+            }
+        };
+        let portal_read = |api: Api| async move {
+            let answer = tokio::time::timeout_at(deadline, self.portal_get(conn, api))
+                .await
+                .unwrap_or_else(|_| Err(cut(api)));
+            (api, answer)
+        };
+        let (batch, portal) = pacing::with_deadline(deadline, async {
+            tokio::join!(
+                graph,
+                futures_util::future::join_all(plan.portal.iter().map(|&api| portal_read(api)))
+            )
+        })
+        .await;
+        ReadAnswers { batch, portal }
+    }
+
     /// Reads every surface in `apis`, whatever the tenant's desired settings
     /// manage (for `export`; `plan` reads with [`Provider::read`]). A surface
     /// that cannot be read is listed in `unreadable`, never guessed.
@@ -460,12 +501,8 @@ impl HttpProvider {
             Ok(c) => c,
             Err(e) => return unreadable(&plan, &e),
         };
-        let portal_read = |api: Api| async move { (api, self.portal_get(conn, api).await) };
-        let (batch, portal) = tokio::join!(
-            self.graph_batch(conn, &plan.batch),
-            futures_util::future::join_all(plan.portal.iter().map(|&api| portal_read(api)))
-        );
-        decode(&plan, ReadAnswers { batch, portal })
+        let answers = self.read_answers(tenant, conn, &plan).await;
+        decode(&plan, answers)
     }
 
     /// Looks up groups by object id and by display name, in one `$batch`

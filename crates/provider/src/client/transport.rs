@@ -2,7 +2,11 @@
 //! transient failures (honouring Retry-After, else exponential backoff with
 //! jitter), the 401 refresh, and typed errors from error bodies.
 //!
-//! Timeouts are the client's (see `HttpProvider::new`).
+//! Every Graph request first takes its cost from the run's budget
+//! ([`super::pacing`]) and carries `x-ms-throttle-priority`; a 429 from the
+//! app-wide scope pauses all Graph requests of the run. Timeouts are the
+//! client's (see `HttpProvider::with_options`); a retry whose wait would end
+//! past the tenant's deadline is not made.
 
 use std::time::Duration;
 
@@ -11,6 +15,7 @@ use serde_json::Value;
 use ssprctl_model::Api;
 
 use super::api_error::api_error;
+use super::pacing;
 use super::tokens::Audience;
 use super::{Connection, HttpProvider};
 use crate::credentials::Secret;
@@ -212,15 +217,30 @@ impl HttpProvider {
         need: Need,
     ) -> Result<(StatusCode, Value), ProviderError> {
         check_url(api, url)?;
+        let graph = pacing::graph_path(url).map(|path| pacing::charge_of(&method, path, body));
         let mut attempt = 0;
         let resp = loop {
             attempt += 1;
+            if let Some((units, writes)) = graph {
+                self.pacer.admit(units, writes).await;
+            }
             let sent = self
                 .request(api, token, method.clone(), url, body)
                 .send()
                 .await;
-            match retry_wait(&sent, attempt) {
-                Some(wait) if attempt < MAX_ATTEMPTS => {
+            let wait = retry_wait(&sent, attempt);
+            if let (Ok(resp), Some(wait)) = (&sent, wait)
+                && resp
+                    .headers()
+                    .get("x-ms-throttle-scope")
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(pacing::is_application_scope)
+            {
+                tracing::warn!(%url, wait_ms = wait.as_millis() as u64, "app-wide Graph quota reached: pausing every Graph request");
+                self.pacer.pause(wait);
+            }
+            match wait {
+                Some(wait) if attempt < MAX_ATTEMPTS && !pacing::past_deadline(wait) => {
                     tracing::debug!(%url, attempt, wait_ms = wait.as_millis() as u64, "retrying");
                     tokio::time::sleep(wait).await;
                 }
@@ -259,6 +279,12 @@ impl HttpProvider {
             .header("x-ms-client-request-id", uuid::Uuid::new_v4().to_string());
         if !api.documented() {
             req = req.header("X-Requested-With", "XMLHttpRequest");
+        }
+        if pacing::graph_path(url).is_some() {
+            req = req.header(
+                "x-ms-throttle-priority",
+                self.options.priority.header_value(),
+            );
         }
         if let Some(b) = body {
             req = req.json(b);

@@ -271,12 +271,46 @@ impl HttpProvider {
         desired: &Settings,
         planned_from: Option<&Value>,
     ) -> Result<Written, ProviderError> {
+        // The pre-write read is cut at the tenant's deadline (nothing is
+        // written then); the writes are not: a write in flight is never
+        // dropped, and the read-back says what landed. Retries of both stop
+        // once their wait would end past the deadline.
+        let limit = self.options.tenant_deadline;
+        let deadline = tokio::time::Instant::now() + limit;
+        super::pacing::with_deadline(deadline, async {
+            let prepared = self.prepare_writes(conn, api, partial, desired, planned_from);
+            let (writes, written) =
+                tokio::time::timeout_at(deadline, prepared)
+                    .await
+                    .map_err(|_| ProviderError::Unavailable {
+                        api,
+                        reason: format!(
+                            "the read before the write: {}",
+                            super::pacing::deadline_reason(limit)
+                        ),
+                    })??;
+            self.send_writes(conn, api, writes).await?;
+            Ok(written)
+        })
+        .await
+    }
+
+    /// The writes of `partial` to `api`, from the live object where the
+    /// surface needs it (read now), checked against `planned_from`.
+    async fn prepare_writes(
+        &self,
+        conn: &Connection,
+        api: Api,
+        partial: &Value,
+        desired: &Settings,
+        planned_from: Option<&Value>,
+    ) -> Result<(Writes, Written), ProviderError> {
         let unwritable = |source| ProviderError::Unwritable { api, source };
         let plain = |writes: Result<Writes, WireError>| {
             writes.map(|w| (w, Written::default())).map_err(unwritable)
         };
         let managed = || concurrent::managed_paths(api, desired);
-        let (writes, written) = match api {
+        Ok(match api {
             Api::PortalPasswordReset => {
                 let current = self.portal_get(conn, api).await?;
                 let build = || portal_password_reset(partial, &current);
@@ -296,9 +330,7 @@ impl HttpProvider {
                 let build = || password_rule_settings(partial, &live);
                 checked_full_object(api, live.values(), planned_from, &managed(), build)?
             }
-        };
-        self.send_writes(conn, api, writes).await?;
-        Ok(written)
+        })
     }
 
     /// The live Password Rule Settings object, or the template when there is
