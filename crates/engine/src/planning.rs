@@ -1,9 +1,12 @@
 //! Reading every tenant concurrently and planning, readiness included. `plan`,
 //! `apply --config` and the recomputation of a saved plan all come here.
 
+use std::collections::HashMap;
 use std::path::{Component, Path};
+use std::sync::{Arc, PoisonError};
 
 use ssprctl_model::{Config, ObservedTenant};
+use ssprctl_plan::lint::LintFinding;
 use ssprctl_plan::{Plan, PlanMeta, readiness};
 use ssprctl_provider::{HttpProvider, Provider};
 
@@ -107,6 +110,7 @@ pub(crate) async fn compute(
     progress.start(Phase::Plan, config.tenants.len());
     // Lint of what the plan leaves behind, judged on the day the plan is made.
     let today = crate::linting::day_of(&meta.created_at);
+    let interned = &Interned::default();
     let done = concurrently(&config.tenants, parallelism, |tenant| async move {
         let observed = provider.read(tenant).await;
         let mut planned = ssprctl_plan::plan_tenant(tenant, &observed);
@@ -122,19 +126,54 @@ pub(crate) async fn compute(
                 Err(e) => planned.readiness = vec![format!("figures unavailable: {e}")],
             }
         }
-        planned.lint = ssprctl_plan::lint::lint_after_plan(config, tenant, &observed, today);
+        let lint = ssprctl_plan::lint::lint_after_plan(config, tenant, &observed, today);
+        planned.lint = interned.intern(lint);
         crate::progress::tenant_planned(progress, &planned);
         let observed = match keep {
-            Keep::Observed => Some(observed),
+            Keep::Observed => Some(Box::new(observed)),
             Keep::Nothing => None,
         };
         (observed, planned)
     })
     .await;
     progress.finish();
-    let (observed, planned): (Vec<Option<ObservedTenant>>, Vec<_>) = done.into_iter().unzip();
+    let (observed, planned): (Vec<Option<Box<ObservedTenant>>>, Vec<_>) = done.into_iter().unzip();
     let plan = ssprctl_plan::plan_of(planned, meta);
-    (plan, observed.into_iter().flatten().collect())
+    (plan, observed.into_iter().flatten().map(|o| *o).collect())
+}
+
+/// One shared copy of each distinct lint finding across a run's tenants: a
+/// fleet on one baseline has the same few findings in every tenant, and
+/// thousands of copies of their texts were most of a large plan's memory.
+#[derive(Default)]
+struct Interned(std::sync::Mutex<HashMap<String, Vec<Arc<LintFinding>>>>);
+
+impl Interned {
+    /// Variants of one rule kept for sharing; past it, findings are not shared
+    /// (tenants that all differ gain nothing, and the search stays short).
+    const VARIANTS: usize = 64;
+
+    fn intern(&self, findings: Vec<LintFinding>) -> Vec<Arc<LintFinding>> {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut shared = Vec::with_capacity(findings.len());
+        // Pushed one by one: a `collect` would reuse the findings' own (much
+        // larger) buffer in place and keep it alive for each tenant.
+        shared.extend(findings.into_iter().map(|finding| {
+            let variants = match map.get_mut(finding.rule.as_str()) {
+                Some(variants) => variants,
+                None => map.entry(finding.rule.clone()).or_default(),
+            };
+            if let Some(same) = variants.iter().find(|v| ***v == finding) {
+                return Arc::clone(same);
+            }
+            let finding = Arc::new(finding);
+            if variants.len() < Self::VARIANTS {
+                variants.push(Arc::clone(&finding));
+            }
+            finding
+        }));
+        shared
+    }
 }
 
 /// Runs `f` on every item, up to `parallelism` at a time, taking the next
@@ -152,7 +191,10 @@ where
     let mut done: Vec<(usize, R)> = futures_util::stream::iter(items.into_iter().enumerate())
         .map(|(i, item)| {
             let fut = f(item);
-            async move { (i, fut.await) }
+            // Boxed: the stream keeps each finished task's slot for as long as
+            // a waker of it lives on (a pooled connection, a timer), and a
+            // tenant's whole read inline would keep kilobytes per tenant.
+            Box::pin(async move { (i, fut.await) })
         })
         .buffer_unordered(parallelism.max(1))
         .collect()
@@ -164,6 +206,41 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn finding(value: serde_json::Value) -> LintFinding {
+        LintFinding {
+            rule: "SSPR002".into(),
+            level: ssprctl_plan::lint::LintLevel::Warning,
+            status: ssprctl_plan::lint::LintStatus::Open,
+            path: "selfServicePasswordReset.methodsRequired".into(),
+            value,
+            recommended: ">= 2".into(),
+            rationale: "r".into(),
+            controls: vec!["EIDSCA AP01".into()],
+            location: None,
+            exception: None,
+        }
+    }
+
+    #[test]
+    fn equal_lint_findings_of_different_tenants_share_one_copy_and_others_do_not() {
+        let interned = Interned::default();
+        let a = interned.intern(vec![finding(1.into())]);
+        let b = interned.intern(vec![finding(1.into())]);
+        let c = interned.intern(vec![finding(0.into())]);
+        assert!(Arc::ptr_eq(&a[0], &b[0]));
+        assert!(!Arc::ptr_eq(&a[0], &c[0]));
+        assert_eq!(*c[0], finding(0.into()));
+        // Past the cap, findings are still returned, just not shared.
+        for n in 0..(Interned::VARIANTS as i64 + 5) {
+            let got = interned.intern(vec![finding(json_n(n + 10))]);
+            assert_eq!(*got[0], finding(json_n(n + 10)));
+        }
+    }
+
+    fn json_n(n: i64) -> serde_json::Value {
+        serde_json::Value::from(n)
+    }
 
     #[tokio::test]
     async fn a_slow_item_holds_back_no_other_and_the_order_is_kept() {

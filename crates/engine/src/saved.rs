@@ -469,18 +469,20 @@ mod tests {
     fn lint_findings_are_recomputed_not_compared() {
         let fresh = plan(two());
         let mut saved = plan(two());
-        saved.tenants[0].lint.push(ssprctl_plan::lint::LintFinding {
-            rule: "SSPR002".into(),
-            level: ssprctl_plan::lint::LintLevel::Error,
-            status: ssprctl_plan::lint::LintStatus::Open,
-            path: "selfServicePasswordReset.methodsRequired".into(),
-            value: json!(1),
-            recommended: ">= 2".into(),
-            rationale: "edited".into(),
-            controls: Vec::new(),
-            location: None,
-            exception: None,
-        });
+        saved.tenants[0]
+            .lint
+            .push(std::sync::Arc::new(ssprctl_plan::lint::LintFinding {
+                rule: "SSPR002".into(),
+                level: ssprctl_plan::lint::LintLevel::Error,
+                status: ssprctl_plan::lint::LintStatus::Open,
+                path: "selfServicePasswordReset.methodsRequired".into(),
+                value: json!(1),
+                recommended: ">= 2".into(),
+                rationale: "edited".into(),
+                controls: Vec::new(),
+                location: None,
+                exception: None,
+            }));
         assert_eq!(compare(&saved, &fresh, &[Default::default()]), Ok(()));
     }
 

@@ -351,7 +351,8 @@ pub fn lint_after_plan(
 /// The lines a plan shows for a tenant's lint findings (plain text, not
 /// escaped): one per finding at warning level or above and per expired
 /// exception, then the number of notes and of accepted findings.
-pub fn plan_lines(findings: &[LintFinding]) -> Vec<String> {
+pub fn plan_lines<F: std::ops::Deref<Target = LintFinding>>(findings: &[F]) -> Vec<String> {
+    let findings: Vec<&LintFinding> = findings.iter().map(|f| &**f).collect();
     let tags = |f: &LintFinding| {
         let ids: Vec<&str> = f
             .controls
@@ -367,6 +368,7 @@ pub fn plan_lines(findings: &[LintFinding]) -> Vec<String> {
     let mut lines = Vec::new();
     for f in findings
         .iter()
+        .copied()
         .filter(|f| f.counts() && f.level <= LintLevel::Warning)
     {
         let mut line = format!(

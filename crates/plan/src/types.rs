@@ -141,7 +141,7 @@ pub struct TenantPlan {
     /// neither block apply nor change exit codes, and a saved plan's are not
     /// compared (they are recomputed). Added in format 1.1.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub lint: Vec<crate::lint::LintFinding>,
+    pub lint: Vec<std::sync::Arc<crate::lint::LintFinding>>,
     /// Managed settings that already have their desired value.
     pub unchanged: usize,
     /// Live settings read but not managed by the file (left alone).
