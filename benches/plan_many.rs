@@ -25,7 +25,9 @@
 //! tenant's requests that had ended before it started (requests without a
 //! tenant, if any, are left out); a tenant's levels are its highest request
 //! level, i.e. the length of its critical path in round trips. The figure is
-//! the mean over tenants (and the maximum).
+//! the mean over tenants (and the maximum). The last column ends with the
+//! number of 429 answers the emulator gave during the run
+//! (`GET /_emulator/stats`, reset before each run).
 //!
 //! Run: `cargo bench --bench plan_many` (release build; add
 //! `SSPRCTL_BENCH_LARGE=1` for N = 10,000). `SSPRCTL_BENCH_ONLY=N` runs only
@@ -339,6 +341,14 @@ fn main() {
         };
         let url = emulator.url();
         let log_url = format!("{url}/_emulator/requests");
+        let stats_url = format!("{url}/_emulator/stats");
+        // 429 answers of a run, app-wide and per tenant (the emulator models
+        // Graph's app-wide quota; ssprctl paces itself below it).
+        let throttled = || {
+            http(&rt, reqwest::Method::GET, &stats_url, None)["throttledTotal"]
+                .as_u64()
+                .unwrap_or(0)
+        };
         let cfg = dir.path().join("bench.yaml");
         std::fs::write(&cfg, config(&url, n)).expect("write config");
         let cfg = cfg.to_str().expect("utf-8");
@@ -350,6 +360,7 @@ fn main() {
         };
 
         http(&rt, reqwest::Method::DELETE, &log_url, None);
+        http(&rt, reqwest::Method::DELETE, &stats_url, None);
         let apply = ssprctl(
             dir.path(),
             &[
@@ -371,8 +382,10 @@ fn main() {
             }
         }
         let apply_traffic = traffic(&http(&rt, reqwest::Method::GET, &log_url, None), n);
+        let apply_429 = throttled();
 
         http(&rt, reqwest::Method::DELETE, &log_url, None);
+        http(&rt, reqwest::Method::DELETE, &stats_url, None);
         let plan = ssprctl(
             dir.path(),
             &[
@@ -386,6 +399,7 @@ fn main() {
         );
         assert_eq!(plan.code, 0, "the plan finds the tenants converged");
         let plan_traffic = traffic(&http(&rt, reqwest::Method::GET, &log_url, None), n);
+        let plan_429 = throttled();
 
         let waves = n.div_ceil(c) as f64;
         let l = LATENCY_MS as f64 / 1000.0;
@@ -398,7 +412,7 @@ fn main() {
             &apply,
             apply_lb,
             &apply_traffic,
-            &format!("apply, from fresh tenants{suffix}"),
+            &format!("apply, from fresh tenants{suffix}, {apply_429} x 429"),
         );
         report(
             n,
@@ -406,7 +420,7 @@ fn main() {
             &plan,
             plan_lb,
             &plan_traffic,
-            &format!("plan, converged (drift check){suffix}"),
+            &format!("plan, converged (drift check){suffix}, {plan_429} x 429"),
         );
         match emulator {
             Emulator::InProcess(handle) => rt.block_on(handle.shutdown()),

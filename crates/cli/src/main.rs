@@ -502,7 +502,7 @@ async fn plan(args: &PlanArgs, color: bool, progress: &progress::Reporter) -> Re
     let cwd = current_dir()?;
     let targets = targets(&args.target);
     let session = Session::start(&config, &targets).await?;
-    let mut plan = ssprctl_engine::make_plan_observed(
+    let mut plan = ssprctl_engine::make_plan(
         &config,
         &args.config.config,
         &cwd,
@@ -714,7 +714,7 @@ async fn apply(args: &ApplyArgs, color: bool, progress: &progress::Reporter) -> 
     let targets = targets(&args.target);
     let session = Session::start(&inputs.config, &targets).await?;
     let result = async {
-        let prepared = ssprctl_engine::prepare_apply_observed(
+        let prepared = ssprctl_engine::prepare_apply(
             &inputs,
             &cwd,
             &session.provider,
@@ -812,7 +812,7 @@ async fn run_apply(
         Arc::clone(&journal),
         Arc::clone(&seen),
     ));
-    let report = ssprctl_engine::execute_observed(
+    let report = ssprctl_engine::execute_journaled(
         prepared,
         config,
         &session.provider,
@@ -956,8 +956,14 @@ async fn rollback(args: &RollbackArgs, color: bool) -> Result<Outcome> {
             saved: None,
         };
         let prepared =
-            ssprctl_engine::prepare_apply(&inputs, &cwd, &session.provider, targets.parallelism)
-                .await?;
+            ssprctl_engine::prepare_apply(
+                &inputs,
+                &cwd,
+                &session.provider,
+                targets.parallelism,
+                &ssprctl_engine::NoProgress,
+            )
+            .await?;
         let plan = &prepared.plan;
         let opts = RenderOpts {
             color,

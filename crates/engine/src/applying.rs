@@ -5,7 +5,7 @@ use ssprctl_model::{Api, Config};
 use ssprctl_plan::Plan;
 use ssprctl_provider::HttpProvider;
 
-use crate::progress::{NoProgress, Phase, Progress};
+use crate::progress::{Phase, Progress};
 use crate::{Journal, Prepared, Refusal};
 
 /// The gates every apply passes, on the plan that will be applied (never on a
@@ -97,30 +97,10 @@ pub struct TenantApplied {
 /// before it is sent and its result after (with what it found another writer
 /// changed); no write starts once `stop` is asked for, and writes in flight
 /// and the reads back get its grace period. The caller writes the account
-/// with [`Journal::finish`] once it has the report.
+/// with [`Journal::finish`] once it has the report. `progress` is told of
+/// each tenant whose apply has ended ([`Phase::Apply`], over the tenants with
+/// changes).
 pub async fn execute_journaled(
-    prepared: &Prepared,
-    config: &Config,
-    provider: &HttpProvider,
-    parallelism: usize,
-    journal: &Journal,
-    stop: &Stop,
-) -> ApplyReport {
-    execute_observed(
-        prepared,
-        config,
-        provider,
-        parallelism,
-        journal,
-        stop,
-        &NoProgress,
-    )
-    .await
-}
-
-/// [`execute_journaled`], telling `progress` of each tenant whose apply has
-/// ended ([`Phase::Apply`], over the tenants with changes).
-pub async fn execute_observed(
     prepared: &Prepared,
     config: &Config,
     provider: &HttpProvider,

@@ -42,16 +42,13 @@ pub mod session;
 
 mod refusal;
 
-pub use applying::{ApplyReport, TenantApplied, check_gates, execute_journaled, execute_observed};
+pub use applying::{ApplyReport, TenantApplied, check_gates, execute_journaled};
 pub use journal::Journal;
 pub use linting::{lint_desired, lint_live};
-pub use planning::{make_plan, make_plan_observed};
+pub use planning::make_plan;
 pub use progress::{NoProgress, Phase, Progress, TenantDone};
 pub use refusal::{BeforeAfter, Difference, Refusal};
-pub use saved::{
-    ApplyInputs, Prepared, SavedPlan, apply_inputs, prepare_apply, prepare_apply_observed,
-    read_plan,
-};
+pub use saved::{ApplyInputs, Prepared, SavedPlan, apply_inputs, prepare_apply, read_plan};
 pub use session::{IN_MEMORY_STATE, Session, SessionError, Targets, state_file};
 pub use ssprctl_apply::{ApplyError, Concurrent, Seen, SettingOutcome, SettingState, Stop};
 pub use ssprctl_provider::ConcurrentChange;

@@ -11,24 +11,13 @@ use ssprctl_plan::{Plan, PlanMeta, readiness};
 use ssprctl_provider::{HttpProvider, Provider};
 
 use crate::TOOL_VERSION;
-use crate::progress::{NoProgress, Phase, Progress};
+use crate::progress::{Phase, Progress};
 
 /// Reads every tenant of `config`, up to `parallelism` at a time, and plans,
-/// readiness included. `config_path` is recorded in the plan as
-/// [`recorded_config_path`] gives it relative to `cwd`.
+/// readiness included, telling `progress` of each tenant whose read has
+/// finished ([`crate::progress::Phase::Plan`]). `config_path` is recorded in
+/// the plan as [`recorded_config_path`] gives it relative to `cwd`.
 pub async fn make_plan(
-    config: &Config,
-    config_path: &Path,
-    cwd: &Path,
-    provider: &HttpProvider,
-    parallelism: usize,
-) -> Plan {
-    make_plan_observed(config, config_path, cwd, provider, parallelism, &NoProgress).await
-}
-
-/// [`make_plan`], telling `progress` of each tenant whose read has finished
-/// ([`crate::progress::Phase::Plan`]).
-pub async fn make_plan_observed(
     config: &Config,
     config_path: &Path,
     cwd: &Path,

@@ -15,7 +15,6 @@ use ssprctl_plan::{Change, Plan, Selection, TenantPlan};
 use ssprctl_provider::HttpProvider;
 
 use crate::planning::{compute, meta};
-use crate::progress::NoProgress;
 use crate::select::{Select, select};
 use crate::{BeforeAfter, Difference, EngineError, Refusal, TOOL_VERSION};
 
@@ -224,19 +223,9 @@ pub struct Prepared {
 /// plan that is the plan to apply; with one, the saved plan must equal it
 /// (tenants, changes on path/before/after, `prior` digests) or apply is
 /// refused naming every difference. The plan returned is always the
-/// recomputed one, with the reads it was computed from.
+/// recomputed one, with the reads it was computed from. `progress` is told of
+/// each tenant whose read has finished ([`crate::progress::Phase::Plan`]).
 pub async fn prepare_apply(
-    inputs: &ApplyInputs,
-    cwd: &Path,
-    provider: &HttpProvider,
-    parallelism: usize,
-) -> Result<Prepared, EngineError> {
-    prepare_apply_observed(inputs, cwd, provider, parallelism, &NoProgress).await
-}
-
-/// [`prepare_apply`], telling `progress` of each tenant whose read has
-/// finished ([`crate::progress::Phase::Plan`]).
-pub async fn prepare_apply_observed(
     inputs: &ApplyInputs,
     cwd: &Path,
     provider: &HttpProvider,

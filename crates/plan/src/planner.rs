@@ -28,16 +28,8 @@ pub struct PlanMeta {
     pub created_at: String,
 }
 
-/// Plans every tenant.
-pub fn plan(tenants: &[(&Tenant, &ObservedTenant)], meta: &PlanMeta) -> Plan {
-    plan_of(
-        tenants.iter().map(|(t, o)| plan_tenant(t, o)).collect(),
-        meta,
-    )
-}
-
-/// The plan of tenants already planned one by one with [`plan_tenant`] (in
-/// file order): the same value [`plan`] gives for them.
+/// The plan of tenants planned one by one with [`plan_tenant`] (in file
+/// order), as the engine plans each tenant as soon as it is read.
 pub fn plan_of(tenants: Vec<TenantPlan>, meta: &PlanMeta) -> Plan {
     Plan {
         format_version: FORMAT_VERSION.to_string(),
