@@ -285,46 +285,45 @@ pub async fn export(
     parallelism: usize,
     opts: &ExportOptions,
 ) -> Result<Exported, ExportError> {
-    use futures_util::StreamExt;
     let apis = surfaces(opts.all_settings);
     let fields = chosen_fields(opts.all_settings);
-    let read: Vec<Result<LiveTenant, TenantUnreadable>> =
-        futures_util::stream::iter(config.tenants.iter().zip(&config.file.tenants))
-            .map(|(tenant, entry)| {
-                let apis = &apis;
-                let fields = &fields;
-                async move {
-                    let observed = provider.read_surfaces(tenant, apis).await;
-                    if !observed.unreadable.is_empty() {
-                        return Err(TenantUnreadable {
-                            tenant: tenant.name.clone(),
-                            surfaces: observed.unreadable,
-                        });
-                    }
-                    let live = to_value(&observed.settings);
-                    let ids = referenced_groups(&live, fields);
-                    let mut groups = provider.lookup_groups(tenant, &ids, &[]).await;
-                    if let Some(name) = sspr_group(&live)
-                        .and_then(|id| groups.by_id.get(&id.to_lowercase()))
-                        .map(|g| g.display_name.clone())
-                        .filter(|n| !n.is_empty())
-                    {
-                        let by_name = provider
-                            .lookup_groups(tenant, &[], std::slice::from_ref(&name))
-                            .await;
-                        groups.by_name.extend(by_name.by_name);
-                        groups.failed.extend(by_name.failed);
-                    }
-                    Ok(LiveTenant {
-                        entry: entry.clone(),
-                        settings: observed.settings,
-                        groups,
-                    })
+    let read: Vec<Result<LiveTenant, TenantUnreadable>> = crate::planning::concurrently(
+        config.tenants.iter().zip(&config.file.tenants),
+        parallelism,
+        |(tenant, entry)| {
+            let apis = &apis;
+            let fields = &fields;
+            async move {
+                let observed = provider.read_surfaces(tenant, apis).await;
+                if !observed.unreadable.is_empty() {
+                    return Err(TenantUnreadable {
+                        tenant: tenant.name.clone(),
+                        surfaces: observed.unreadable,
+                    });
                 }
-            })
-            .buffered(parallelism.max(1))
-            .collect()
-            .await;
+                let live = to_value(&observed.settings);
+                let ids = referenced_groups(&live, fields);
+                let mut groups = provider.lookup_groups(tenant, &ids, &[]).await;
+                if let Some(name) = sspr_group(&live)
+                    .and_then(|id| groups.by_id.get(&id.to_lowercase()))
+                    .map(|g| g.display_name.clone())
+                    .filter(|n| !n.is_empty())
+                {
+                    let by_name = provider
+                        .lookup_groups(tenant, &[], std::slice::from_ref(&name))
+                        .await;
+                    groups.by_name.extend(by_name.by_name);
+                    groups.failed.extend(by_name.failed);
+                }
+                Ok(LiveTenant {
+                    entry: entry.clone(),
+                    settings: observed.settings,
+                    groups,
+                })
+            }
+        },
+    )
+    .await;
     let mut live = Vec::new();
     let mut failures = Vec::new();
     for r in read {

@@ -28,7 +28,6 @@ pub async fn lint_live(
     parallelism: usize,
     today: &str,
 ) -> LintReport {
-    use futures_util::StreamExt;
     // Every surface is read, managed or not: the provider reads a section
     // the settings name, and an empty section names it without managing
     // anything (nothing is written by lint).
@@ -50,11 +49,9 @@ pub async fn lint_live(
             t
         })
         .collect();
-    let observed: Vec<ObservedTenant> = futures_util::stream::iter(&every_surface)
-        .map(|tenant| provider.read(tenant))
-        .buffered(parallelism.max(1))
-        .collect()
-        .await;
+    let observed: Vec<ObservedTenant> =
+        crate::planning::concurrently(&every_surface, parallelism, |tenant| provider.read(tenant))
+            .await;
     let tenants = config
         .tenants
         .iter()

@@ -346,14 +346,12 @@ pub async fn report(
     parallelism: usize,
     options: &ReportOptions,
 ) -> Report {
-    use futures_util::StreamExt;
     let until = options.today;
     let since = window_start(until, options.days);
-    let tenants = futures_util::stream::iter(&config.tenants)
-        .map(|t| tenant_report(t, provider, since, until))
-        .buffered(parallelism.max(1))
-        .collect()
-        .await;
+    let tenants = crate::planning::concurrently(&config.tenants, parallelism, |t| {
+        tenant_report(t, provider, since, until)
+    })
+    .await;
     Report {
         format_version: REPORT_FORMAT_VERSION,
         tool_version: TOOL_VERSION.to_string(),

@@ -48,7 +48,6 @@ pub async fn prepare(
     provider: &HttpProvider,
     parallelism: usize,
 ) -> Result<Rollback, EngineError> {
-    use futures_util::StreamExt;
     let invalid = |problem: String| JournalError::Invalid {
         path: "the journal".into(),
         line: 1,
@@ -110,10 +109,10 @@ pub async fn prepare(
         work.push((st, tenant, candidates, wrote, prior));
     }
 
-    let observed: Vec<_> = futures_util::stream::iter(&work)
-        .map(|(_, _, _, wrote, _)| provider.read(wrote))
-        .buffered(parallelism.max(1))
-        .collect()
+    let observed: Vec<_> =
+        crate::planning::concurrently(&work, parallelism, |(_, _, _, wrote, _)| {
+            provider.read(wrote)
+        })
         .await;
 
     let mut changed = Vec::new();
