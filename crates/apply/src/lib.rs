@@ -1240,7 +1240,7 @@ mod tests {
         };
         let (mut plan, mut tenants) = two_surface_plan();
         plan.tenants[0].changes = vec![change(Api::GraphAuthorizationPolicy, path)];
-        tenants[0].settings = settings(false);
+        tenants[0].settings = settings(false).into();
         let fake = Fake {
             shows: ObservedTenant {
                 settings: settings(true),

@@ -170,9 +170,9 @@ pub async fn doctor(config: &Config, session: &Session) -> DoctorReport {
         tenants.push(TenantCheck {
             name: tenant.name.clone(),
             tenant_id: tenant.tenant_id.clone(),
-            graph_credential,
+            graph_credential: graph_credential.to_string(),
             graph,
-            portal_credential,
+            portal_credential: portal_credential.to_string(),
             portal,
             surfaces,
             healthy,

@@ -681,7 +681,7 @@ fn check_round_trip(yaml: &str, per_tenant: &[Vec<Leaf>]) -> Result<(), ExportEr
     })?;
     for (tenant, leaves) in loaded.tenants.iter().zip(per_tenant) {
         let wanted = settings_of(leaves);
-        if tenant.settings != wanted {
+        if *tenant.settings != wanted {
             return Err(ExportError::RoundTrip {
                 detail: format!(
                     "tenant {} loads as {} instead of {}",

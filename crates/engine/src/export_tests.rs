@@ -31,7 +31,7 @@ fn tenant(name: &str, id_digit: char, settings: serde_json::Value) -> LiveTenant
             ),
             endpoint: Endpoint::Local,
             credentials: None,
-            settings: Settings::default(),
+            settings: Settings::default().into(),
             exceptions: Vec::new(),
         },
         settings: serde_json::from_value(settings).expect("test settings"),
@@ -137,7 +137,7 @@ fn a_setting_only_some_tenants_have_is_never_in_the_baseline() {
     let out = shape(&[a, b], &opts(false, false)).expect("shaped");
     let config = loaded(&out.yaml);
     assert_eq!(config.file.baseline, Settings::default());
-    assert_eq!(config.tenants[1].settings, Settings::default());
+    assert_eq!(*config.tenants[1].settings, Settings::default());
 }
 
 #[test]

@@ -36,7 +36,7 @@ pub async fn lint_live(
         .iter()
         .map(|t| {
             let mut t = t.clone();
-            let s = &mut t.settings;
+            let s = std::sync::Arc::make_mut(&mut t.settings);
             s.self_service_password_reset
                 .get_or_insert_with(Default::default);
             s.on_premises_integration

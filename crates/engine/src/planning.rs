@@ -120,7 +120,11 @@ pub(crate) async fn compute(
         crate::progress::tenant_planned(progress, &planned);
         let observed = match keep {
             Keep::Observed => Some(Box::new(observed)),
-            Keep::Nothing => None,
+            Keep::Nothing => {
+                // Done with the tenant: its tokens need not live until the end.
+                provider.release(tenant).await;
+                None
+            }
         };
         (observed, planned)
     })

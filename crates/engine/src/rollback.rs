@@ -100,7 +100,7 @@ pub async fn prepare(
             let settings: Settings = serde_json::from_value(tree)
                 .map_err(|e| invalid(format!("tenant {}: {e}", st.name)))?;
             Ok(Tenant {
-                settings,
+                settings: settings.into(),
                 ..tenant.clone()
             })
         };
@@ -184,7 +184,7 @@ pub async fn prepare(
         let settings: Settings =
             serde_json::from_value(tree).map_err(|e| invalid(format!("{}: {e}", tenant.name)))?;
         entries.push(ssprctl_model::TenantEntry {
-            settings,
+            settings: settings.into(),
             ..entry.clone()
         });
     }

@@ -3,7 +3,7 @@
 //! cloud; and each tenant's credentials, from the methods the file names and
 //! the environment (never from the file itself).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -103,10 +103,11 @@ const DEFAULT_AUDIENCE: &str = "api://AzureADTokenExchange";
 pub struct Session {
     /// The provider of every tenant of the file.
     pub provider: HttpProvider,
-    /// How each tenant's credentials were chosen, for `doctor`.
-    pub described: HashMap<String, (String, String)>,
-    /// Each tenant's hosts.
-    pub hosts: HashMap<String, Hosts>,
+    /// How each tenant's credentials were chosen, for `doctor` (tenants
+    /// whose credentials were chosen alike share the texts).
+    pub described: HashMap<String, (Arc<str>, Arc<str>)>,
+    /// Each tenant's hosts (tenants of one endpoint share them).
+    pub hosts: HashMap<String, Arc<Hosts>>,
     emulator: Option<ssprctl_emulator::Handle>,
 }
 
@@ -145,24 +146,49 @@ impl Session {
         let mut connections = HashMap::new();
         let mut described = HashMap::new();
         let mut all_hosts = HashMap::new();
+        // One copy of each endpoint's hosts and of each description, however
+        // many tenants share them (a fleet has thousands of tenants and a
+        // handful of distinct values).
+        let mut shared_hosts: Vec<(&Endpoint, Arc<Hosts>)> = Vec::new();
+        let mut texts: HashSet<Arc<str>> = HashSet::new();
+        let mut text = |s: String| -> Arc<str> {
+            match texts.get(s.as_str()) {
+                Some(same) => Arc::clone(same),
+                None => {
+                    let s: Arc<str> = s.into();
+                    texts.insert(Arc::clone(&s));
+                    s
+                }
+            }
+        };
         for tenant in &config.tenants {
             let endpoint = if args.local {
                 &Endpoint::Local
             } else {
                 &tenant.endpoint
             };
-            let (hosts, emulated) = match endpoint {
-                Endpoint::Local => (
-                    Hosts::emulator(&emulator.as_ref().map(|h| h.base_url()).unwrap_or_default()),
-                    true,
-                ),
-                Endpoint::Emulator(url) => (Hosts::emulator(url), true),
-                Endpoint::Cloud(cloud) => (Hosts::cloud(*cloud), false),
+            let emulated = match endpoint {
+                Endpoint::Local | Endpoint::Emulator(_) => true,
+                Endpoint::Cloud(_) => false,
+            };
+            let hosts = match shared_hosts.iter().find(|(e, _)| *e == endpoint) {
+                Some((_, same)) => Arc::clone(same),
+                None => {
+                    let hosts = Arc::new(match endpoint {
+                        Endpoint::Local => Hosts::emulator(
+                            &emulator.as_ref().map(|h| h.base_url()).unwrap_or_default(),
+                        ),
+                        Endpoint::Emulator(url) => Hosts::emulator(url),
+                        Endpoint::Cloud(cloud) => Hosts::cloud(*cloud),
+                    });
+                    shared_hosts.push((endpoint, Arc::clone(&hosts)));
+                    hosts
+                }
             };
             let (graph, graph_how) = graph_credential(tenant, emulated);
             let (portal, portal_how) = portal_credential(tenant, emulated);
-            described.insert(tenant.name.clone(), (graph_how, portal_how));
-            all_hosts.insert(tenant.name.clone(), hosts.clone());
+            described.insert(tenant.name.clone(), (text(graph_how), text(portal_how)));
+            all_hosts.insert(tenant.name.clone(), Arc::clone(&hosts));
             connections.insert(
                 tenant.name.clone(),
                 Connection {

@@ -9,6 +9,8 @@
 //!   "unmanage" a baseline field for one tenant except leaving it out of the
 //!   baseline.
 
+use std::sync::{Arc, LazyLock};
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -43,6 +45,12 @@ fn is_empty_settings(s: &Settings) -> bool {
     *s == Settings::default()
 }
 
+/// The empty settings, one shared copy for every tenant that sets none.
+pub fn no_settings() -> Arc<Settings> {
+    static EMPTY: LazyLock<Arc<Settings>> = LazyLock::new(Arc::default);
+    Arc::clone(&EMPTY)
+}
+
 /// One tenant.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -69,8 +77,9 @@ pub struct TenantEntry {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub credentials: Option<crate::credentials::Credentials>,
     /// This tenant's settings, deep-merged over the baseline.
-    #[serde(default, skip_serializing_if = "is_empty_settings")]
-    pub settings: Settings,
+    // Shared: a tenant without settings of its own holds no copy of the empty ones.
+    #[serde(default = "no_settings", skip_serializing_if = "is_empty_settings")]
+    pub settings: Arc<Settings>,
     /// This tenant's accepted exceptions; each replaces a shared exception of
     /// the same setting.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -228,8 +237,9 @@ pub struct Tenant {
     pub tenant_id: String,
     /// Where it is served.
     pub endpoint: Endpoint,
-    /// Baseline merged with the tenant's own settings.
-    pub settings: Settings,
+    /// Baseline merged with the tenant's own settings; tenants whose effective
+    /// settings are equal share one copy (a fleet on one baseline holds one).
+    pub settings: Arc<Settings>,
     /// How to sign in; `None` means the defaults.
     pub credentials: Option<crate::credentials::Credentials>,
     /// Index of the tenant in the file's `tenants` list.

@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 use std::path::Path;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::paths::LocationSegment;
@@ -295,7 +295,8 @@ pub fn load_str(file: &str, text: &str) -> Result<Config, LoadError> {
         .and_then(Value::as_array)
         .map(Vec::as_slice)
         .unwrap_or_default();
-    let mut effective: Vec<Option<Settings>> = Vec::with_capacity(entries.len());
+    let mut effective: Vec<Option<Arc<Settings>>> = Vec::with_capacity(entries.len());
+    let mut shared = Shared::default();
     for (index, entry) in entries.iter().enumerate() {
         let mut merged = match &baseline {
             Value::Object(_) => baseline.clone(),
@@ -325,7 +326,7 @@ pub fn load_str(file: &str, text: &str) -> Result<Config, LoadError> {
             };
             semantic.push(located.problem(&at, issue.message, issue.help));
         }
-        effective.push(Some(settings));
+        effective.push(Some(shared.share(settings)));
     }
     let keys: Vec<validate::TenantKeys<'_>> = entries
         .iter()
@@ -358,12 +359,17 @@ pub fn load_str(file: &str, text: &str) -> Result<Config, LoadError> {
         return Err(invalid(problems));
     }
 
-    let parsed: ConfigFile = match serde_json::from_value(value) {
+    let mut parsed: ConfigFile = match serde_json::from_value(value) {
         Ok(f) => f,
         // Unreachable when the checks above are complete; kept so that a gap
         // is a reported problem rather than a panic.
         Err(err) => return Err(invalid(vec![located.problem(&[], err.to_string(), None)])),
     };
+    let mut own = Shared::default();
+    for entry in &mut parsed.tenants {
+        let settings = std::mem::replace(&mut entry.settings, crate::config::no_settings());
+        entry.settings = own.share_arc(settings);
+    }
     let tenants = parsed
         .tenants
         .iter()
@@ -391,6 +397,48 @@ pub fn load_str(file: &str, text: &str) -> Result<Config, LoadError> {
         digest: sha256_hex(text.as_bytes()),
         source,
     })
+}
+
+/// Equal values share one [`Arc`]: a fleet on one baseline has the same
+/// effective settings in thousands of tenants, and a copy each was most of a
+/// large file's memory.
+struct Shared<T> {
+    variants: Vec<Arc<T>>,
+}
+
+impl<T> Default for Shared<T> {
+    fn default() -> Self {
+        Shared {
+            variants: Vec::new(),
+        }
+    }
+}
+
+impl<T: PartialEq> Shared<T> {
+    /// Distinct values kept for sharing; past it, values are not shared
+    /// (tenants that all differ gain nothing, and the search stays short).
+    const VARIANTS: usize = 64;
+
+    fn share(&mut self, value: T) -> Arc<T> {
+        match self.variants.iter().find(|v| ***v == value) {
+            Some(same) => Arc::clone(same),
+            None => self.keep(Arc::new(value)),
+        }
+    }
+
+    fn share_arc(&mut self, value: Arc<T>) -> Arc<T> {
+        match self.variants.iter().find(|v| **v == value) {
+            Some(same) => Arc::clone(same),
+            None => self.keep(value),
+        }
+    }
+
+    fn keep(&mut self, value: Arc<T>) -> Arc<T> {
+        if self.variants.len() < Self::VARIANTS {
+            self.variants.push(Arc::clone(&value));
+        }
+        value
+    }
 }
 
 fn collect_positions(
@@ -1391,6 +1439,43 @@ mod tests {
     /// A file with one tenant whose `settings` are `settings` (indented by 6).
     fn with_settings(settings: &str) -> String {
         format!("version: 1\n{TENANT}    settings:\n{settings}")
+    }
+
+    #[test]
+    fn tenants_with_equal_effective_settings_share_one_copy_and_others_keep_their_own() {
+        let yaml = "version: 1
+baseline:
+  passwordProtection: { lockoutThreshold: 10 }
+tenants:
+  - { name: a, tenantId: 6f1c9a2e-3b4d-4e5f-8a7b-9c0d1e2f3a41, endpoint: local }
+  - { name: b, tenantId: 6f1c9a2e-3b4d-4e5f-8a7b-9c0d1e2f3a42, endpoint: local }
+  - name: c
+    tenantId: 6f1c9a2e-3b4d-4e5f-8a7b-9c0d1e2f3a43
+    endpoint: local
+    settings: { passwordProtection: { lockoutThreshold: 5 } }
+  - name: d
+    tenantId: 6f1c9a2e-3b4d-4e5f-8a7b-9c0d1e2f3a44
+    endpoint: local
+    settings: { passwordProtection: { lockoutThreshold: 5 } }
+";
+        let config = load_str("t.yaml", yaml).expect("loads");
+        let t = &config.tenants;
+        assert!(Arc::ptr_eq(&t[0].settings, &t[1].settings));
+        assert!(Arc::ptr_eq(&t[2].settings, &t[3].settings));
+        assert!(!Arc::ptr_eq(&t[0].settings, &t[2].settings));
+        let threshold = |i: usize| {
+            t[i].settings
+                .password_protection
+                .as_ref()
+                .and_then(|p| p.lockout_threshold)
+        };
+        assert_eq!((threshold(0), threshold(1)), (Some(10), Some(10)));
+        assert_eq!((threshold(2), threshold(3)), (Some(5), Some(5)));
+        // Entries without settings of their own share the one empty copy.
+        let own = &config.file.tenants;
+        assert!(Arc::ptr_eq(&own[0].settings, &own[1].settings));
+        assert_eq!(*own[0].settings, Settings::default());
+        assert!(Arc::ptr_eq(&own[2].settings, &own[3].settings));
     }
 
     fn has_raw_control(p: &Problem) -> bool {

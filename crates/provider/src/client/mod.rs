@@ -21,6 +21,7 @@
 //! one function that does the I/O, and are unit-tested without a network.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
@@ -57,7 +58,7 @@ pub struct Connection {
     /// The directory id.
     pub tenant_id: String,
     /// Its hosts.
-    pub hosts: Hosts,
+    pub hosts: Arc<Hosts>,
     /// Credential for Graph, or why there is none.
     pub graph: Result<AppCredential, String>,
     /// Credential for the portal API, or why there is none.
@@ -76,7 +77,7 @@ impl Connection {
     ) -> Connection {
         Connection {
             tenant_id: tenant_id.to_string(),
-            hosts: Hosts::emulator(base_url),
+            hosts: Arc::new(Hosts::emulator(base_url)),
             graph: Ok(AppCredential::ClientSecret {
                 client_id: client_id.into(),
                 secret: Secret::new(client_secret),

@@ -69,6 +69,21 @@ impl HttpProvider {
         Ok(access)
     }
 
+    /// Forgets the tenant's cached access tokens (both audiences): for a run
+    /// that is done with the tenant, so that a plan of thousands of tenants
+    /// does not hold a pair of tokens per tenant until it ends. A later
+    /// request for the tenant fetches new ones; a rotated refresh token is
+    /// kept.
+    pub async fn release(&self, tenant: &Tenant) {
+        let Some(conn) = self.connections.get(&tenant.name) else {
+            return;
+        };
+        let mut tokens = self.tokens.0.lock().await;
+        for audience in [Audience::Graph, Audience::Portal] {
+            tokens.remove(&(conn.tenant_id.clone(), audience));
+        }
+    }
+
     /// Drops the tenant's cached token for `audience` (the service refused it).
     pub(crate) async fn forget_token(&self, conn: &Connection, audience: Audience) {
         self.tokens

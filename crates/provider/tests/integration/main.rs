@@ -171,6 +171,28 @@ async fn a_read_is_one_token_per_audience_one_batch_and_the_portal_reads() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_are_reused_until_the_tenant_is_released_then_fetched_anew() {
+    let env = Env::new().await;
+    let tenant = env.tenant(desired());
+    let token_requests = |log: Vec<String>| {
+        log.iter()
+            .filter(|l| l.ends_with("/oauth2/v2.0/token"))
+            .count()
+    };
+    env.provider.read(&tenant).await;
+    env.clear_requests().await;
+    let again = env.provider.read(&tenant).await;
+    assert!(again.unreadable.is_empty(), "{:?}", again.unreadable);
+    assert_eq!(token_requests(env.requests().await), 0, "cached tokens are reused");
+    env.provider.release(&tenant).await;
+    env.clear_requests().await;
+    let after = env.provider.read(&tenant).await;
+    assert!(after.unreadable.is_empty(), "{:?}", after.unreadable);
+    assert_eq!(token_requests(env.requests().await), 2, "one new token per audience");
+    env.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_surface_writes_by_its_rule_and_reads_back() {
     let env = Env::new().await;
     let want = desired();
