@@ -183,12 +183,20 @@ async fn tokens_are_reused_until_the_tenant_is_released_then_fetched_anew() {
     env.clear_requests().await;
     let again = env.provider.read(&tenant).await;
     assert!(again.unreadable.is_empty(), "{:?}", again.unreadable);
-    assert_eq!(token_requests(env.requests().await), 0, "cached tokens are reused");
+    assert_eq!(
+        token_requests(env.requests().await),
+        0,
+        "cached tokens are reused"
+    );
     env.provider.release(&tenant).await;
     env.clear_requests().await;
     let after = env.provider.read(&tenant).await;
     assert!(after.unreadable.is_empty(), "{:?}", after.unreadable);
-    assert_eq!(token_requests(env.requests().await), 2, "one new token per audience");
+    assert_eq!(
+        token_requests(env.requests().await),
+        2,
+        "one new token per audience"
+    );
     env.shutdown().await;
 }
 
