@@ -26,7 +26,9 @@
 //! burst plus their budget (below Graph's rates) per second, so no run of
 //! ssprctl at the defaults beats the bound; it does not count the rest of
 //! Graph's buckets (150,000 RU, 70,000 writes), which the client leaves to
-//! the app's other users.
+//! the app's other users. When the request log held its maximum (the row
+//! says so), the per-tenant demand is over what it still holds and so too
+//! low (its round-trip part is not).
 //!
 //! Per case it prints the wall time, the bound and the ratio; HTTP requests
 //! per tenant and round-trip levels per tenant, both from the emulator's
