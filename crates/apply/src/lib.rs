@@ -302,10 +302,11 @@ impl Watch for Unwatched {
 }
 
 /// Applies every tenant's changes, up to `parallelism` tenants at a time (each
-/// tenant's surfaces in order, then its read-back); tenants without changes
-/// are skipped and outcomes come back in plan order. `observed` is what the
-/// plan was computed from, in the order of `tenants` (a tenant without it is
-/// written without the lost-update check). `watch` is told of every write;
+/// tenant's surfaces in order, then its read-back), starting the next tenant
+/// as soon as any one ends (a slow tenant holds back no other); tenants
+/// without changes are skipped and outcomes come back in plan order.
+/// `observed` is what the plan was computed from, in the order of `tenants`
+/// (a tenant without it is written without the lost-update check). `watch` is told of every write;
 /// once `stop` is asked for, no new write starts, writes in flight and the
 /// reads back get the stop's grace period, and each tenant's outcome says what
 /// is live.
@@ -328,29 +329,36 @@ pub async fn apply_watched<P: Provider, W: Watch>(
         .rev()
         .collect();
     let index = &index;
-    futures_util::stream::iter(plan.tenants.iter().filter(|t| !t.changes.is_empty()))
-        .map(|tp| async move {
-            let outcome = match index.get(tp.name.as_str()).copied() {
-                Some(i) => {
-                    let basis = observed.get(i);
-                    apply_tenant(tp, &tenants[i], basis, provider, watch, stop).await
-                }
-                None => TenantOutcome {
-                    name: tp.name.clone(),
-                    written: Vec::new(),
-                    settings: every(tp, &SettingState::NotApplied),
-                    concurrent: Vec::new(),
-                    error: Some(ApplyError::UnknownTenant {
+    let todo = plan.tenants.iter().filter(|t| !t.changes.is_empty());
+    let mut done: Vec<(usize, TenantOutcome)> = futures_util::stream::iter(todo.enumerate())
+        .map(|(k, tp)| {
+            // Boxed: a finished tenant's slot in the stream lives on as long as
+            // a waker of it does (a pooled connection, a timer).
+            Box::pin(async move {
+                let outcome = match index.get(tp.name.as_str()).copied() {
+                    Some(i) => {
+                        let basis = observed.get(i);
+                        apply_tenant(tp, &tenants[i], basis, provider, watch, stop).await
+                    }
+                    None => TenantOutcome {
                         name: tp.name.clone(),
-                    }),
-                },
-            };
-            watch.tenant_done(&outcome);
-            outcome
+                        written: Vec::new(),
+                        settings: every(tp, &SettingState::NotApplied),
+                        concurrent: Vec::new(),
+                        error: Some(ApplyError::UnknownTenant {
+                            name: tp.name.clone(),
+                        }),
+                    },
+                };
+                watch.tenant_done(&outcome);
+                (k, outcome)
+            })
         })
-        .buffered(parallelism.max(1))
+        .buffer_unordered(parallelism.max(1))
         .collect()
-        .await
+        .await;
+    done.sort_unstable_by_key(|(k, _)| *k);
+    done.into_iter().map(|(_, outcome)| outcome).collect()
 }
 
 /// What one lane wrote, and how it stopped.
@@ -1317,6 +1325,117 @@ mod tests {
             Some(ApplyError::Moved { api: Api::PortalPasswordReset, moved }) if moved.len() == 1
         ));
         assert_eq!(out[0].written, [Api::GraphAuthenticationMethods]);
+    }
+
+    /// A [`Fake`] whose writes to the tenant named `slow` wait until three
+    /// other tenants have ended.
+    struct Held {
+        inner: Fake,
+        others_done: tokio::sync::Semaphore,
+    }
+
+    impl Provider for Held {
+        fn read(&self, tenant: &Tenant) -> impl Future<Output = ObservedTenant> + Send {
+            self.inner.read(tenant)
+        }
+
+        fn write(
+            &self,
+            tenant: &Tenant,
+            api: Api,
+            partial: &Value,
+            planned_from: Option<&Value>,
+        ) -> impl Future<Output = Result<Written, ProviderError>> + Send {
+            let slow = tenant.name == "slow";
+            let answer = self.inner.write(tenant, api, partial, planned_from);
+            async move {
+                if slow {
+                    let _held = self.others_done.acquire_many(3).await;
+                }
+                answer.await
+            }
+        }
+    }
+
+    /// Records the order in which tenants end, and lets the slow one go on
+    /// once three others have.
+    struct Ends<'a> {
+        order: std::sync::Mutex<Vec<String>>,
+        others_done: &'a tokio::sync::Semaphore,
+    }
+
+    impl Watch for Ends<'_> {
+        async fn before_write(&self, _: &Tenant, _: Api, _: &[&Change]) -> Result<(), String> {
+            Ok(())
+        }
+        async fn after_write(&self, _: &Tenant, _: Api, _: WriteResult<'_>) {}
+        fn tenant_done(&self, outcome: &TenantOutcome) {
+            if let Ok(mut order) = self.order.lock() {
+                order.push(outcome.name.clone());
+            }
+            if outcome.name != "slow" {
+                self.others_done.add_permits(1);
+            }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_slow_tenant_holds_back_no_other_and_outcomes_keep_plan_order() {
+        // Two at a time: `slow` waits for three others to end, which only
+        // happens if each freed slot takes the next tenant (in plan order, it
+        // would wait for `slow` forever).
+        let names = ["slow", "a", "b", "c"];
+        let plan = Plan {
+            format_version: String::new(),
+            tool_version: String::new(),
+            config_digest: String::new(),
+            config_path: String::new(),
+            created_at: String::new(),
+            tenants: names
+                .iter()
+                .map(|name| TenantPlan {
+                    name: (*name).into(),
+                    ..tenant_plan(vec![change(
+                        Api::GraphAuthorizationPolicy,
+                        "administratorPasswordReset.enabled",
+                    )])
+                })
+                .collect(),
+            selection: None,
+            merged: None,
+        };
+        let tenants: Vec<Tenant> = names
+            .iter()
+            .enumerate()
+            .map(|(index, name)| Tenant {
+                name: (*name).into(),
+                tenant_id: format!("t{index}"),
+                endpoint: ssprctl_model::Endpoint::Local,
+                settings: Default::default(),
+                credentials: None,
+                index,
+            })
+            .collect();
+        let held = Held {
+            inner: Fake::default(),
+            others_done: tokio::sync::Semaphore::new(0),
+        };
+        let ends = Ends {
+            order: std::sync::Mutex::new(Vec::new()),
+            others_done: &held.others_done,
+        };
+        let stop = Stop::new(Duration::ZERO);
+        let out = apply_watched(&plan, &tenants, &[], &held, 2, &ends, &stop).await;
+        let order = ends.order.lock().map(|o| o.clone()).unwrap_or_default();
+        assert_eq!(order.last().map(String::as_str), Some("slow"), "{order:?}");
+        assert_eq!(
+            out.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(),
+            names
+        );
+        assert!(
+            out.iter()
+                .all(|o| o.written == [Api::GraphAuthorizationPolicy])
+        );
     }
 
     #[test]

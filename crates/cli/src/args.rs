@@ -216,8 +216,10 @@ pub struct TargetArgs {
     /// lower it when other jobs (another shard) share the app registration.
     #[arg(long, value_name = "RU_PER_SECOND", default_value_t = NonZeroU32::new(ssprctl_provider::client::pacing::DEFAULT_GRAPH_BUDGET).unwrap_or(NonZeroU32::MIN))]
     pub graph_budget: NonZeroU32,
-    /// Microsoft Graph writes per second for the whole run (Graph allows an
-    /// app 70,000 per 5 minutes across all tenants).
+    /// Microsoft Graph writes per second for the whole run, with 175
+    /// seconds' worth at once (35,000 at the default: half of Graph's bucket
+    /// of 70,000 writes per 5 minutes per app across all tenants, which
+    /// refills at about 233 per second).
     #[arg(long, value_name = "WRITES_PER_SECOND", default_value_t = NonZeroU32::new(ssprctl_provider::client::pacing::DEFAULT_WRITE_BUDGET).unwrap_or(NonZeroU32::MIN))]
     pub graph_write_budget: NonZeroU32,
     /// The x-ms-throttle-priority of every Graph request: low for scheduled
