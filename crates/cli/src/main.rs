@@ -499,6 +499,7 @@ fn append(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
 async fn plan(args: &PlanArgs, color: bool, progress: &progress::Reporter) -> Result<Outcome> {
     let config = ssprctl_model::load_file(&args.config.config)?;
     let (config, selection) = ssprctl_engine::select::select(config, &args.select.select())?;
+    let config = std::sync::Arc::new(config);
     let cwd = current_dir()?;
     let targets = targets(&args.target);
     let session = Session::start(&config, &targets).await?;
@@ -950,7 +951,7 @@ async fn rollback(args: &RollbackArgs, color: bool) -> Result<Outcome> {
             None => args.config.clone(),
         };
         let inputs = ApplyInputs {
-            config: ssprctl_model::load_str(&desired_path.display().to_string(), &text)?,
+            config: ssprctl_model::load_str(&desired_path.display().to_string(), &text)?.into(),
             selection: None,
             config_path: desired_path.clone(),
             saved: None,

@@ -18,10 +18,10 @@ use crate::progress::{Phase, Progress};
 /// finished ([`crate::progress::Phase::Plan`]). `config_path` is recorded in
 /// the plan as [`recorded_config_path`] gives it relative to `cwd`.
 pub async fn make_plan(
-    config: &Config,
+    config: &Arc<Config>,
     config_path: &Path,
     cwd: &Path,
-    provider: &HttpProvider,
+    provider: &Arc<HttpProvider>,
     parallelism: usize,
     progress: &dyn Progress,
 ) -> Plan {
@@ -86,53 +86,115 @@ pub(crate) enum Keep {
 ///
 /// Each tenant is read, planned, given its readiness figures (a second read,
 /// only when the plan changes who may reset or how many methods) and linted
-/// in one task, so nothing waits for the slowest tenant and a tenant's reads
+/// in one task of its own on the runtime's worker threads (decoding answers,
+/// planning and lint use every core, not only the thread that waits for the
+/// whole run), so nothing waits for the slowest tenant and a tenant's reads
 /// can be dropped as soon as it is planned.
 pub(crate) async fn compute(
-    config: &Config,
+    config: &Arc<Config>,
     meta: &PlanMeta,
-    provider: &HttpProvider,
+    provider: &Arc<HttpProvider>,
     parallelism: usize,
     progress: &dyn Progress,
     keep: Keep,
 ) -> (Plan, Vec<ObservedTenant>) {
+    use futures_util::StreamExt;
     progress.start(Phase::Plan, config.tenants.len());
     // Lint of what the plan leaves behind, judged on the day the plan is made.
-    let today = crate::linting::day_of(&meta.created_at);
-    let interned = &Interned::default();
-    let done = concurrently(&config.tenants, parallelism, |tenant| async move {
-        let observed = provider.read(tenant).await;
-        let mut planned = ssprctl_plan::plan_tenant(tenant, &observed);
-        if readiness::needed(&planned) {
-            // The population also gives the findings that need it (licensed seats).
-            let groups = readiness::groups_needed(&planned, &observed);
-            match provider.population(tenant, &groups).await {
-                Ok(population) => {
-                    planned.readiness = readiness::readiness(&planned, &observed, &population);
-                    let findings = readiness::findings(&planned, &observed, &population);
-                    planned.findings.extend(findings);
-                }
-                Err(e) => planned.readiness = vec![format!("figures unavailable: {e}")],
-            }
-        }
-        let lint = ssprctl_plan::lint::lint_after_plan(config, tenant, &observed, today);
-        planned.lint = interned.intern(lint);
-        crate::progress::tenant_planned(progress, &planned);
-        let observed = match keep {
-            Keep::Observed => Some(Box::new(observed)),
-            Keep::Nothing => {
-                // Done with the tenant: its tokens need not live until the end.
-                provider.release(tenant).await;
-                None
-            }
-        };
-        (observed, planned)
-    })
-    .await;
+    let today: Arc<str> = crate::linting::day_of(&meta.created_at).into();
+    let interned = Arc::new(Interned::default());
+    let mut done: Vec<(usize, Planned)> = futures_util::stream::iter(0..config.tenants.len())
+        .map(|index| {
+            let task = plan_one(
+                Arc::clone(config),
+                index,
+                Arc::clone(provider),
+                Arc::clone(&interned),
+                Arc::clone(&today),
+                keep,
+            );
+            let task = Spawned(tokio::spawn(task));
+            async move { (index, task.await) }
+        })
+        .buffer_unordered(parallelism.max(1))
+        .inspect(|(_, (_, planned))| crate::progress::tenant_planned(progress, planned))
+        .collect()
+        .await;
     progress.finish();
-    let (observed, planned): (Vec<Option<Box<ObservedTenant>>>, Vec<_>) = done.into_iter().unzip();
+    done.sort_unstable_by_key(|(i, _)| *i);
+    let (observed, planned): (Vec<Option<Box<ObservedTenant>>>, Vec<_>) =
+        done.into_iter().map(|(_, d)| d).unzip();
     let plan = ssprctl_plan::plan_of(planned, meta);
     (plan, observed.into_iter().flatten().map(|o| *o).collect())
+}
+
+/// What one tenant's task gives back: what was read of it (with
+/// [`Keep::Observed`]) and its plan.
+type Planned = (Option<Box<ObservedTenant>>, ssprctl_plan::TenantPlan);
+
+/// Reads, plans, gives readiness figures to and lints tenant `index` of
+/// `config`: one task of [`compute`].
+async fn plan_one(
+    config: Arc<Config>,
+    index: usize,
+    provider: Arc<HttpProvider>,
+    interned: Arc<Interned>,
+    today: Arc<str>,
+    keep: Keep,
+) -> Planned {
+    let tenant = &config.tenants[index];
+    let observed = provider.read(tenant).await;
+    let mut planned = ssprctl_plan::plan_tenant(tenant, &observed);
+    if readiness::needed(&planned) {
+        // The population also gives the findings that need it (licensed seats).
+        let groups = readiness::groups_needed(&planned, &observed);
+        match provider.population(tenant, &groups).await {
+            Ok(population) => {
+                planned.readiness = readiness::readiness(&planned, &observed, &population);
+                let findings = readiness::findings(&planned, &observed, &population);
+                planned.findings.extend(findings);
+            }
+            Err(e) => planned.readiness = vec![format!("figures unavailable: {e}")],
+        }
+    }
+    let lint = ssprctl_plan::lint::lint_after_plan(&config, tenant, &observed, &today);
+    planned.lint = interned.intern(lint);
+    let observed = match keep {
+        Keep::Observed => Some(Box::new(observed)),
+        Keep::Nothing => {
+            // Done with the tenant: its tokens need not live until the end.
+            provider.release(tenant).await;
+            None
+        }
+    };
+    (observed, planned)
+}
+
+/// A spawned task whose result is awaited like a future: a panic in it
+/// resumes in the awaiting task (as if it had run there), and dropping it
+/// (the run was given up) aborts the task instead of leaving it running.
+struct Spawned<T>(tokio::task::JoinHandle<T>);
+
+impl<T> std::future::Future for Spawned<T> {
+    type Output = T;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<T> {
+        std::pin::Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|joined| match joined {
+                Ok(value) => value,
+                Err(e) => std::panic::resume_unwind(e.into_panic()),
+            })
+    }
+}
+
+impl<T> Drop for Spawned<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// One shared copy of each distinct lint finding across a run's tenants: a

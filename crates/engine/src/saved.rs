@@ -9,6 +9,7 @@
 //! which is also what is applied.
 
 use std::path::{Component, Path, PathBuf};
+use std::sync::Arc;
 
 use ssprctl_model::{Config, ObservedTenant};
 use ssprctl_plan::{Change, Plan, Selection, TenantPlan};
@@ -36,7 +37,7 @@ pub struct SavedPlan {
 pub struct ApplyInputs {
     /// The desired-state file (its digest already checked against a saved
     /// plan), its tenants narrowed to the selection.
-    pub config: Config,
+    pub config: Arc<Config>,
     /// The tenants selected (`--tenant`, `--shard`, or a saved plan's
     /// selection); `None`: every tenant.
     pub selection: Option<Selection>,
@@ -121,7 +122,7 @@ pub fn apply_inputs(
         let path = config.ok_or(EngineError::NothingToApply)?;
         let (config, selection) = select(ssprctl_model::load_file(path)?, wanted)?;
         return Ok(ApplyInputs {
-            config,
+            config: config.into(),
             selection,
             config_path: path.to_path_buf(),
             saved: None,
@@ -169,7 +170,7 @@ pub fn apply_inputs(
     // other tenants, which the comparison with the saved plan refuses.
     let (config, selection) = select(config, &recorded)?;
     Ok(ApplyInputs {
-        config,
+        config: config.into(),
         selection,
         config_path: path,
         saved: Some(saved),
@@ -228,7 +229,7 @@ pub struct Prepared {
 pub async fn prepare_apply(
     inputs: &ApplyInputs,
     cwd: &Path,
-    provider: &HttpProvider,
+    provider: &Arc<HttpProvider>,
     parallelism: usize,
     progress: &dyn crate::progress::Progress,
 ) -> Result<Prepared, EngineError> {

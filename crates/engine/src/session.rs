@@ -101,8 +101,9 @@ const DEFAULT_AUDIENCE: &str = "api://AzureADTokenExchange";
 
 /// The provider for a run, plus the in-process emulator if one was started.
 pub struct Session {
-    /// The provider of every tenant of the file.
-    pub provider: HttpProvider,
+    /// The provider of every tenant of the file (shared with the tasks that
+    /// read tenants in parallel).
+    pub provider: Arc<HttpProvider>,
     /// How each tenant's credentials were chosen, for `doctor` (tenants
     /// whose credentials were chosen alike share the texts).
     pub described: HashMap<String, (Arc<str>, Arc<str>)>,
@@ -200,8 +201,10 @@ impl Session {
             );
         }
         Ok(Session {
-            provider: HttpProvider::with_options(connections, args.client.clone())
-                .map_err(|e| SessionError::Client { source: e.into() })?,
+            provider: Arc::new(
+                HttpProvider::with_options(connections, args.client.clone())
+                    .map_err(|e| SessionError::Client { source: e.into() })?,
+            ),
             described,
             hosts: all_hosts,
             emulator,
