@@ -108,7 +108,7 @@ fn plan_views(tenant: &Tenant, observed: &ObservedTenant, views: &Views) -> Tena
 
     for api in Api::ALL {
         let managed: Vec<(&Field, &Value)> = catalog::of_api(api)
-            .filter_map(|f| value_at(&desired, f.path).map(|v| (f, v)))
+            .filter_map(|f| value_at(desired, f.path).map(|v| (f, v)))
             .collect();
         if managed.is_empty() {
             continue;
@@ -128,11 +128,11 @@ fn plan_views(tenant: &Tenant, observed: &ObservedTenant, views: &Views) -> Tena
             continue;
         }
         out.unmanaged += catalog::of_api(api)
-            .filter(|f| value_at(&desired, f.path).is_none() && value_at(&live, f.path).is_some())
+            .filter(|f| value_at(desired, f.path).is_none() && value_at(live, f.path).is_some())
             .count();
 
         for (field, wanted) in managed {
-            let before = value_at(&live, field.path).cloned().unwrap_or(Value::Null);
+            let before = value_at(live, field.path).cloned().unwrap_or(Value::Null);
             let after = match field.compare {
                 Compare::GroupReference => {
                     match resolve_group(wanted, observed, &mut out.findings) {
