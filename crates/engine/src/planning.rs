@@ -102,7 +102,9 @@ pub(crate) async fn compute(
     let interned = &Interned::default();
     let done = concurrently(&config.tenants, parallelism, |tenant| async move {
         let observed = provider.read(tenant).await;
-        let mut planned = ssprctl_plan::plan_tenant(tenant, &observed);
+        // The lint of what the plan leaves behind does not depend on the
+        // readiness figures: planned and linted from one JSON form of the settings.
+        let (mut planned, lint) = ssprctl_plan::plan_and_lint(config, tenant, &observed, today);
         if readiness::needed(&planned) {
             // The population also gives the findings that need it (licensed seats).
             let groups = readiness::groups_needed(&planned, &observed);
@@ -115,7 +117,6 @@ pub(crate) async fn compute(
                 Err(e) => planned.readiness = vec![format!("figures unavailable: {e}")],
             }
         }
-        let lint = ssprctl_plan::lint::lint_after_plan(config, tenant, &observed, today);
         planned.lint = interned.intern(lint);
         crate::progress::tenant_planned(progress, &planned);
         let observed = match keep {
