@@ -144,7 +144,9 @@ async fn plan_one(
 ) -> Planned {
     let tenant = &config.tenants[index];
     let observed = provider.read(tenant).await;
-    let mut planned = ssprctl_plan::plan_tenant(tenant, &observed);
+    // The lint of what the plan leaves behind does not depend on the
+    // readiness figures: planned and linted from one JSON form of the settings.
+    let (mut planned, lint) = ssprctl_plan::plan_and_lint(&config, tenant, &observed, &today);
     if readiness::needed(&planned) {
         // The population also gives the findings that need it (licensed seats).
         let groups = readiness::groups_needed(&planned, &observed);
@@ -157,7 +159,6 @@ async fn plan_one(
             Err(e) => planned.readiness = vec![format!("figures unavailable: {e}")],
         }
     }
-    let lint = ssprctl_plan::lint::lint_after_plan(&config, tenant, &observed, &today);
     planned.lint = interned.intern(lint);
     let observed = match keep {
         Keep::Observed => Some(Box::new(observed)),

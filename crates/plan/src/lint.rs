@@ -343,9 +343,20 @@ pub fn lint_after_plan(
 ) -> Vec<LintFinding> {
     let mut values = Value::Object(to_object(&observed.settings));
     ssprctl_model::config::deep_merge(&mut values, &Value::Object(to_object(&tenant.settings)));
+    lint_merged(config, tenant, &values, today)
+}
+
+/// [`lint_after_plan`] of the merged settings in hand (live, desired merged
+/// over them, as JSON).
+pub(crate) fn lint_merged(
+    config: &Config,
+    tenant: &Tenant,
+    values: &Value,
+    today: &str,
+) -> Vec<LintFinding> {
     let exceptions = config.exceptions_for(tenant.index);
     let locate = |path: &str| config.setting_location(tenant.index, path);
-    check(&values, &exceptions, today, &locate).findings
+    check(values, &exceptions, today, &locate).findings
 }
 
 /// The lines a plan shows for a tenant's lint findings (plain text, not

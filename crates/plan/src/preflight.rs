@@ -11,12 +11,23 @@ use crate::types::{Finding, Severity};
 
 /// Runs every check.
 pub fn run(tenant: &Tenant, observed: &ObservedTenant, out: &mut Vec<Finding>) {
+    let after = after_apply(&tenant.settings, observed);
+    run_after(tenant, observed, &after, out);
+}
+
+/// Runs every check, given the tenant's settings after an apply (what
+/// [`after_apply`] returns): the planner already has them in hand.
+pub fn run_after(
+    tenant: &Tenant,
+    observed: &ObservedTenant,
+    after: &Settings,
+    out: &mut Vec<Finding>,
+) {
     licences(&tenant.settings, observed, out);
     writeback(&tenant.settings, observed, out);
-    let after = after_apply(&tenant.settings, observed);
-    unlock_without_writeback(&tenant.settings, &after, observed, out);
-    synced_without_writeback(&tenant.settings, &after, observed, out);
-    semantic_after_apply(&tenant.settings, &after, observed, out);
+    unlock_without_writeback(&tenant.settings, after, observed, out);
+    synced_without_writeback(&tenant.settings, after, observed, out);
+    semantic_after_apply(&tenant.settings, after, observed, out);
     legacy_methods(&tenant.settings, observed, out);
     methods_available(&tenant.settings, observed, out);
     portal_credential(&tenant.settings, observed, out);
@@ -275,10 +286,16 @@ pub fn after_apply(desired: &Settings, observed: &ObservedTenant) -> Settings {
     }
     let desired = serde_json::to_value(desired).unwrap_or(Value::Null);
     ssprctl_model::config::deep_merge(&mut merged, &desired);
-    // Both halves are valid settings, so their merge is; fall back to the
-    // desired state alone rather than guess.
-    serde_json::from_value(merged)
-        .unwrap_or_else(|_| serde_json::from_value(desired).unwrap_or_default())
+    settings_of(&merged, &desired)
+}
+
+/// The settings of `merged` (the live settings with the desired ones merged
+/// over them, as JSON). Both halves are valid settings, so their merge is;
+/// fall back to the desired state alone (`desired`, as JSON) rather than guess.
+pub(crate) fn settings_of(merged: &Value, desired: &Value) -> Settings {
+    use serde::Deserialize;
+    Settings::deserialize(merged)
+        .unwrap_or_else(|_| Settings::deserialize(desired).unwrap_or_default())
 }
 
 /// Where a value comes from, for messages: `(live)` when the file does not set it.

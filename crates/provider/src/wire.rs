@@ -434,7 +434,7 @@ pub fn observe(api: Api, object: &Value) -> Value {
             Loc::Object(p) => (Some(object), p),
             Loc::Method(m, p) => (method_config(object, m.id), p),
         };
-        let Some(raw) = holder.and_then(|h| h.pointer(pointer)) else {
+        let Some(raw) = holder.and_then(|h| pointer_at(h, pointer)) else {
             continue;
         };
         if let Some(v) = read_value(w.conv, raw, holder.unwrap_or(&Value::Null)) {
@@ -442,6 +442,32 @@ pub fn observe(api: Api, object: &Value) -> Value {
         }
     }
     section
+}
+
+/// [`Value::pointer`], without its allocations for pointers that escape
+/// nothing (every pointer of the wire table): `observe` looks up each field
+/// of each surface of each tenant.
+fn pointer_at<'a>(v: &'a Value, pointer: &str) -> Option<&'a Value> {
+    if pointer.contains('~') {
+        return v.pointer(pointer);
+    }
+    if pointer.is_empty() {
+        return Some(v);
+    }
+    let rest = pointer.strip_prefix('/')?;
+    rest.split('/').try_fold(v, |cur, token| match cur {
+        Value::Object(map) => map.get(token),
+        Value::Array(items) => array_index(token).and_then(|i| items.get(i)),
+        _ => None,
+    })
+}
+
+/// An array index token as [`Value::pointer`] reads it (no `+`, no leading zero).
+fn array_index(token: &str) -> Option<usize> {
+    if token.starts_with('+') || (token.starts_with('0') && token.len() > 1) {
+        return None;
+    }
+    token.parse().ok()
 }
 
 /// The method configuration `id` in a policy's `authenticationMethodConfigurations`.
@@ -782,18 +808,84 @@ fn set_parts(v: &mut Value, parts: &[&str], value: Value) {
         }
         let obj = cur.as_object_mut().expect("made an object just above");
         if i == parts.len() - 1 {
-            obj.insert((*part).to_string(), value);
+            match obj.get_mut(*part) {
+                Some(slot) => *slot = value,
+                None => {
+                    obj.insert((*part).to_string(), value);
+                }
+            }
             return;
         }
-        cur = obj
-            .entry((*part).to_string())
-            .or_insert_with(|| Value::Object(Map::new()));
+        // Looked up before a key is made: the key exists for all but the
+        // first field of a section, and making it costs an allocation.
+        if !obj.contains_key(*part) {
+            obj.insert((*part).to_string(), Value::Object(Map::new()));
+        }
+        cur = match obj.get_mut(*part) {
+            Some(next) => next,
+            None => return, // inserted just above
+        };
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pointer_at_agrees_with_value_pointer() {
+        let v = json!({
+            "a": {"b": [10, {"c": true}], "": 1, "x~y": 2, "p/q": 3},
+            "0": "zero",
+            "list": [1, 2, 3]
+        });
+        for p in [
+            "",
+            "/",
+            "/a",
+            "/a/b",
+            "/a/b/0",
+            "/a/b/1/c",
+            "/a/b/2",
+            "/a/b/01",
+            "/a/b/+1",
+            "/a/b/-1",
+            "/a/",
+            "/a/x~0y",
+            "/a/p~1q",
+            "/0",
+            "/list/2",
+            "/list/3",
+            "a",
+            "/missing",
+            "/a/b/1/c/d",
+            "/list/00",
+        ] {
+            assert_eq!(pointer_at(&v, p), v.pointer(p), "pointer {p:?}");
+        }
+        // Every pointer of the wire table, against an observed surface.
+        let policy = json!({"authenticationMethodConfigurations": [], "x": 1});
+        for field in catalog::FIELDS.iter() {
+            let p = match wire(field.id).loc {
+                Loc::Object(p) | Loc::Method(_, p) => p,
+            };
+            assert_eq!(pointer_at(&policy, p), policy.pointer(p), "pointer {p:?}");
+        }
+    }
+
+    #[test]
+    fn set_dotted_overwrites_and_keeps_key_order() {
+        let mut v = json!({});
+        set_dotted(&mut v, "a.b", json!(1));
+        set_dotted(&mut v, "c", json!(2));
+        set_dotted(&mut v, "a.d", json!(3));
+        set_dotted(&mut v, "a.b", json!(4));
+        set_dotted(&mut v, "c.e", json!(5));
+        assert_eq!(
+            serde_json::to_string(&v).unwrap_or_default(),
+            r#"{"a":{"b":4,"d":3},"c":{"e":5}}"#
+        );
+    }
 
     #[test]
     fn a_digest_is_the_sha256_of_the_compact_text_without_odata_context() {
