@@ -6,7 +6,9 @@
 //! levels (tokens, then one Graph `$batch` in parallel with the portal reads),
 //! and C tenants are in flight at once: `ceil(N / C) · 2 · L`. The app-wide
 //! Graph quota bound is `N · 8 RU / 7,500 RU/s`; the bound is the larger of
-//! the two. Apply from fresh tenants: the larger of its round-trip bound and
+//! the two. The plan row also prints a stricter floor from the plan's own
+//! demand, counted like apply's below: `max(ceil(N / C) · 2 · L,
+//! (N · RU − 7,000) / 7,500)`, and the ratio to it. Apply from fresh tenants: the larger of its round-trip bound and
 //! its quota bound. Round trips: `ceil(N / C) · 8 · L`, the 8 levels of one
 //! tenant's critical path that ssprctl's safety rules require (traced in the
 //! request log of N = 1): tokens; the reads; the registration report (the
@@ -468,6 +470,10 @@ fn main() {
             .max((n as f64 * apply_traffic.writes - 35_000.0) / 233.0);
         let apply_lb = (waves * 8.0 * l).max(apply_quota);
         let plan_lb = (waves * 2.0 * l).max(quota);
+        // The plan's own demand after the client's one-second burst: a
+        // stricter floor than the 8 RU per tenant of the bound (a plan asks
+        // `subscribedSkus` with `$select`, 7 RU in all), printed beside it.
+        let plan_floor = (waves * 2.0 * l).max((n as f64 * plan_traffic.units - 7_000.0) / 7500.0);
         report(
             n,
             c,
@@ -485,7 +491,12 @@ fn main() {
             &plan,
             plan_lb,
             &plan_traffic,
-            &format!("plan, converged (drift check){suffix}, {plan_429} x 429"),
+            &format!(
+                "plan, converged (drift check){suffix}, {plan_429} x 429, {:.1} RU per tenant, {:.2}x of its own floor {:.2} s",
+                plan_traffic.units,
+                plan.secs / plan_floor,
+                plan_floor
+            ),
         );
         match emulator {
             Emulator::InProcess(handle) => rt.block_on(handle.shutdown()),
