@@ -23,6 +23,11 @@ use crate::error::ProviderError;
 
 /// Attempts per request, the first included.
 pub(crate) const MAX_ATTEMPTS: u32 = 4;
+/// How many times one request waits out Graph's app-wide quota (a 429 with
+/// an `Application` throttle scope) without using up its own attempts: the
+/// app's quota, shared by every tenant of the run, ran out, which says
+/// nothing about this request. Still never past the tenant's deadline.
+pub(crate) const MAX_APP_WIDE_WAITS: u32 = 16;
 const BASE_BACKOFF: Duration = Duration::from_millis(400);
 /// The longest a Retry-After is honoured for.
 pub(crate) const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
@@ -219,6 +224,7 @@ impl HttpProvider {
         check_url(api, url)?;
         let graph = pacing::graph_path(url).map(|path| pacing::charge_of(&method, path, body));
         let mut attempt = 0;
+        let mut app_wide_waits = 0;
         let resp = loop {
             attempt += 1;
             if let Some((units, writes)) = graph {
@@ -238,6 +244,10 @@ impl HttpProvider {
             {
                 tracing::warn!(%url, wait_ms = wait.as_millis() as u64, "app-wide Graph quota reached: pausing every Graph request");
                 self.pacer.pause(wait);
+                if app_wide_waits < MAX_APP_WIDE_WAITS {
+                    app_wide_waits += 1;
+                    attempt -= 1;
+                }
             }
             match wait {
                 Some(wait) if attempt < MAX_ATTEMPTS && !pacing::past_deadline(wait) => {
