@@ -889,13 +889,7 @@ mod tests {
             name: "t".into(),
             tenant_id: "x".into(),
             changes,
-            unknown: vec![],
-            findings: vec![],
-            readiness: vec![],
-            lint: vec![],
-            unchanged: 0,
-            unmanaged: 0,
-            prior: Default::default(),
+            ..Default::default()
         }
     }
 
@@ -1128,13 +1122,7 @@ mod tests {
                     "selfServicePasswordReset.methodsRequired",
                 ),
             ],
-            unknown: Vec::new(),
-            findings: Vec::new(),
-            readiness: Vec::new(),
-            lint: Vec::new(),
-            unchanged: 0,
-            unmanaged: 0,
-            prior: Default::default(),
+            ..Default::default()
         };
         let plan = Plan {
             format_version: String::new(),

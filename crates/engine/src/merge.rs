@@ -296,14 +296,7 @@ mod tests {
         TenantPlan {
             name: name.into(),
             tenant_id: format!("id-{name}"),
-            changes: Vec::new(),
-            unknown: Vec::new(),
-            findings: Vec::new(),
-            readiness: Vec::new(),
-            lint: Vec::new(),
-            unchanged: 0,
-            unmanaged: 0,
-            prior: BTreeMap::new(),
+            ..Default::default()
         }
     }
 

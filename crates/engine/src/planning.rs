@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::path::{Component, Path};
 use std::sync::{Arc, PoisonError};
 
+use ssprctl_model::shared::Shared;
 use ssprctl_model::{Config, ObservedTenant};
 use ssprctl_plan::lint::LintFinding;
 use ssprctl_plan::{Plan, PlanMeta, readiness};
@@ -201,14 +202,11 @@ impl<T> Drop for Spawned<T> {
 /// One shared copy of each distinct lint finding across a run's tenants: a
 /// fleet on one baseline has the same few findings in every tenant, and
 /// thousands of copies of their texts were most of a large plan's memory.
+/// Kept per rule, so that each rule has [`Shared::VARIANTS`] of its own.
 #[derive(Default)]
-struct Interned(std::sync::Mutex<HashMap<String, Vec<Arc<LintFinding>>>>);
+struct Interned(std::sync::Mutex<HashMap<String, Shared<LintFinding>>>);
 
 impl Interned {
-    /// Variants of one rule kept for sharing; past it, findings are not shared
-    /// (tenants that all differ gain nothing, and the search stays short).
-    const VARIANTS: usize = 64;
-
     fn intern(&self, findings: Vec<LintFinding>) -> Vec<Arc<LintFinding>> {
         let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         let mut shared = Vec::with_capacity(findings.len());
@@ -219,14 +217,7 @@ impl Interned {
                 Some(variants) => variants,
                 None => map.entry(finding.rule.clone()).or_default(),
             };
-            if let Some(same) = variants.iter().find(|v| ***v == finding) {
-                return Arc::clone(same);
-            }
-            let finding = Arc::new(finding);
-            if variants.len() < Self::VARIANTS {
-                variants.push(Arc::clone(&finding));
-            }
-            finding
+            variants.share(finding)
         }));
         shared
     }
@@ -288,7 +279,7 @@ mod tests {
         assert!(!Arc::ptr_eq(&a[0], &c[0]));
         assert_eq!(*c[0], finding(0.into()));
         // Past the cap, findings are still returned, just not shared.
-        for n in 0..(Interned::VARIANTS as i64 + 5) {
+        for n in 0..(Shared::<LintFinding>::VARIANTS as i64 + 5) {
             let got = interned.intern(vec![finding(json_n(n + 10))]);
             assert_eq!(*got[0], finding(json_n(n + 10)));
         }

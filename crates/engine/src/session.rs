@@ -3,11 +3,12 @@
 //! cloud; and each tenant's credentials, from the methods the file names and
 //! the environment (never from the file itself).
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use ssprctl_model::credentials::{GraphCredential, PortalCredential as PortalMethod};
+use ssprctl_model::shared::Shared;
 use ssprctl_model::{Config, Endpoint, Tenant};
 use ssprctl_provider::auth::IMDS_ENDPOINT;
 use ssprctl_provider::clouds::PORTAL_CLIENT_ID;
@@ -106,7 +107,7 @@ pub struct Session {
     pub provider: Arc<HttpProvider>,
     /// How each tenant's credentials were chosen, for `doctor` (tenants
     /// whose credentials were chosen alike share the texts).
-    pub described: HashMap<String, (Arc<str>, Arc<str>)>,
+    pub described: HashMap<String, (Arc<String>, Arc<String>)>,
     /// Each tenant's hosts (tenants of one endpoint share them).
     pub hosts: HashMap<String, Arc<Hosts>>,
     emulator: Option<ssprctl_emulator::Handle>,
@@ -150,18 +151,8 @@ impl Session {
         // One copy of each endpoint's hosts and of each description, however
         // many tenants share them (a fleet has thousands of tenants and a
         // handful of distinct values).
-        let mut shared_hosts: Vec<(&Endpoint, Arc<Hosts>)> = Vec::new();
-        let mut texts: HashSet<Arc<str>> = HashSet::new();
-        let mut text = |s: String| -> Arc<str> {
-            match texts.get(s.as_str()) {
-                Some(same) => Arc::clone(same),
-                None => {
-                    let s: Arc<str> = s.into();
-                    texts.insert(Arc::clone(&s));
-                    s
-                }
-            }
-        };
+        let mut shared_hosts = Shared::default();
+        let mut texts = Shared::default();
         for tenant in &config.tenants {
             let endpoint = if args.local {
                 &Endpoint::Local
@@ -172,23 +163,19 @@ impl Session {
                 Endpoint::Local | Endpoint::Emulator(_) => true,
                 Endpoint::Cloud(_) => false,
             };
-            let hosts = match shared_hosts.iter().find(|(e, _)| *e == endpoint) {
-                Some((_, same)) => Arc::clone(same),
-                None => {
-                    let hosts = Arc::new(match endpoint {
-                        Endpoint::Local => Hosts::emulator(
-                            &emulator.as_ref().map(|h| h.base_url()).unwrap_or_default(),
-                        ),
-                        Endpoint::Emulator(url) => Hosts::emulator(url),
-                        Endpoint::Cloud(cloud) => Hosts::cloud(*cloud),
-                    });
-                    shared_hosts.push((endpoint, Arc::clone(&hosts)));
-                    hosts
+            let hosts = shared_hosts.share(match endpoint {
+                Endpoint::Local => {
+                    Hosts::emulator(&emulator.as_ref().map(|h| h.base_url()).unwrap_or_default())
                 }
-            };
+                Endpoint::Emulator(url) => Hosts::emulator(url),
+                Endpoint::Cloud(cloud) => Hosts::cloud(*cloud),
+            });
             let (graph, graph_how) = graph_credential(tenant, emulated);
             let (portal, portal_how) = portal_credential(tenant, emulated);
-            described.insert(tenant.name.clone(), (text(graph_how), text(portal_how)));
+            described.insert(
+                tenant.name.clone(),
+                (texts.share(graph_how), texts.share(portal_how)),
+            );
             all_hosts.insert(tenant.name.clone(), Arc::clone(&hosts));
             connections.insert(
                 tenant.name.clone(),

@@ -21,6 +21,7 @@ pub mod load;
 pub mod observed;
 pub mod schema;
 pub mod settings;
+pub mod shared;
 pub mod text;
 pub mod validate;
 

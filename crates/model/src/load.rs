@@ -18,6 +18,7 @@ use serde_saphyr::{Location, Spanned};
 
 use crate::config::{ConfigFile, Tenant, deep_merge};
 use crate::settings::Settings;
+use crate::shared::Shared;
 use crate::text::{escape_controls, is_control};
 use crate::validate;
 
@@ -397,48 +398,6 @@ pub fn load_str(file: &str, text: &str) -> Result<Config, LoadError> {
         digest: sha256_hex(text.as_bytes()),
         source,
     })
-}
-
-/// Equal values share one [`Arc`]: a fleet on one baseline has the same
-/// effective settings in thousands of tenants, and a copy each was most of a
-/// large file's memory.
-struct Shared<T> {
-    variants: Vec<Arc<T>>,
-}
-
-impl<T> Default for Shared<T> {
-    fn default() -> Self {
-        Shared {
-            variants: Vec::new(),
-        }
-    }
-}
-
-impl<T: PartialEq> Shared<T> {
-    /// Distinct values kept for sharing; past it, values are not shared
-    /// (tenants that all differ gain nothing, and the search stays short).
-    const VARIANTS: usize = 64;
-
-    fn share(&mut self, value: T) -> Arc<T> {
-        match self.variants.iter().find(|v| ***v == value) {
-            Some(same) => Arc::clone(same),
-            None => self.keep(Arc::new(value)),
-        }
-    }
-
-    fn share_arc(&mut self, value: Arc<T>) -> Arc<T> {
-        match self.variants.iter().find(|v| **v == value) {
-            Some(same) => Arc::clone(same),
-            None => self.keep(value),
-        }
-    }
-
-    fn keep(&mut self, value: Arc<T>) -> Arc<T> {
-        if self.variants.len() < Self::VARIANTS {
-            self.variants.push(Arc::clone(&value));
-        }
-        value
-    }
 }
 
 fn collect_positions(

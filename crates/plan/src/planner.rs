@@ -96,14 +96,8 @@ fn plan_views(tenant: &Tenant, observed: &ObservedTenant, views: &Views) -> Tena
     let mut out = TenantPlan {
         name: tenant.name.clone(),
         tenant_id: tenant.tenant_id.clone(),
-        changes: Vec::new(),
-        unknown: Vec::new(),
-        findings: Vec::new(),
-        readiness: Vec::new(),
-        lint: Vec::new(),
-        unchanged: 0,
-        unmanaged: 0,
         prior: observed.digests.clone(),
+        ..Default::default()
     };
 
     for api in Api::ALL {

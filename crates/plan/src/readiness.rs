@@ -514,13 +514,7 @@ mod tests {
                 change(ENABLED_FOR, "none".into(), "all".into()),
                 change(REQUIRED, 1.into(), 2.into()),
             ],
-            unknown: vec![],
-            findings: vec![],
-            readiness: vec![],
-            lint: vec![],
-            unchanged: 0,
-            unmanaged: 0,
-            prior: Default::default(),
+            ..Default::default()
         };
         let lines = readiness(&tp, &ObservedTenant::default(), &pop);
         assert_eq!(
@@ -579,13 +573,7 @@ mod tests {
                 reason: String::new(),
                 control: None,
             }],
-            unknown: vec![],
-            findings: vec![],
-            readiness: vec![],
-            lint: vec![],
-            unchanged: 0,
-            unmanaged: 0,
-            prior: Default::default(),
+            ..Default::default()
         };
         assert!(needed(&tp));
         let lines = readiness(&tp, &observed, &pop);
@@ -643,13 +631,7 @@ mod tests {
                 reason: String::new(),
                 control: None,
             }],
-            unknown: vec![],
-            findings: vec![],
-            readiness: vec![],
-            lint: vec![],
-            unchanged: 0,
-            unmanaged: 0,
-            prior: Default::default(),
+            ..Default::default()
         };
         assert!(needed(&tp));
         assert_eq!(groups_needed(&tp, &observed), [group.to_string()]);

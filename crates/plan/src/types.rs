@@ -120,7 +120,7 @@ impl Plan {
 }
 
 /// The plan of one tenant.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct TenantPlan {
     /// The tenant's short name from the file.
     pub name: String,
