@@ -5,9 +5,10 @@
 
 /// mimalloc instead of the system allocator: a plan of thousands of tenants
 /// spends about a third of its CPU time in glibc's malloc and free, and its
-/// per-thread arenas fragment (see the README's benchmark).
+/// per-thread arenas fragment (see the README's benchmark). Tuned by
+/// [`ssprctl_alloc::return_freed_memory_promptly`], first thing in `main`.
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: ssprctl_alloc::MiMalloc = ssprctl_alloc::MiMalloc;
 
 mod args;
 mod doctor;
@@ -211,6 +212,7 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 type Result<T> = std::result::Result<T, Error>;
 
 fn main() -> ExitCode {
+    ssprctl_alloc::return_freed_memory_promptly();
     let cli = Cli::parse();
     let wants_color = |is_terminal: bool| match cli.color {
         ColorChoice::Always => true,
