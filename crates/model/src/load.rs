@@ -5,7 +5,7 @@
 //! This is the only module that touches the YAML crate (serde-saphyr), so a
 //! change of YAML library stays in one file.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
@@ -74,7 +74,59 @@ impl std::fmt::Display for SourceLocation {
 #[derive(Clone, Debug, Default)]
 struct Positions {
     file: String,
-    at: std::collections::BTreeMap<String, (u64, u64)>,
+    root: Position,
+}
+
+/// Where one value of the document is, and the values inside it. A tree
+/// shaped like the document rather than a map of rendered paths: a fleet's
+/// file has tens of thousands of values, and one string per path was megabytes
+/// (the keys, `name`, `tenantId` and the like, are shared instead).
+#[derive(Clone, Debug, Default)]
+struct Position {
+    line: u32,
+    column: u32,
+    inside: Inside,
+}
+
+/// The values inside a [`Position`].
+#[derive(Clone, Debug, Default)]
+enum Inside {
+    /// A scalar.
+    #[default]
+    Nothing,
+    /// A mapping's values, by key, in file order.
+    Map(Box<[(Arc<str>, Position)]>),
+    /// A sequence's items.
+    Seq(Box<[Position]>),
+}
+
+impl Position {
+    /// The position at a rendered document path below this one (`a.b[2].c`,
+    /// the form [`render_path`] writes; keys are matched as written, dots in
+    /// them included).
+    fn find(&self, path: &str) -> Option<&Position> {
+        if path.is_empty() {
+            return Some(self);
+        }
+        match &self.inside {
+            Inside::Nothing => None,
+            Inside::Seq(items) => {
+                let rest = path.strip_prefix('[')?;
+                let (index, rest) = rest.split_once(']')?;
+                items.get(index.parse::<usize>().ok()?)?.find(rest)
+            }
+            Inside::Map(entries) => {
+                let path = path.strip_prefix('.').unwrap_or(path);
+                entries.iter().find_map(|(key, value)| {
+                    let rest = path.strip_prefix(&**key)?;
+                    match rest.chars().next() {
+                        None | Some('.') | Some('[') => value.find(rest),
+                        Some(_) => None,
+                    }
+                })
+            }
+        }
+    }
 }
 
 /// An accepted exception as it applies to one tenant, with where it is written.
@@ -91,12 +143,12 @@ impl Config {
     /// `baseline.passwordProtection.lockoutThreshold`.
     pub fn location(&self, document_path: &str) -> Option<SourceLocation> {
         self.source
-            .at
-            .get(document_path)
-            .map(|&(line, column)| SourceLocation {
+            .root
+            .find(document_path)
+            .map(|at| SourceLocation {
                 file: self.source.file.clone(),
-                line,
-                column,
+                line: at.line.into(),
+                column: at.column.into(),
             })
     }
 
@@ -387,11 +439,10 @@ pub fn load_str(file: &str, text: &str) -> Result<Config, LoadError> {
             })
         })
         .collect();
-    let mut source = Positions {
+    let source = Positions {
         file: file.to_string(),
-        ..Positions::default()
+        root: positions(&tree, &mut HashSet::new()),
     };
-    collect_positions(&tree, &mut Vec::new(), &mut source.at);
     Ok(Config {
         file: parsed,
         tenants,
@@ -400,29 +451,34 @@ pub fn load_str(file: &str, text: &str) -> Result<Config, LoadError> {
     })
 }
 
-fn collect_positions(
-    node: &Spanned<Node>,
-    at: &mut Vec<Seg>,
-    out: &mut std::collections::BTreeMap<String, (u64, u64)>,
-) {
+/// The positions of a YAML tree, each distinct key stored once.
+fn positions(node: &Spanned<Node>, keys: &mut HashSet<Arc<str>>) -> Position {
     let loc = node.referenced;
-    out.insert(render_path(at), (loc.line().max(1), loc.column().max(1)));
-    match &node.value {
-        Node::Map(entries) => {
-            for (key, value) in entries {
-                at.push(Seg::Key(key.value.clone()));
-                collect_positions(value, at, out);
-                at.pop();
-            }
-        }
-        Node::Seq(items) => {
-            for (index, item) in items.iter().enumerate() {
-                at.push(Seg::Index(index));
-                collect_positions(item, at, out);
-                at.pop();
-            }
-        }
-        Node::Str(_) | Node::Leaf => {}
+    let number = |n: u64| u32::try_from(n.max(1)).unwrap_or(u32::MAX);
+    let inside = match &node.value {
+        Node::Map(entries) => Inside::Map(
+            entries
+                .iter()
+                .map(|(key, value)| {
+                    let key = match keys.get(key.value.as_str()) {
+                        Some(shared) => Arc::clone(shared),
+                        None => {
+                            let shared: Arc<str> = key.value.as_str().into();
+                            keys.insert(Arc::clone(&shared));
+                            shared
+                        }
+                    };
+                    (key, positions(value, keys))
+                })
+                .collect(),
+        ),
+        Node::Seq(items) => Inside::Seq(items.iter().map(|item| positions(item, keys)).collect()),
+        Node::Str(_) | Node::Leaf => Inside::Nothing,
+    };
+    Position {
+        line: number(loc.line()),
+        column: number(loc.column()),
+        inside,
     }
 }
 
@@ -1845,6 +1901,22 @@ tenants:
                 .map(|l| l.to_string()),
             Some("t.yaml:4:23".to_string())
         );
+    }
+
+    #[test]
+    fn every_value_of_the_file_is_located_by_its_document_path_and_nothing_else_is() {
+        let config = load_str("t.yaml", EXCEPTIONS).expect("loads");
+        let at = |path: &str| config.location(path).map(|l| (l.line, l.column));
+        assert_eq!(at("tenants[1]"), Some((24, 5)));
+        assert_eq!(at("tenants[1].name"), Some((24, 11)));
+        assert_eq!(at("tenants[0].exceptions[0].owner"), Some((22, 16)));
+        assert_eq!(at(""), Some((1, 1)));
+        // A key's prefix, an index past the end and a path below a scalar
+        // are nowhere.
+        assert_eq!(at("tenants[1].nam"), None);
+        assert_eq!(at("tenants[2]"), None);
+        assert_eq!(at("tenants[1].name.first"), None);
+        assert_eq!(at("tenants.name"), None);
     }
 
     #[test]
