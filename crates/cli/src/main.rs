@@ -458,7 +458,10 @@ fn validate(args: &ConfigArgs) -> Result<Outcome> {
 /// Prints a plan in the chosen format.
 fn print_plan(plan: &Plan, format: &FormatArgs, color: bool) -> Result<()> {
     if format.json {
-        outln!("{}", serde_json::to_string_pretty(plan)?)?;
+        // One copy of the text, however large the plan (no second `format!`).
+        let mut text = serde_json::to_string_pretty(plan)?;
+        text.push('\n');
+        out::write_out(&text)?;
     } else if format.markdown {
         let md = ssprctl_plan::markdown::markdown_with(
             plan,
@@ -473,20 +476,22 @@ fn print_plan(plan: &Plan, format: &FormatArgs, color: bool) -> Result<()> {
                 .map_err(|source| CliError::WriteSummary { path, source })?;
         }
     } else {
-        out!("{}", human(plan, color, format.group))?;
+        print_human(plan, color, format.group)?;
     }
     Ok(())
 }
 
-/// The human plan; a selection with no tenant (an empty shard) says so.
-fn human(plan: &Plan, color: bool, group: bool) -> String {
+/// The human plan, printed as it is rendered (a fleet's is megabytes of
+/// text); a selection with no tenant (an empty shard) says so.
+fn print_human(plan: &Plan, color: bool, group: bool) -> Result<()> {
     match &plan.selection {
         Some(selection) if plan.tenants.is_empty() => match selection.shard {
-            Some(shard) => format!("No tenants in shard {shard}.\n"),
-            None => "No tenants selected.\n".to_string(),
+            Some(shard) => out!("No tenants in shard {shard}.\n")?,
+            None => out!("No tenants selected.\n")?,
         },
-        _ => render::human(plan, &RenderOpts { color, group }),
+        _ => render::human_in_pieces(plan, &RenderOpts { color, group }, out::write_out)?,
     }
+    Ok(())
 }
 
 fn append(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
@@ -726,7 +731,7 @@ async fn apply(args: &ApplyArgs, color: bool, progress: &progress::Reporter) -> 
         )
         .await?;
         let plan = &prepared.plan;
-        out!("{}", human(plan, color, false))?;
+        print_human(plan, color, false)?;
         ssprctl_engine::check_gates(plan, args.allow_weakening)?;
         if plan.change_count() == 0 {
             return Ok(Outcome::Applied {
@@ -972,7 +977,7 @@ async fn rollback(args: &RollbackArgs, color: bool) -> Result<Outcome> {
             color,
             group: false,
         };
-        out!("{}", render::human(plan, &opts))?;
+        render::human_in_pieces(plan, &opts, out::write_out)?;
         if let Some(out) = &args.out {
             write_private(out, &serde_json::to_vec_pretty(plan)?).map_err(|source| {
                 CliError::WritePlan {

@@ -227,3 +227,43 @@ fn names_in_groups_are_escaped_in_markdown_and_the_terminal() {
     assert!(!text.contains('\u{1b}'), "{text}");
     assert!(text.contains("\\u{1b}[2J"), "{text}");
 }
+
+/// The human plan of a fleet is handed on in pieces as it is rendered: put
+/// together they are the whole plan, each piece is whole tenants (or groups)
+/// and none is much over 64 KiB, grouped or not.
+#[test]
+fn a_fleets_human_plan_comes_in_pieces_that_make_up_the_whole_plan() {
+    use crate::render::{RenderOpts, human, human_in_pieces};
+    let sets = [baseline(5, false), baseline(6, true)];
+    let fleet = plan((0..2_000).map(|i| named(&sets[i % 2], i)).collect());
+    for group in [false, true] {
+        let opts = RenderOpts {
+            color: false,
+            group,
+        };
+        let mut pieces = Vec::new();
+        let done: Result<(), ()> = human_in_pieces(&fleet, &opts, |piece| {
+            pieces.push(piece.to_string());
+            Ok(())
+        });
+        assert_eq!(done, Ok(()));
+        assert_eq!(pieces.concat(), human(&fleet, &opts), "group: {group}");
+        if !group {
+            assert!(pieces.len() > 1, "{} piece(s)", pieces.len());
+        }
+        for piece in &pieces {
+            assert!(piece.len() < 64 * 1024 + 4096, "{} bytes", piece.len());
+            assert!(
+                piece.ends_with("\n\n") || piece.ends_with(".\n"),
+                "{piece:?}"
+            );
+        }
+    }
+    // The first error stops the rendering and is returned.
+    let mut calls = 0;
+    let stopped = human_in_pieces(&fleet, &RenderOpts::default(), |_| {
+        calls += 1;
+        Err("closed")
+    });
+    assert_eq!((stopped, calls), (Err("closed"), 1));
+}

@@ -54,17 +54,49 @@ impl Paint {
 /// (with more than one tenant, also the fleet line of
 /// [`crate::group::FleetSummary`]).
 pub fn human(plan: &Plan, opts: &RenderOpts) -> String {
+    let mut all = String::new();
+    let done: Result<(), std::convert::Infallible> = human_in_pieces(plan, opts, |piece| {
+        all.push_str(piece);
+        Ok(())
+    });
+    match done {
+        Ok(()) => all,
+    }
+}
+
+/// How much of the human plan [`human_in_pieces`] renders before it hands a
+/// piece on.
+const PIECE: usize = 64 * 1024;
+
+/// [`human`], handed to `emit` in pieces of about 64 KiB as it is rendered
+/// (whole tenants or groups, the summary last), so that a plan of thousands
+/// of tenants is never all in memory as text (10,000 tenants with a few lint
+/// warnings each are about 10 MB of it). Stops at `emit`'s first error.
+pub fn human_in_pieces<E>(
+    plan: &Plan,
+    opts: &RenderOpts,
+    mut emit: impl FnMut(&str) -> Result<(), E>,
+) -> Result<(), E> {
     let p = Paint { on: opts.color };
     let mut out = String::new();
+    let mut hand_on = |out: &mut String, last: bool| {
+        if out.len() >= PIECE || (last && !out.is_empty()) {
+            emit(out)?;
+            out.clear();
+        }
+        Ok(())
+    };
     if opts.group {
         for g in crate::group::groups(plan) {
             render_group(&mut out, &g, &p);
             out.push('\n');
+            hand_on(&mut out, false)?;
         }
     } else {
         for tenant in &plan.tenants {
             render_tenant(&mut out, tenant, &p);
             out.push('\n');
+            hand_on(&mut out, false)?;
         }
     }
     out.push_str(&summary(plan, &p));
@@ -73,7 +105,7 @@ pub fn human(plan: &Plan, opts: &RenderOpts) -> String {
         out.push_str(&crate::group::FleetSummary::of(plan).line());
         out.push_str(".\n");
     }
-    out
+    hand_on(&mut out, true)
 }
 
 fn render_tenant(out: &mut String, t: &TenantPlan, p: &Paint) {
