@@ -152,7 +152,7 @@ impl Session {
         // many tenants share them (a fleet has thousands of tenants and a
         // handful of distinct values).
         let mut shared_hosts = Shared::default();
-        let mut texts = Shared::default();
+        let mut credentials = Chosen::default();
         for tenant in &config.tenants {
             let endpoint = if args.local {
                 &Endpoint::Local
@@ -170,12 +170,9 @@ impl Session {
                 Endpoint::Emulator(url) => Hosts::emulator(url),
                 Endpoint::Cloud(cloud) => Hosts::cloud(*cloud),
             });
-            let (graph, graph_how) = graph_credential(tenant, emulated);
-            let (portal, portal_how) = portal_credential(tenant, emulated);
-            described.insert(
-                tenant.name.clone(),
-                (texts.share(graph_how), texts.share(portal_how)),
-            );
+            let (graph, graph_how) = credentials.graph(tenant, emulated);
+            let (portal, portal_how) = credentials.portal(tenant, emulated);
+            described.insert(tenant.name.clone(), (graph_how, portal_how));
             all_hosts.insert(tenant.name.clone(), Arc::clone(&hosts));
             connections.insert(
                 tenant.name.clone(),
@@ -244,6 +241,57 @@ fn client_id(given: &Option<String>) -> Result<String, String> {
         .clone()
         .or_else(|| env(ENV_CLIENT_ID))
         .ok_or_else(|| format!("no client id: set `clientId` in the file or {ENV_CLIENT_ID}"))
+}
+
+/// Each tenant's credentials and how they were chosen, one copy for tenants
+/// whose choice cannot differ: the Graph credential depends only on what the
+/// file names (and on the environment), and an emulated tenant without a
+/// portal credential of its own gets the emulator's administrator. Other
+/// portal credentials are the tenant's own (its stored sign-in).
+#[derive(Default)]
+struct Chosen {
+    graph: Vec<(Option<GraphCredential>, bool, Described<AppCredential>)>,
+    portal_emulated: Option<Described<PortalCredential>>,
+    texts: Shared<String>,
+}
+
+/// A credential, or why there is none, and a line saying where it came from.
+type Described<T> = (Arc<Result<T, String>>, Arc<String>);
+
+impl Chosen {
+    fn graph(&mut self, tenant: &Tenant, emulated: bool) -> Described<AppCredential> {
+        let named = tenant.credentials.as_ref().and_then(|c| c.graph.clone());
+        if let Some((_, _, known)) = self
+            .graph
+            .iter()
+            .find(|(n, e, _)| *n == named && *e == emulated)
+        {
+            return known.clone();
+        }
+        let (credential, how) = graph_credential(tenant, emulated);
+        let chosen = (Arc::new(credential), self.texts.share(how));
+        self.graph.push((named, emulated, chosen.clone()));
+        chosen
+    }
+
+    fn portal(&mut self, tenant: &Tenant, emulated: bool) -> Described<PortalCredential> {
+        let own = tenant
+            .credentials
+            .as_ref()
+            .is_some_and(|c| c.portal.is_some());
+        if emulated
+            && !own
+            && let Some(known) = &self.portal_emulated
+        {
+            return known.clone();
+        }
+        let (credential, how) = portal_credential(tenant, emulated);
+        let chosen = (Arc::new(credential), self.texts.share(how));
+        if emulated && !own {
+            self.portal_emulated = Some(chosen.clone());
+        }
+        chosen
+    }
 }
 
 /// The Graph credential of a tenant, and a line saying where it came from.

@@ -75,7 +75,9 @@ pub struct TenantEntry {
     /// How to sign in (Microsoft clouds only). Secrets are never written here:
     /// name the environment variables that hold them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub credentials: Option<crate::credentials::Credentials>,
+    // Behind an Arc: shared with the loaded tenant, and a word per tenant
+    // when absent (a fleet has thousands of entries).
+    pub credentials: Option<Arc<crate::credentials::Credentials>>,
     /// This tenant's settings, deep-merged over the baseline.
     // Shared: a tenant without settings of its own holds no copy of the empty ones.
     #[serde(default = "no_settings", skip_serializing_if = "is_empty_settings")]
@@ -240,8 +242,9 @@ pub struct Tenant {
     /// Baseline merged with the tenant's own settings; tenants whose effective
     /// settings are equal share one copy (a fleet on one baseline holds one).
     pub settings: Arc<Settings>,
-    /// How to sign in; `None` means the defaults.
-    pub credentials: Option<crate::credentials::Credentials>,
+    /// How to sign in; `None` means the defaults (shared with the file's
+    /// entry).
+    pub credentials: Option<Arc<crate::credentials::Credentials>>,
     /// Index of the tenant in the file's `tenants` list.
     pub index: usize,
 }

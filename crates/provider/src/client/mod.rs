@@ -59,10 +59,11 @@ pub struct Connection {
     pub tenant_id: String,
     /// Its hosts.
     pub hosts: Arc<Hosts>,
-    /// Credential for Graph, or why there is none.
-    pub graph: Result<AppCredential, String>,
+    /// Credential for Graph, or why there is none (tenants whose credentials
+    /// were chosen alike share one).
+    pub graph: Arc<Result<AppCredential, String>>,
     /// Credential for the portal API, or why there is none.
-    pub portal: Result<PortalCredential, String>,
+    pub portal: Arc<Result<PortalCredential, String>>,
 }
 
 impl Connection {
@@ -78,15 +79,15 @@ impl Connection {
         Connection {
             tenant_id: tenant_id.to_string(),
             hosts: Arc::new(Hosts::emulator(base_url)),
-            graph: Ok(AppCredential::ClientSecret {
+            graph: Arc::new(Ok(AppCredential::ClientSecret {
                 client_id: client_id.into(),
                 secret: Secret::new(client_secret),
-            }),
-            portal: Ok(PortalCredential {
+            })),
+            portal: Arc::new(Ok(PortalCredential {
                 client_id: PORTAL_CLIENT_ID.into(),
                 refresh_token: Secret::new(admin_refresh_token),
                 store: None,
-            }),
+            })),
         }
     }
 }

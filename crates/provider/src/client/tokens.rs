@@ -102,7 +102,7 @@ impl HttpProvider {
             client_id,
             store: Some(store),
             ..
-        }) = &conn.portal
+        }) = &*conn.portal
             && let Err(e) = store.save_portal(&conn.tenant_id, client_id, &rotated, None)
         {
             tracing::warn!("could not save the rotated refresh token: {e}");

@@ -190,8 +190,7 @@ impl HttpProvider {
         conn: &Connection,
         api: Api,
     ) -> Result<Fetched, ProviderError> {
-        let cred = conn
-            .graph
+        let cred = (*conn.graph)
             .as_ref()
             .map_err(|hint| ProviderError::NoCredential {
                 api,

@@ -72,8 +72,7 @@ impl HttpProvider {
         conn: &Connection,
         api: Api,
     ) -> Result<Fetched, ProviderError> {
-        let cred = conn
-            .portal
+        let cred = (*conn.portal)
             .as_ref()
             .map_err(|hint| ProviderError::NoCredential {
                 api,
