@@ -399,30 +399,45 @@ fn semantic_after_apply(
     out: &mut Vec<Finding>,
 ) {
     use ssprctl_model::validate;
-    let key = |i: &validate::Issue| (i.path.clone(), i.message.clone());
-    let own: std::collections::BTreeSet<_> = validate::settings(desired).iter().map(key).collect();
-    let live: std::collections::BTreeSet<_> = validate::settings(&observed.settings)
-        .iter()
-        .map(key)
-        .collect();
-    let live_json = serde_json::to_value(&observed.settings).unwrap_or(Value::Null);
-    let desired_json = serde_json::to_value(desired).unwrap_or(Value::Null);
-    for issue in validate::settings(after) {
-        let k = key(&issue);
-        let reported = out
+    // Most tenants' settings after apply break no rule, or only the rules
+    // the file or the live tenant already break: then neither side's own
+    // issues nor the JSON forms for a message are needed (at thousands of
+    // tenants they were a visible share of a plan's CPU).
+    let issues = validate::settings(after);
+    if !issues.is_empty() {
+        let key = |i: &validate::Issue| (i.path.clone(), i.message.clone());
+        let own: std::collections::BTreeSet<_> =
+            validate::settings(desired).iter().map(key).collect();
+        let live: std::collections::BTreeSet<_> = validate::settings(&observed.settings)
             .iter()
-            .any(|f| f.path == issue.path && f.severity == Severity::Error);
-        if own.contains(&k) || live.contains(&k) || reported {
-            continue;
+            .map(key)
+            .collect();
+        // Only for an issue that is reported (most are the file's or the
+        // live tenant's own, and skipped).
+        let mut json: Option<(Value, Value)> = None;
+        for issue in issues {
+            let k = key(&issue);
+            let reported = out
+                .iter()
+                .any(|f| f.path == issue.path && f.severity == Severity::Error);
+            if own.contains(&k) || live.contains(&k) || reported {
+                continue;
+            }
+            let (desired_json, live_json) = json.get_or_insert_with(|| {
+                (
+                    serde_json::to_value(desired).unwrap_or(Value::Null),
+                    serde_json::to_value(&observed.settings).unwrap_or(Value::Null),
+                )
+            });
+            let kept = live_values(&issue.path, desired_json, live_json);
+            finding(
+                out,
+                Severity::Error,
+                "after-apply",
+                &issue.path,
+                format!("after apply, {}: with the live {kept}", issue.message),
+            );
         }
-        let kept = live_values(&issue.path, &desired_json, &live_json);
-        finding(
-            out,
-            Severity::Error,
-            "after-apply",
-            &issue.path,
-            format!("after apply, {}: with the live {kept}", issue.message),
-        );
     }
     security_questions_offered(desired, after, observed, out);
 }

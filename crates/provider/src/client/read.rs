@@ -9,7 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 use ssprctl_model::{Api, GroupInfo, ObservedTenant, ReadFailure, Settings, Tenant, Unreadable};
 
 use super::HttpProvider;
@@ -18,6 +18,34 @@ use super::pacing;
 use super::transport::{Need, encode};
 use crate::error::ProviderError;
 use crate::wire;
+
+/// Whether `settings` manage any of `api`'s section (its section is given).
+fn manages(settings: &Settings, api: Api) -> bool {
+    match api {
+        Api::PortalPasswordReset => settings.self_service_password_reset.is_some(),
+        Api::PortalOnPremises => settings.on_premises_integration.is_some(),
+        Api::GraphAuthorizationPolicy => settings.administrator_password_reset.is_some(),
+        Api::GraphAuthenticationMethods => settings.authentication_methods.is_some(),
+        Api::GraphPasswordRuleSettings => settings.password_protection.is_some(),
+    }
+}
+
+/// Moves `api`'s section from `from` (a decoded single section) into `into`.
+fn take_section(into: &mut Settings, from: Settings, api: Api) {
+    match api {
+        Api::PortalPasswordReset => {
+            into.self_service_password_reset = from.self_service_password_reset;
+        }
+        Api::PortalOnPremises => into.on_premises_integration = from.on_premises_integration,
+        Api::GraphAuthorizationPolicy => {
+            into.administrator_password_reset = from.administrator_password_reset;
+        }
+        Api::GraphAuthenticationMethods => {
+            into.authentication_methods = from.authentication_methods;
+        }
+        Api::GraphPasswordRuleSettings => into.password_protection = from.password_protection,
+    }
+}
 
 /// Group lookups (the SSPR group by id or name).
 const GROUP_READ: Need = Need::Permission("Group.Read.All");
@@ -40,10 +68,9 @@ pub struct ReadPlan {
 impl ReadPlan {
     /// The requests a read of `settings` needs.
     pub fn for_settings(settings: &Settings) -> ReadPlan {
-        let wanted = serde_json::to_value(settings).unwrap_or(Value::Null);
         let needed: BTreeSet<Api> = Api::ALL
             .into_iter()
-            .filter(|a| wanted.get(a.section()).is_some())
+            .filter(|&a| manages(settings, a))
             .collect();
         let mut plan = ReadPlan {
             portal: [Api::PortalPasswordReset, Api::PortalOnPremises]
@@ -55,9 +82,10 @@ impl ReadPlan {
         };
         // Also read the methods policy for its migration state when legacy
         // toggles are managed.
-        let legacy_methods = wanted
-            .pointer("/selfServicePasswordReset/methods")
-            .is_some();
+        let legacy_methods = settings
+            .self_service_password_reset
+            .as_ref()
+            .is_some_and(|s| s.methods.is_some());
         plan.add_surfaces(legacy_methods);
         if !plan.needed.is_empty() {
             plan.add_facts();
@@ -396,9 +424,8 @@ fn decode_groups(plan: &ReadPlan, batch: &mut Answers, observed: &mut ObservedTe
 }
 
 /// Each section is decoded on its own, so one unexpected value costs only
-/// that section.
+/// that section; each is decoded once, straight into the observed settings.
 fn decode_sections(surfaces: Vec<Surface>, observed: &mut ObservedTenant) {
-    let mut settings = serde_json::Map::new();
     for (api, result) in surfaces {
         let object = match result {
             Ok(object) => object,
@@ -412,14 +439,17 @@ fn decode_sections(surfaces: Vec<Surface>, observed: &mut ObservedTenant) {
             }
         };
         let section = wire::observe(api, &object);
-        let single = json!({ api.section(): section.clone() });
+        let single = Value::Object(serde_json::Map::from_iter([(
+            api.section().to_string(),
+            section,
+        )]));
         match serde_json::from_value::<Settings>(single) {
-            Ok(_) => {
+            Ok(decoded) => {
                 observed.digests.insert(api, wire::digest(&object));
                 if super::concurrent::full_object(api) {
                     observed.objects.insert(api, object);
                 }
-                settings.insert(api.section().to_string(), section);
+                take_section(&mut observed.settings, decoded, api);
             }
             Err(e) => observed.unreadable.push(Unreadable {
                 api,
@@ -428,7 +458,6 @@ fn decode_sections(surfaces: Vec<Surface>, observed: &mut ObservedTenant) {
             }),
         }
     }
-    observed.settings = serde_json::from_value(Value::Object(settings)).unwrap_or_default();
 }
 
 impl HttpProvider {

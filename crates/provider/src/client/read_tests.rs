@@ -337,3 +337,86 @@ fn group_lookup_answers_keep_not_found_apart_from_failures() {
     assert_eq!(lookup.by_name["Pilot"].len(), 2);
     assert_eq!(lookup.failed.keys().collect::<Vec<_>>(), [&ids_in[2]]);
 }
+
+#[test]
+fn what_a_read_needs_agrees_with_the_sections_the_settings_serialise() {
+    // `for_settings` looks at the typed settings; it used to look at their
+    // JSON form: both must name the same surfaces and legacy-methods read.
+    let cases = [
+        json!({}),
+        json!({"selfServicePasswordReset": {}}),
+        json!({"selfServicePasswordReset": {"enabledFor": "all"}}),
+        json!({"selfServicePasswordReset": {"methods": {"email": true}}}),
+        json!({"onPremisesIntegration": {"passwordWriteback": true}}),
+        json!({"administratorPasswordReset": {"enabled": false}}),
+        json!({"authenticationMethods": {}}),
+        json!({"passwordProtection": {"lockoutThreshold": 10}}),
+        json!({
+            "selfServicePasswordReset": {"methodsRequired": 2, "methods": {"email": true}},
+            "onPremisesIntegration": {},
+            "administratorPasswordReset": {"enabled": true},
+            "authenticationMethods": {},
+            "passwordProtection": {},
+        }),
+    ];
+    for case in cases {
+        let typed = settings(case.clone());
+        let wanted = serde_json::to_value(&typed).expect("settings serialise");
+        let plan = ReadPlan::for_settings(&typed);
+        for api in Api::ALL {
+            assert_eq!(
+                plan.needed.contains(&api),
+                wanted.get(api.section()).is_some(),
+                "{api:?} of {case}"
+            );
+        }
+        let legacy = wanted
+            .pointer("/selfServicePasswordReset/methods")
+            .is_some();
+        assert_eq!(
+            ids(&plan).contains(&"methods"),
+            legacy || plan.needed.contains(&Api::GraphAuthenticationMethods),
+            "{case}"
+        );
+    }
+}
+
+#[test]
+fn each_section_is_decoded_once_into_the_same_settings_as_all_at_once() {
+    // The observed settings are now built section by section from each
+    // section's own decoding; they equal the old decoding of every readable
+    // section together.
+    let plan = ReadPlan::for_settings(&settings(json!({
+        "administratorPasswordReset": {"enabled": false},
+        "onPremisesIntegration": {"passwordWriteback": true},
+    })));
+    let mut answers = ReadAnswers::default();
+    answers.batch.insert(
+        "authz".into(),
+        Ok(json!({"allowedToUseSSPR": true, "unknownField": [1, 2]})),
+    );
+    answers.portal.push((
+        Api::PortalOnPremises,
+        Ok(json!({"enablementForTenant": true, "passwordWritebackSupported": false})),
+    ));
+    let observed = decode(&plan, answers);
+    let mut all = serde_json::Map::new();
+    all.insert(
+        Api::GraphAuthorizationPolicy.section().into(),
+        wire::observe(
+            Api::GraphAuthorizationPolicy,
+            &json!({"allowedToUseSSPR": true, "unknownField": [1, 2]}),
+        ),
+    );
+    all.insert(
+        Api::PortalOnPremises.section().into(),
+        wire::observe(
+            Api::PortalOnPremises,
+            &json!({"enablementForTenant": true, "passwordWritebackSupported": false}),
+        ),
+    );
+    let old: Settings = serde_json::from_value(Value::Object(all)).expect("sections decode");
+    assert_eq!(observed.settings, old);
+    assert!(observed.settings.administrator_password_reset.is_some());
+    assert!(observed.settings.on_premises_integration.is_some());
+}
