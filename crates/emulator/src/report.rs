@@ -222,8 +222,19 @@ impl Policy {
         }
     }
 
-    /// The report row of `u` under this policy.
+    /// The report row of `u` under this policy: every column, in order.
     fn row(&self, u: &User) -> Value {
+        let facts = self.facts(u);
+        Value::Object(
+            COLUMNS
+                .iter()
+                .map(|(name, column)| ((*name).to_string(), facts.cell(*column)))
+                .collect(),
+        )
+    }
+
+    /// What `u`'s policy-dependent columns are computed from.
+    fn facts<'u>(&self, u: &'u User) -> Facts<'u> {
         let has = |m: &str| u.methods.contains(&m);
         let authenticator = has("microsoftAuthenticatorPush") || has("softwareOneTimePasscode");
         // SSPR methods the policy offers, the Authenticator app counting once.
@@ -243,33 +254,125 @@ impl Policy {
                 _ => false,
             }
         };
-        let mfa = authenticator || has("mobilePhone");
-        let (default_mfa, preferred, system) = if authenticator {
+        Facts {
+            user: u,
+            registered,
+            enabled,
+            authenticator,
+            mobile_phone: has("mobilePhone"),
+            system_preferred: self.system_preferred,
+        }
+    }
+}
+
+/// A report column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Column {
+    Id,
+    UserPrincipalName,
+    UserDisplayName,
+    UserType,
+    IsAdmin,
+    IsSsprRegistered,
+    IsSsprEnabled,
+    IsSsprCapable,
+    IsMfaRegistered,
+    IsMfaCapable,
+    IsPasswordlessCapable,
+    IsSystemPreferredAuthenticationMethodEnabled,
+    MethodsRegistered,
+    DefaultMfaMethod,
+    SystemPreferredAuthenticationMethods,
+    UserPreferredMethodForSecondaryAuthentication,
+    LastUpdatedDateTime,
+}
+
+/// The columns of a row, in the order it lists them, with their names.
+const COLUMNS: [(&str, Column); 17] = [
+    ("id", Column::Id),
+    ("userPrincipalName", Column::UserPrincipalName),
+    ("userDisplayName", Column::UserDisplayName),
+    ("userType", Column::UserType),
+    ("isAdmin", Column::IsAdmin),
+    ("isSsprRegistered", Column::IsSsprRegistered),
+    ("isSsprEnabled", Column::IsSsprEnabled),
+    ("isSsprCapable", Column::IsSsprCapable),
+    ("isMfaRegistered", Column::IsMfaRegistered),
+    ("isMfaCapable", Column::IsMfaCapable),
+    ("isPasswordlessCapable", Column::IsPasswordlessCapable),
+    (
+        "isSystemPreferredAuthenticationMethodEnabled",
+        Column::IsSystemPreferredAuthenticationMethodEnabled,
+    ),
+    ("methodsRegistered", Column::MethodsRegistered),
+    ("defaultMfaMethod", Column::DefaultMfaMethod),
+    (
+        "systemPreferredAuthenticationMethods",
+        Column::SystemPreferredAuthenticationMethods,
+    ),
+    (
+        "userPreferredMethodForSecondaryAuthentication",
+        Column::UserPreferredMethodForSecondaryAuthentication,
+    ),
+    ("lastUpdatedDateTime", Column::LastUpdatedDateTime),
+];
+
+/// The column named `name` (case-insensitively), with its canonical name.
+fn column(name: &str) -> Option<(&'static str, Column)> {
+    COLUMNS
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .copied()
+}
+
+/// One user's row under one policy, computed once; each column is rendered
+/// only when asked for (a page of 999 rows selecting six columns renders
+/// those six, not all seventeen).
+struct Facts<'u> {
+    user: &'u User,
+    registered: bool,
+    enabled: bool,
+    authenticator: bool,
+    mobile_phone: bool,
+    system_preferred: bool,
+}
+
+impl Facts<'_> {
+    /// The default MFA method, the preferred secondary method and the
+    /// system-preferred methods.
+    fn preferred(&self) -> (&'static str, &'static str, Vec<&'static str>) {
+        if self.authenticator {
             ("microsoftAuthenticatorPush", "push", vec!["push"])
-        } else if has("mobilePhone") {
+        } else if self.mobile_phone {
             ("mobilePhone", "sms", vec!["sms"])
         } else {
             ("none", "none", Vec::new())
-        };
-        json!({
-            "id": u.id,
-            "userPrincipalName": u.upn,
-            "userDisplayName": u.display_name,
-            "userType": "member",
-            "isAdmin": u.is_admin,
-            "isSsprRegistered": registered,
-            "isSsprEnabled": enabled,
-            "isSsprCapable": registered && enabled,
-            "isMfaRegistered": mfa,
-            "isMfaCapable": mfa,
-            "isPasswordlessCapable": has("microsoftAuthenticatorPasswordless"),
-            "isSystemPreferredAuthenticationMethodEnabled": self.system_preferred,
-            "methodsRegistered": u.methods,
-            "defaultMfaMethod": default_mfa,
-            "systemPreferredAuthenticationMethods": system,
-            "userPreferredMethodForSecondaryAuthentication": preferred,
-            "lastUpdatedDateTime": u.last_updated.rfc3339_7(),
-        })
+        }
+    }
+
+    fn cell(&self, column: Column) -> Value {
+        let u = self.user;
+        let mfa = self.authenticator || self.mobile_phone;
+        match column {
+            Column::Id => json!(u.id),
+            Column::UserPrincipalName => json!(u.upn),
+            Column::UserDisplayName => json!(u.display_name),
+            Column::UserType => json!("member"),
+            Column::IsAdmin => json!(u.is_admin),
+            Column::IsSsprRegistered => json!(self.registered),
+            Column::IsSsprEnabled => json!(self.enabled),
+            Column::IsSsprCapable => json!(self.registered && self.enabled),
+            Column::IsMfaRegistered | Column::IsMfaCapable => json!(mfa),
+            Column::IsPasswordlessCapable => {
+                json!(u.methods.contains(&"microsoftAuthenticatorPasswordless"))
+            }
+            Column::IsSystemPreferredAuthenticationMethodEnabled => json!(self.system_preferred),
+            Column::MethodsRegistered => json!(u.methods),
+            Column::DefaultMfaMethod => json!(self.preferred().0),
+            Column::SystemPreferredAuthenticationMethods => json!(self.preferred().2),
+            Column::UserPreferredMethodForSecondaryAuthentication => json!(self.preferred().1),
+            Column::LastUpdatedDateTime => json!(u.last_updated.rfc3339_7()),
+        }
     }
 }
 
@@ -400,50 +503,45 @@ fn unknown_property(name: &str) -> ApiError {
     ))
 }
 
-/// Resolves clause property names to the row's canonical names.
-fn resolve(clauses: Vec<Clause>, sample: &Map<String, Value>) -> Result<Vec<Clause>, ApiError> {
+/// Resolves clause property names to the row's columns.
+fn resolve(clauses: Vec<Clause>) -> Result<Vec<(Column, Value)>, ApiError> {
     clauses
         .into_iter()
         .map(|c| {
-            let name = sample
-                .keys()
-                .find(|k| k.eq_ignore_ascii_case(&c.prop))
-                .ok_or_else(|| unknown_property(&c.prop))?;
-            Ok(Clause {
-                prop: name.clone(),
-                value: c.value,
-            })
+            let (_, col) = column(&c.prop).ok_or_else(|| unknown_property(&c.prop))?;
+            Ok((col, c.value))
         })
         .collect()
 }
 
-fn matches(row: &Value, clauses: &[Clause]) -> bool {
-    clauses.iter().all(|c| match (row.get(&c.prop), &c.value) {
-        (Some(Value::String(a)), Value::String(b)) => a.eq_ignore_ascii_case(b),
-        (Some(a), b) => a == b,
-        (None, _) => false,
-    })
+fn matches(row: &Facts<'_>, clauses: &[(Column, Value)]) -> bool {
+    clauses
+        .iter()
+        .all(|(col, want)| match (row.cell(*col), want) {
+            (Value::String(a), Value::String(b)) => a.eq_ignore_ascii_case(b),
+            (a, b) => a == *b,
+        })
 }
 
-fn project(row: Value, select: Option<&[String]>) -> Value {
-    match (select, row) {
-        (Some(props), Value::Object(obj)) => {
-            let mut out = Map::new();
-            for p in props {
-                if let Some(v) = obj.get(p) {
-                    out.insert(p.clone(), v.clone());
-                }
-            }
-            Value::Object(out)
-        }
-        (_, row) => row,
+/// The row with the `select`ed columns (in that order), or every column.
+fn project(row: &Facts<'_>, select: Option<&[(&'static str, Column)]>) -> Value {
+    match select {
+        Some(cols) => Value::Object(
+            cols.iter()
+                .map(|(name, col)| ((*name).to_string(), row.cell(*col)))
+                .collect(),
+        ),
+        None => Value::Object(
+            COLUMNS
+                .iter()
+                .map(|(name, col)| ((*name).to_string(), row.cell(*col)))
+                .collect(),
+        ),
     }
 }
 
-fn parse_select(
-    select: Option<&str>,
-    sample: &Map<String, Value>,
-) -> Result<Option<Vec<String>>, ApiError> {
+/// The `$select`ed columns, in the order given, with their canonical names.
+fn parse_select(select: Option<&str>) -> Result<Option<Vec<(&'static str, Column)>>, ApiError> {
     let Some(select) = select else {
         return Ok(None);
     };
@@ -451,13 +549,7 @@ fn parse_select(
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|raw| {
-            sample
-                .keys()
-                .find(|k| k.eq_ignore_ascii_case(raw))
-                .cloned()
-                .ok_or_else(|| unknown_property(raw))
-        })
+        .map(|raw| column(raw).ok_or_else(|| unknown_property(raw)))
         .collect::<Result<Vec<_>, _>>()
         .map(Some)
 }
@@ -511,22 +603,18 @@ pub(crate) fn list(call: &Call<'_>) -> Result<Resp, ApiError> {
     let req = call.req;
     let (top, offset) = page_window(req)?;
     let population = load(call)?;
-    let sample = match population.policy.row(&generate(0, 1, "x", 4)) {
-        Value::Object(map) => map,
-        _ => Map::new(),
-    };
     let filter = req.query_param("$filter");
     let clauses = match filter {
-        Some(f) => resolve(parse_filter(f)?, &sample)?,
+        Some(f) => resolve(parse_filter(f)?)?,
         None => Vec::new(),
     };
-    let select = parse_select(req.query_param("$select"), &sample)?;
+    let select = parse_select(req.query_param("$select"))?;
 
     let mut page = Vec::with_capacity(top);
     let mut more = false;
     let mut seen = 0usize;
     for user in population.users() {
-        let row = population.policy.row(&user);
+        let row = population.policy.facts(&user);
         if !matches(&row, &clauses) {
             continue;
         }
@@ -535,14 +623,17 @@ pub(crate) fn list(call: &Call<'_>) -> Result<Resp, ApiError> {
                 more = true;
                 break;
             }
-            page.push(project(row, select.as_deref()));
+            page.push(project(&row, select.as_deref()));
         }
         seen += 1;
     }
 
     let mut body = Map::new();
     let context = match &select {
-        Some(props) => format!("{PATH}({})", props.join(",")),
+        Some(props) => {
+            let names: Vec<&str> = props.iter().map(|(name, _)| *name).collect();
+            format!("{PATH}({})", names.join(","))
+        }
         None => PATH.to_string(),
     };
     body.insert(
