@@ -2,14 +2,14 @@
 //! (`enabledFor`, `group`) or how many methods they need (`methodsRequired`).
 //! Pure: the caller reads the registration report and group members.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use serde_json::Value;
 use ssprctl_model::{ObservedTenant, Population};
 
 use ssprctl_model::FieldId;
 
-use crate::planner::observed_value;
+use crate::planner::{to_object, value_at};
 use crate::types::{Finding, Severity, TenantPlan};
 
 const ENABLED_FOR: &str = "selfServicePasswordReset.enabledFor";
@@ -207,9 +207,10 @@ pub fn findings(tp: &TenantPlan, observed: &ObservedTenant, pop: &Population) ->
     let Some(l) = &observed.facts.licences else {
         return Vec::new();
     };
+    let live = live_json(observed);
     let will = in_scope(
-        &after(tp, observed, ENABLED_FOR),
-        &after(tp, observed, GROUP),
+        &after(tp, &live, ENABLED_FOR),
+        &after(tp, &live, GROUP),
         pop,
     );
     let scope = u64::try_from(will.len()).unwrap_or(u64::MAX);
@@ -232,8 +233,9 @@ pub fn findings(tp: &TenantPlan, observed: &ObservedTenant, pop: &Population) ->
 /// The group ids whose members the readiness figures need: the live and the
 /// planned SSPR group.
 pub fn groups_needed(tp: &TenantPlan, observed: &ObservedTenant) -> Vec<String> {
+    let live = live_json(observed);
     let mut out = BTreeSet::new();
-    for v in [before(tp, observed, GROUP), after(tp, observed, GROUP)] {
+    for v in [before(tp, &live, GROUP), after(tp, &live, GROUP)] {
         if let Some(id) = v.get("id").and_then(Value::as_str) {
             out.insert(id.to_lowercase());
         }
@@ -242,7 +244,7 @@ pub fn groups_needed(tp: &TenantPlan, observed: &ObservedTenant) -> Vec<String> 
         for (_, include, exclude, _) in POLICY_METHODS {
             for id in [include, exclude] {
                 let path = id.spec().path;
-                for v in [before(tp, observed, path), after(tp, observed, path)] {
+                for v in [before(tp, &live, path), after(tp, &live, path)] {
                     for t in v.as_array().into_iter().flatten().filter_map(Value::as_str) {
                         if t != "allUsers" {
                             out.insert(t.to_lowercase());
@@ -255,20 +257,35 @@ pub fn groups_needed(tp: &TenantPlan, observed: &ObservedTenant) -> Vec<String> 
     out.into_iter().collect()
 }
 
-fn before(tp: &TenantPlan, observed: &ObservedTenant, path: &str) -> Value {
+/// The JSON form of the tenant's live settings, made once per question
+/// asked of a tenant: the figures ask for setting values per user and method,
+/// and converting the observed settings for each of those was most of an
+/// apply's CPU (hundreds of users per tenant).
+fn live_json(observed: &ObservedTenant) -> Value {
+    Value::Object(to_object(&observed.settings))
+}
+
+/// A setting's value before the plan: the change's, else the live one.
+fn before(tp: &TenantPlan, live: &Value, path: &str) -> Value {
     tp.changes
         .iter()
         .find(|c| c.path == path)
         .map(|c| c.before.clone())
-        .unwrap_or_else(|| observed_value(observed, path))
+        .unwrap_or_else(|| value_at(live, path).cloned().unwrap_or(Value::Null))
 }
 
-fn after(tp: &TenantPlan, observed: &ObservedTenant, path: &str) -> Value {
+/// A setting's value after the plan: the change's, else the live one.
+fn after(tp: &TenantPlan, live: &Value, path: &str) -> Value {
     tp.changes
         .iter()
         .find(|c| c.path == path)
         .map(|c| c.after.clone())
-        .unwrap_or_else(|| observed_value(observed, path))
+        .unwrap_or_else(|| value_at(live, path).cloned().unwrap_or(Value::Null))
+}
+
+/// The users of the registration report by id.
+fn by_id(pop: &Population) -> HashMap<&str, &ssprctl_model::RegisteredUser> {
+    pop.users.iter().map(|u| (u.id.as_str(), u)).collect()
 }
 
 /// The user ids who may reset under a scope.
@@ -318,25 +335,26 @@ pub fn readiness(tp: &TenantPlan, observed: &ObservedTenant, pop: &Population) -
     if !needed(tp) {
         return Vec::new();
     }
+    let live = live_json(observed);
+    let users_by_id = by_id(pop);
     let required = |v: Value| v.as_u64().unwrap_or(1) as usize;
     let (req_before, req_after) = (
-        required(before(tp, observed, REQUIRED)),
-        required(after(tp, observed, REQUIRED)),
+        required(before(tp, &live, REQUIRED)),
+        required(after(tp, &live, REQUIRED)),
     );
     let was = in_scope(
-        &before(tp, observed, ENABLED_FOR),
-        &before(tp, observed, GROUP),
+        &before(tp, &live, ENABLED_FOR),
+        &before(tp, &live, GROUP),
         pop,
     );
     let will = in_scope(
-        &after(tp, observed, ENABLED_FOR),
-        &after(tp, observed, GROUP),
+        &after(tp, &live, ENABLED_FOR),
+        &after(tp, &live, GROUP),
         pop,
     );
     let methods = |id: &String| {
-        pop.users
-            .iter()
-            .find(|u| &u.id == id)
+        users_by_id
+            .get(id.as_str())
             .map_or(0, |u| reset_methods(&u.methods))
     };
     let mut out = Vec::new();
@@ -392,12 +410,11 @@ pub fn readiness(tp: &TenantPlan, observed: &ObservedTenant, pop: &Population) -
     let off = methods_turned_off(tp);
     if !off.is_empty() {
         let on = |path: &str, side: &dyn Fn(&str) -> Value| side(path) == Value::Bool(true);
-        let before_on = |p: &str| on(p, &|q| before(tp, observed, q));
-        let after_on = |p: &str| on(p, &|q| after(tp, observed, q));
+        let before_on = |p: &str| on(p, &|q| before(tp, &live, q));
+        let after_on = |p: &str| on(p, &|q| after(tp, &live, q));
         let enough = |id: &String, allowed: &dyn Fn(&str) -> bool, req: usize| {
-            pop.users
-                .iter()
-                .find(|u| &u.id == id)
+            users_by_id
+                .get(id.as_str())
                 .is_some_and(|u| usable_methods(&u.methods, allowed) >= req)
         };
         let short = will
@@ -424,13 +441,13 @@ pub fn readiness(tp: &TenantPlan, observed: &ObservedTenant, pop: &Population) -
             Some("migrationInProgress" | "migrationComplete")
         )
     };
-    if policy_methods_changed(tp) && governs(after(tp, observed, MIGRATION.spec().path)) {
-        let governed_before = governs(before(tp, observed, MIGRATION.spec().path));
-        let side_before = |p: &str| before(tp, observed, p);
-        let side_after = |p: &str| after(tp, observed, p);
+    if policy_methods_changed(tp) && governs(after(tp, &live, MIGRATION.spec().path)) {
+        let governed_before = governs(before(tp, &live, MIGRATION.spec().path));
+        let side_before = |p: &str| before(tp, &live, p);
+        let side_after = |p: &str| after(tp, &live, p);
         let short = will
             .iter()
-            .filter_map(|id| pop.users.iter().find(|u| &u.id == id))
+            .filter_map(|id| users_by_id.get(id.as_str()).copied())
             .filter(|u| {
                 policy_usable(u, &side_after, pop) < req_after
                     && (!was.contains(&u.id)
