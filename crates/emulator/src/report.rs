@@ -224,13 +224,7 @@ impl Policy {
 
     /// The report row of `u` under this policy: every column, in order.
     fn row(&self, u: &User) -> Value {
-        let facts = self.facts(u);
-        Value::Object(
-            COLUMNS
-                .iter()
-                .map(|(name, column)| ((*name).to_string(), facts.cell(*column)))
-                .collect(),
-        )
+        project(&self.facts(u), None)
     }
 
     /// What `u`'s policy-dependent columns are computed from.
@@ -525,19 +519,13 @@ fn matches(row: &Facts<'_>, clauses: &[(Column, Value)]) -> bool {
 
 /// The row with the `select`ed columns (in that order), or every column.
 fn project(row: &Facts<'_>, select: Option<&[(&'static str, Column)]>) -> Value {
-    match select {
-        Some(cols) => Value::Object(
-            cols.iter()
-                .map(|(name, col)| ((*name).to_string(), row.cell(*col)))
-                .collect(),
-        ),
-        None => Value::Object(
-            COLUMNS
-                .iter()
-                .map(|(name, col)| ((*name).to_string(), row.cell(*col)))
-                .collect(),
-        ),
-    }
+    Value::Object(
+        select
+            .unwrap_or(&COLUMNS)
+            .iter()
+            .map(|(name, col)| ((*name).to_string(), row.cell(*col)))
+            .collect(),
+    )
 }
 
 /// The `$select`ed columns, in the order given, with their canonical names.

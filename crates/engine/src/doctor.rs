@@ -2,7 +2,7 @@
 //! roles and surfaces, and the device-code sign-in for the portal. Typed
 //! results; the binary renders them.
 
-use ssprctl_model::{Api, Config, Settings};
+use ssprctl_model::{Api, Config};
 use ssprctl_provider::permissions::{self, PortalRole};
 use ssprctl_provider::store::StoreError;
 use ssprctl_provider::{Provider, ProviderError, TokenStore};
@@ -102,7 +102,7 @@ pub async fn doctor(config: &Config, session: &Session) -> DoctorReport {
     for tenant in &config.tenants {
         let managed: Vec<Api> = Api::ALL
             .into_iter()
-            .filter(|api| manages(&tenant.settings, *api))
+            .filter(|api| api.managed_in(&tenant.settings))
             .collect();
         let needs_graph = managed.iter().any(|a| a.documented());
         let needs_portal = managed.iter().any(|a| !a.documented());
@@ -179,17 +179,6 @@ pub async fn doctor(config: &Config, session: &Session) -> DoctorReport {
         });
     }
     DoctorReport { tenants }
-}
-
-/// Whether the desired settings manage anything a surface serves.
-fn manages(settings: &Settings, api: Api) -> bool {
-    match api {
-        Api::PortalPasswordReset => settings.self_service_password_reset.is_some(),
-        Api::PortalOnPremises => settings.on_premises_integration.is_some(),
-        Api::GraphAuthorizationPolicy => settings.administrator_password_reset.is_some(),
-        Api::GraphAuthenticationMethods => settings.authentication_methods.is_some(),
-        Api::GraphPasswordRuleSettings => settings.password_protection.is_some(),
-    }
 }
 
 /// A tenant signed in to by [`login`].

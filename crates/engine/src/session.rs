@@ -250,7 +250,9 @@ fn client_id(given: &Option<String>) -> Result<String, String> {
 /// portal credentials are the tenant's own (its stored sign-in).
 #[derive(Default)]
 struct Chosen {
-    graph: Vec<(Option<GraphCredential>, bool, Described<AppCredential>)>,
+    /// By what the file names and whether the tenant is emulated (a map: a
+    /// fleet may name a different app for each of thousands of tenants).
+    graph: HashMap<(Option<GraphCredential>, bool), Described<AppCredential>>,
     portal_emulated: Option<Described<PortalCredential>>,
     texts: Shared<String>,
 }
@@ -261,17 +263,14 @@ type Described<T> = (Arc<Result<T, String>>, Arc<String>);
 impl Chosen {
     fn graph(&mut self, tenant: &Tenant, emulated: bool) -> Described<AppCredential> {
         let named = tenant.credentials.as_ref().and_then(|c| c.graph.clone());
-        if let Some((_, _, known)) = self
-            .graph
-            .iter()
-            .find(|(n, e, _)| *n == named && *e == emulated)
-        {
-            return known.clone();
-        }
-        let (credential, how) = graph_credential(tenant, emulated);
-        let chosen = (Arc::new(credential), self.texts.share(how));
-        self.graph.push((named, emulated, chosen.clone()));
-        chosen
+        let texts = &mut self.texts;
+        self.graph
+            .entry((named, emulated))
+            .or_insert_with(|| {
+                let (credential, how) = graph_credential(tenant, emulated);
+                (Arc::new(credential), texts.share(how))
+            })
+            .clone()
     }
 
     fn portal(&mut self, tenant: &Tenant, emulated: bool) -> Described<PortalCredential> {

@@ -61,6 +61,18 @@ impl Api {
         }
     }
 
+    /// Whether `settings` manage anything this surface serves (its section is
+    /// given).
+    pub fn managed_in(self, settings: &crate::settings::Settings) -> bool {
+        match self {
+            Api::PortalPasswordReset => settings.self_service_password_reset.is_some(),
+            Api::PortalOnPremises => settings.on_premises_integration.is_some(),
+            Api::GraphAuthorizationPolicy => settings.administrator_password_reset.is_some(),
+            Api::GraphAuthenticationMethods => settings.authentication_methods.is_some(),
+            Api::GraphPasswordRuleSettings => settings.password_protection.is_some(),
+        }
+    }
+
     /// The surface serving a setting path such as `selfServicePasswordReset.methodsRequired`.
     pub fn for_path(path: &str) -> Option<Api> {
         let section = path.split('.').next()?;

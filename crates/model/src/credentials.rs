@@ -23,7 +23,7 @@ pub struct Credentials {
 }
 
 /// An app-only credential for Microsoft Graph.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "method", rename_all = "camelCase", deny_unknown_fields)]
 pub enum GraphCredential {
     /// A client secret, read from an environment variable.

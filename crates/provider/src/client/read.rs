@@ -19,17 +19,6 @@ use super::transport::{Need, encode};
 use crate::error::ProviderError;
 use crate::wire;
 
-/// Whether `settings` manage any of `api`'s section (its section is given).
-fn manages(settings: &Settings, api: Api) -> bool {
-    match api {
-        Api::PortalPasswordReset => settings.self_service_password_reset.is_some(),
-        Api::PortalOnPremises => settings.on_premises_integration.is_some(),
-        Api::GraphAuthorizationPolicy => settings.administrator_password_reset.is_some(),
-        Api::GraphAuthenticationMethods => settings.authentication_methods.is_some(),
-        Api::GraphPasswordRuleSettings => settings.password_protection.is_some(),
-    }
-}
-
 /// Moves `api`'s section from `from` (a decoded single section) into `into`.
 fn take_section(into: &mut Settings, from: Settings, api: Api) {
     match api {
@@ -70,7 +59,7 @@ impl ReadPlan {
     pub fn for_settings(settings: &Settings) -> ReadPlan {
         let needed: BTreeSet<Api> = Api::ALL
             .into_iter()
-            .filter(|&a| manages(settings, a))
+            .filter(|&a| a.managed_in(settings))
             .collect();
         let mut plan = ReadPlan {
             portal: [Api::PortalPasswordReset, Api::PortalOnPremises]
