@@ -136,3 +136,32 @@ fn grouped_plans_and_the_closing_summaries_of_a_fleet() {
         apply.transcript()
     );
 }
+
+#[test]
+fn the_plan_is_the_same_on_one_thread_and_on_several_and_zero_threads_is_refused() {
+    let env = Env::new();
+    let cfg = env.config("c.yaml", &fleet(3));
+    let cfg = cfg.to_str().expect("utf-8");
+    let parse = |s: &str| -> serde_json::Value { serde_json::from_str(s).expect("JSON plan") };
+    // The default for plan is one thread; the variable sets it like the flag.
+    let one = env.run(&["plan", "--config", cfg, "--json"]);
+    assert_eq!(one.code, 0, "{}", one.transcript());
+    let four = env.run(&["plan", "--config", cfg, "--json", "--threads", "4"]);
+    assert_eq!(four.code, 0, "{}", four.transcript());
+    let by_env = env.run_env(
+        &["plan", "--config", cfg, "--json"],
+        &[("SSPRCTL_THREADS", "3")],
+    );
+    assert_eq!(by_env.code, 0, "{}", by_env.transcript());
+    assert_eq!(
+        without_time(parse(&one.stdout)),
+        without_time(parse(&four.stdout))
+    );
+    assert_eq!(
+        without_time(parse(&one.stdout)),
+        without_time(parse(&by_env.stdout))
+    );
+    let zero = env.run(&["plan", "--config", cfg, "--threads", "0"]);
+    assert_eq!(zero.code, 2, "{}", zero.transcript());
+    assert!(zero.stderr.contains("--threads"), "{}", zero.transcript());
+}

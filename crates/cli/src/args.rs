@@ -39,6 +39,19 @@ pub struct Cli {
         value_parser = clap::builder::FalseyValueParser::new()
     )]
     pub no_progress: bool,
+    /// Threads that run the command's work (1 to 256). Default: 1 for
+    /// commands that only read or print, one per CPU core for those that
+    /// write and for the emulator. A read of thousands of tenants waits on
+    /// the network and on Graph's quota, not on the CPU, and one thread keeps
+    /// up with it using less CPU and memory than several; give more if a
+    /// fleet's plan is CPU-bound.
+    #[arg(
+        long,
+        global = true,
+        env = "SSPRCTL_THREADS",
+        value_parser = clap::value_parser!(u16).range(1..=256)
+    )]
+    pub threads: Option<u16>,
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,

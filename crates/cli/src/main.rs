@@ -229,10 +229,10 @@ fn main() -> ExitCode {
     );
     let color = wants_color(std::io::stdout().is_terminal());
     let progress = progress::Reporter::new(cli.no_progress, std::io::stderr().is_terminal());
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let threads = cli
+        .threads
+        .map_or_else(|| default_threads(&cli.command), usize::from);
+    let runtime = match runtime(threads) {
         Ok(rt) => rt,
         Err(e) => {
             errln!("error: cannot start the async runtime");
@@ -289,6 +289,46 @@ fn main() -> ExitCode {
         runtime.shutdown_timeout(Duration::from_millis(500));
     }
     ExitCode::from(exit_code(&outcome) as u8)
+}
+
+/// How many threads run `command` when `--threads` is not given: one for
+/// the commands that only read or print (a plan of 10,000 tenants is paced by
+/// Graph's quota, and one thread keeps up with it on less CPU and memory:
+/// no work stealing, no cross-thread wake-ups, one allocator heap), one per
+/// core for those that write or serve.
+fn default_threads(command: &Command) -> usize {
+    match command {
+        Command::Apply(_) | Command::Rollback(_) | Command::Emulator(_) => {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        }
+        Command::Validate(_)
+        | Command::Plan(_)
+        | Command::Lint(_)
+        | Command::Show(_)
+        | Command::Merge(_)
+        | Command::Login(_)
+        | Command::Doctor(_)
+        | Command::Export(_)
+        | Command::Report(_)
+        | Command::Schema(_)
+        | Command::Completions(_)
+        | Command::Man(_) => 1,
+    }
+}
+
+/// The async runtime: on the main thread alone for one thread, else with
+/// `threads` worker threads.
+fn runtime(threads: usize) -> std::io::Result<tokio::runtime::Runtime> {
+    if threads <= 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(threads)
+            .enable_all()
+            .build()
+    }
 }
 
 /// Set by a second signal during an apply: the command ends at once.

@@ -87,10 +87,10 @@ pub(crate) enum Keep {
 ///
 /// Each tenant is read, planned, given its readiness figures (a second read,
 /// only when the plan changes who may reset or how many methods) and linted
-/// in one task of its own on the runtime's worker threads (decoding answers,
-/// planning and lint use every core, not only the thread that waits for the
-/// whole run), so nothing waits for the slowest tenant and a tenant's reads
-/// can be dropped as soon as it is planned.
+/// in one task of its own (on a runtime with several worker threads,
+/// decoding answers, planning and lint use each of them, not only the thread
+/// that waits for the whole run), so nothing waits for the slowest tenant and
+/// a tenant's reads can be dropped as soon as it is planned.
 pub(crate) async fn compute(
     config: &Arc<Config>,
     meta: &PlanMeta,
