@@ -350,3 +350,21 @@ fn with_config_given_the_plans_config_path_is_not_used_but_the_digest_still_is()
     assert_eq!(run.code, 0, "{}", run.transcript());
     assert_eq!(env.writes().len(), 1, "{:?}", env.writes());
 }
+
+#[test]
+fn a_prior_digest_that_is_not_one_makes_the_plan_unreadable() {
+    let env = Env::new();
+    let mut plan = saved_plan(&env, TWO_CHANGES);
+    plan["tenants"][0]["prior"]["portalPasswordReset"] = json!("edited");
+    std::fs::write(
+        env.dir.path().join("p.json"),
+        serde_json::to_vec_pretty(&plan).expect("serialise"),
+    )
+    .expect("write plan");
+    env.clear_requests();
+    let run = env.run(&["apply", "p.json"]);
+    assert_eq!(run.code, 1, "{}", run.transcript());
+    assert!(env.writes().is_empty(), "{}", run.transcript());
+    assert_says(&run, "p.json");
+    assert_says(&run, "64 hexadecimal digits");
+}

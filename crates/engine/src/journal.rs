@@ -98,7 +98,7 @@ pub struct StartTenant {
     /// Its directory id.
     pub tenant_id: String,
     /// SHA-256 of each live object read before the apply, by API.
-    pub prior: BTreeMap<Api, String>,
+    pub prior: BTreeMap<Api, ssprctl_model::Digest>,
     /// Every setting the apply will touch.
     pub settings: Vec<Prior>,
 }
@@ -953,7 +953,7 @@ mod tests {
                     ),
                     change(REQUIRED, Api::PortalPasswordReset, json!(1), json!(2)),
                 ],
-                prior: [(Api::PortalPasswordReset, "a".to_string())].into(),
+                prior: [(Api::PortalPasswordReset, ssprctl_model::Digest([0xa; 32]))].into(),
                 ..Default::default()
             }],
             selection: None,

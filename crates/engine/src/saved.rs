@@ -424,7 +424,7 @@ mod tests {
                 name: "contoso".into(),
                 tenant_id: "t1".into(),
                 changes,
-                prior: [(Api::PortalPasswordReset, "a".to_string())].into(),
+                prior: [(Api::PortalPasswordReset, ssprctl_model::Digest([0xa; 32]))].into(),
                 ..Default::default()
             }],
             selection: None,
@@ -498,7 +498,7 @@ mod tests {
         let mut saved = plan(two());
         saved.tenants[0]
             .prior
-            .insert(Api::PortalPasswordReset, "b".into());
+            .insert(Api::PortalPasswordReset, ssprctl_model::Digest([0xb; 32]));
         assert!(matches!(
             compare(&saved, &fresh, &[Default::default()]),
             Err(Refusal::Stale { moved, differences }) if moved.len() == 1 && differences.is_empty()

@@ -29,7 +29,8 @@ pub use catalog::{Api, Field, FieldId};
 pub use config::{Cloud, ConfigFile, Endpoint, Exception, Tenant, TenantEntry};
 pub use load::{Config, LoadError, Problem, SourceLocation, TenantException, load_file, load_str};
 pub use observed::{
-    Facts, GroupInfo, Licences, ObservedTenant, Population, ReadFailure, RegisteredUser, Unreadable,
+    Digest, Facts, GroupInfo, Licences, ObservedTenant, Population, ReadFailure, RegisteredUser,
+    Unreadable,
 };
 pub use settings::*;
 

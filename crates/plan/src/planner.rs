@@ -363,7 +363,9 @@ pub(crate) mod tests {
             ..Default::default()
         };
         for api in Api::ALL {
-            observed.digests.insert(api, format!("{api:?}-digest"));
+            observed
+                .digests
+                .insert(api, ssprctl_model::Digest([api as u8; 32]));
         }
         observed
     }

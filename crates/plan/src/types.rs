@@ -148,7 +148,7 @@ pub struct TenantPlan {
     pub unmanaged: usize,
     /// SHA-256 of each live object read, by API. `apply` re-reads and refuses
     /// when any of them moved (the stale-plan guard).
-    pub prior: BTreeMap<Api, String>,
+    pub prior: BTreeMap<Api, ssprctl_model::Digest>,
 }
 
 /// One setting to change.

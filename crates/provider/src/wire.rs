@@ -367,10 +367,9 @@ pub use crate::licensing::licences;
 /// of its compact JSON text without the `@odata.context` members. The text is
 /// hashed as it is produced (no stripped copy of the object, no string of
 /// it): one digest per surface and tenant adds up at thousands of tenants.
-pub fn digest(object: &Value) -> String {
+pub fn digest(object: &Value) -> ssprctl_model::Digest {
     use serde::ser::{SerializeMap, Serializer};
-    use sha2::{Digest, Sha256};
-    use std::fmt::Write as _;
+    use sha2::{Digest as _, Sha256};
 
     /// `v` as `serde_json` writes it, less the `@odata.context` members.
     struct Stripped<'a>(&'a Value);
@@ -410,11 +409,7 @@ pub fn digest(object: &Value) -> String {
         // digest of no text.
         Ok(_) | Err(_) => Sha256::new(),
     };
-    let mut hex = String::with_capacity(64);
-    for b in hash.finalize() {
-        let _ = write!(hex, "{b:02x}");
-    }
-    hex
+    ssprctl_model::Digest(hash.finalize().into())
 }
 
 /// The model paths (relative to the section) of a surface's fields, in
@@ -922,7 +917,7 @@ mod tests {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
-        assert_eq!(digest(&object), expected);
+        assert_eq!(digest(&object).to_string(), expected);
         assert_eq!(digest(&json!({})), digest(&json!({"@odata.context": "y"})));
         // Longer than the digest's write buffer: hashed across several flushes.
         let long = json!({"values": (0..400).map(|i| json!({"name": format!("n{i}"), "value": "\u{e9}x".repeat(i % 7)})).collect::<Vec<_>>()});
@@ -932,7 +927,7 @@ mod tests {
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
-        assert_eq!(digest(&long), expected);
+        assert_eq!(digest(&long).to_string(), expected);
     }
 
     #[test]
