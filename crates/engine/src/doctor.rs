@@ -96,21 +96,18 @@ pub struct SurfaceCheck {
 
 /// Per tenant: which credential is used, whether tokens come, which
 /// permissions or roles are missing for what the file manages, and which
-/// surfaces answer.
+/// surfaces answer. `session` is the one started for `config`.
 pub async fn doctor(config: &Config, session: &Session) -> DoctorReport {
     let mut tenants = Vec::new();
-    for tenant in &config.tenants {
+    for (index, tenant) in config.tenants.iter().enumerate() {
         let managed: Vec<Api> = Api::ALL
             .into_iter()
             .filter(|api| api.managed_in(&tenant.settings))
             .collect();
         let needs_graph = managed.iter().any(|a| a.documented());
         let needs_portal = managed.iter().any(|a| !a.documented());
-        let (graph_credential, portal_credential) = session
-            .described
-            .get(&tenant.name)
-            .cloned()
-            .unwrap_or_default();
+        let (graph_credential, portal_credential) =
+            session.described(index).cloned().unwrap_or_default();
         let (graph, portal) = session.provider.check_tokens(tenant).await;
         let mut healthy = true;
 
@@ -263,8 +260,7 @@ pub async fn login(
             continue;
         }
         let hosts = session
-            .hosts
-            .get(&tenant.name)
+            .hosts(&tenant.name)
             .ok_or_else(|| LoginError::NoHosts {
                 name: tenant.name.clone(),
             })?;

@@ -107,9 +107,12 @@ pub(crate) async fn compute(
     // Each result goes straight to its tenant's slot: no vector grown by
     // doubling (at 10,000 tenants its spare half and the copy of each
     // regrowth were megabytes at the run's peak) and no reordering copy.
+    // The slots start as empty plans (which allocate nothing), so the
+    // finished vector is the plan's own: no second vector of every tenant's
+    // plan is made at the end of the run, which was the run's peak.
     let n = config.tenants.len();
-    let mut plans: Vec<Option<ssprctl_plan::TenantPlan>> = Vec::with_capacity(n);
-    plans.resize_with(n, || None);
+    let mut plans: Vec<ssprctl_plan::TenantPlan> = Vec::with_capacity(n);
+    plans.resize_with(n, ssprctl_plan::TenantPlan::default);
     let mut observed: Vec<Option<Box<ObservedTenant>>> = Vec::new();
     if keep == Keep::Observed {
         observed.resize_with(n, || None);
@@ -130,7 +133,7 @@ pub(crate) async fn compute(
         .buffer_unordered(parallelism.max(1))
         .for_each(|(index, (read, planned))| {
             crate::progress::tenant_planned(progress, &planned);
-            plans[index] = Some(planned);
+            plans[index] = planned;
             if let Some(slot) = observed.get_mut(index) {
                 *slot = read;
             }
@@ -139,7 +142,7 @@ pub(crate) async fn compute(
         .await;
     progress.finish();
     // Every slot was filled: each index was given to exactly one task.
-    let plan = ssprctl_plan::plan_of(plans.into_iter().flatten().collect(), meta);
+    let plan = ssprctl_plan::plan_of(plans, meta);
     (plan, observed.into_iter().flatten().map(|o| *o).collect())
 }
 

@@ -105,15 +105,25 @@ pub struct Session {
     /// The provider of every tenant of the file (shared with the tasks that
     /// read tenants in parallel).
     pub provider: Arc<HttpProvider>,
-    /// How each tenant's credentials were chosen, for `doctor` (tenants
-    /// whose credentials were chosen alike share the texts).
-    pub described: HashMap<String, (Arc<String>, Arc<String>)>,
-    /// Each tenant's hosts (tenants of one endpoint share them).
-    pub hosts: HashMap<String, Arc<Hosts>>,
+    /// How each tenant's credentials were chosen (Graph, portal), for
+    /// `doctor`, in the order of the file's tenants (tenants whose
+    /// credentials were chosen alike share the texts): [`Session::described`].
+    described: Vec<(Arc<String>, Arc<String>)>,
     emulator: Option<ssprctl_emulator::Handle>,
 }
 
 impl Session {
+    /// How the credentials of tenant `index` of the file the session was
+    /// started for were chosen: for Graph, and for the portal.
+    pub fn described(&self, index: usize) -> Option<&(Arc<String>, Arc<String>)> {
+        self.described.get(index)
+    }
+
+    /// Tenant `name`'s hosts (tenants of one endpoint share them).
+    pub fn hosts(&self, name: &str) -> Option<&Arc<Hosts>> {
+        self.provider.hosts(name)
+    }
+
     /// Starts what the file's tenants need.
     pub async fn start(config: &Config, args: &Targets) -> Result<Session, SessionError> {
         let needs_local =
@@ -146,8 +156,7 @@ impl Session {
             None
         };
         let mut connections = HashMap::new();
-        let mut described = HashMap::new();
-        let mut all_hosts = HashMap::new();
+        let mut described = Vec::with_capacity(config.tenants.len());
         // One copy of each endpoint's hosts and of each description, however
         // many tenants share them (a fleet has thousands of tenants and a
         // handful of distinct values).
@@ -172,8 +181,7 @@ impl Session {
             });
             let (graph, graph_how) = credentials.graph(tenant, emulated);
             let (portal, portal_how) = credentials.portal(tenant, emulated);
-            described.insert(tenant.name.clone(), (graph_how, portal_how));
-            all_hosts.insert(tenant.name.clone(), Arc::clone(&hosts));
+            described.push((graph_how, portal_how));
             connections.insert(
                 tenant.name.clone(),
                 Connection {
@@ -190,7 +198,6 @@ impl Session {
                     .map_err(|e| SessionError::Client { source: e.into() })?,
             ),
             described,
-            hosts: all_hosts,
             emulator,
         })
     }

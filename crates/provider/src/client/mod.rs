@@ -141,6 +141,11 @@ impl HttpProvider {
         &self.options
     }
 
+    /// The hosts of tenant `name`, if the provider has a connection for it.
+    pub fn hosts(&self, name: &str) -> Option<&Arc<Hosts>> {
+        self.connections.get(name).map(|c| &c.hosts)
+    }
+
     fn conn(&self, tenant: &Tenant, api: Api) -> Result<&Connection, ProviderError> {
         self.connections
             .get(&tenant.name)
