@@ -6,9 +6,11 @@
 //! classified by the entry's risk rule. A section whose surface could not be
 //! read yields `Unknown` entries, never changes.
 
+use std::sync::{Arc, PoisonError, Weak};
+
 use serde_json::{Map, Value};
 use ssprctl_model::catalog::{self, Compare, Field};
-use ssprctl_model::{Api, Config, GroupRef, ObservedTenant, Tenant};
+use ssprctl_model::{Api, Config, GroupRef, ObservedTenant, Settings, Tenant};
 
 use crate::lint::LintFinding;
 use crate::preflight;
@@ -50,7 +52,9 @@ const GROUP_PATH: &str = "selfServicePasswordReset.group";
 /// Plans one tenant: every catalog field the desired settings manage is
 /// compared with its live value as the catalog says.
 pub fn plan_tenant(tenant: &Tenant, observed: &ObservedTenant) -> TenantPlan {
-    plan_views(tenant, observed, &Views::of(tenant, observed))
+    let desired = Desired::of(&tenant.settings);
+    let (planned, _merged) = plan_merged(tenant, observed, &desired);
+    planned
 }
 
 /// Plans one tenant ([`plan_tenant`]) and lints what the plan leaves behind
@@ -63,36 +67,156 @@ pub fn plan_and_lint(
     observed: &ObservedTenant,
     today: &str,
 ) -> (TenantPlan, Vec<LintFinding>) {
-    let views = Views::of(tenant, observed);
-    let planned = plan_views(tenant, observed, &views);
-    let lint = crate::lint::lint_merged(config, tenant, &views.merged, today);
+    let desired = Desired::of(&tenant.settings);
+    let (planned, merged) = plan_merged(tenant, observed, &desired);
+    let lint = crate::lint::lint_merged(config, tenant, &merged, today);
     (planned, lint)
 }
 
-/// A tenant's settings as JSON: desired, live, and the live ones with the
-/// desired ones merged over them (what an apply leaves behind).
-struct Views {
-    desired: Value,
-    live: Value,
-    merged: Value,
+/// Plans one tenant and returns the live settings with the desired ones
+/// merged over them, as JSON (what an apply leaves behind). The live JSON
+/// form is compared first and then merged into in place: no second copy.
+fn plan_merged(
+    tenant: &Tenant,
+    observed: &ObservedTenant,
+    desired: &Desired,
+) -> (TenantPlan, Value) {
+    let mut live = Value::Object(to_object(&observed.settings));
+    let mut out = compare(tenant, observed, desired, &live);
+    let changed = merge_over(&mut live, &desired.json);
+    let merged = live;
+    // Merging changed nothing (a converged tenant): what an apply leaves
+    // behind is the live settings themselves, already typed.
+    let after = if changed {
+        std::borrow::Cow::Owned(preflight::settings_of(&merged, &desired.json))
+    } else {
+        std::borrow::Cow::Borrowed(&observed.settings)
+    };
+    preflight::run_after(tenant, observed, &after, &mut out.findings);
+    // Write order first (the order of Api::ALL), then path.
+    out.changes.sort_by(|a, b| {
+        let rank = |api: Api| Api::ALL.iter().position(|x| *x == api);
+        (rank(a.api), &a.path).cmp(&(rank(b.api), &b.path))
+    });
+    out.findings
+        .sort_by(|a, b| (a.severity, &a.path).cmp(&(b.severity, &b.path)));
+    (out, merged)
 }
 
-impl Views {
-    fn of(tenant: &Tenant, observed: &ObservedTenant) -> Views {
-        let desired = Value::Object(to_object(&tenant.settings));
-        let live = Value::Object(to_object(&observed.settings));
-        let mut merged = live.clone();
-        ssprctl_model::config::deep_merge(&mut merged, &desired);
-        Views {
-            desired,
-            live,
-            merged,
+/// [`ssprctl_model::config::deep_merge`] of `over` into `base`, telling
+/// whether `base` changed (a value replaced by a different one, or a key
+/// added).
+fn merge_over(base: &mut Value, over: &Value) -> bool {
+    match (base, over) {
+        (Value::Object(b), Value::Object(o)) => {
+            let mut changed = false;
+            for (k, v) in o {
+                match b.get_mut(k) {
+                    Some(slot) => changed |= merge_over(slot, v),
+                    None => {
+                        b.insert(k.clone(), v.clone());
+                        changed = true;
+                    }
+                }
+            }
+            changed
+        }
+        (slot, v) => {
+            if slot == v {
+                false
+            } else {
+                *slot = v.clone();
+                true
+            }
         }
     }
 }
 
-fn plan_views(tenant: &Tenant, observed: &ObservedTenant, views: &Views) -> TenantPlan {
-    let Views { desired, live, .. } = views;
+/// What a tenant's desired settings alone decide: their JSON form and, per
+/// surface, the fields they manage (with the wanted values) and the fields
+/// they leave alone. A fleet shares one baseline, so this is made once per
+/// distinct desired settings (see [`Desired::of`]), not once per tenant.
+struct Desired {
+    json: Value,
+    /// In the order of [`Api::ALL`].
+    surfaces: Vec<Surface>,
+}
+
+/// One surface's share of [`Desired`].
+struct Surface {
+    api: Api,
+    managed: Vec<(&'static Field, Value)>,
+    unmanaged: Vec<&'static Field>,
+}
+
+/// How many distinct desired settings [`Desired::of`] keeps.
+const DESIRED_KEPT: usize = 16;
+
+/// The desired settings seen last, by the address of their shared copy. A
+/// `Weak` keeps the allocation (not the settings) alive, so no other settings
+/// can take its address while the entry is kept; the planner stays a pure
+/// function of its arguments.
+#[allow(clippy::type_complexity)]
+static DESIRED: std::sync::Mutex<Vec<(Weak<Settings>, Arc<Desired>)>> =
+    std::sync::Mutex::new(Vec::new());
+
+impl Desired {
+    /// The desired side of `settings`, made once per distinct shared copy
+    /// (tenants with equal effective settings share one: see
+    /// `ssprctl_model::Tenant::settings`).
+    fn of(settings: &Arc<Settings>) -> Arc<Desired> {
+        let key = Arc::as_ptr(settings);
+        let lock = || DESIRED.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, d)) = lock().iter().find(|(w, _)| std::ptr::eq(w.as_ptr(), key)) {
+            return Arc::clone(d);
+        }
+        let made = Arc::new(Desired::make(settings));
+        let mut kept = lock();
+        if !kept.iter().any(|(w, _)| std::ptr::eq(w.as_ptr(), key)) {
+            kept.retain(|(w, _)| w.strong_count() > 0);
+            if kept.len() >= DESIRED_KEPT {
+                kept.remove(0);
+            }
+            kept.push((Arc::downgrade(settings), Arc::clone(&made)));
+        }
+        made
+    }
+
+    fn make(settings: &Settings) -> Desired {
+        let json = Value::Object(to_object(settings));
+        let surfaces = Api::ALL
+            .iter()
+            .map(|&api| {
+                let mut managed = Vec::new();
+                let mut unmanaged = Vec::new();
+                for f in catalog::of_api(api) {
+                    match value_at(&json, f.path) {
+                        Some(v) => managed.push((f, v.clone())),
+                        None => unmanaged.push(f),
+                    }
+                }
+                Surface {
+                    api,
+                    managed,
+                    unmanaged,
+                }
+            })
+            .collect();
+        Desired { json, surfaces }
+    }
+}
+
+/// `null`, for a live value that is absent.
+static NULL: Value = Value::Null;
+
+/// The changes, unknowns and counts of one tenant: every managed field
+/// compared with its live value (`live`, the live settings as JSON).
+fn compare(
+    tenant: &Tenant,
+    observed: &ObservedTenant,
+    desired: &Desired,
+    live: &Value,
+) -> TenantPlan {
     let mut out = TenantPlan {
         name: tenant.name.clone(),
         tenant_id: tenant.tenant_id.clone(),
@@ -100,10 +224,13 @@ fn plan_views(tenant: &Tenant, observed: &ObservedTenant, views: &Views) -> Tena
         ..Default::default()
     };
 
-    for api in Api::ALL {
-        let managed: Vec<(&Field, &Value)> = catalog::of_api(api)
-            .filter_map(|f| value_at(desired, f.path).map(|v| (f, v)))
-            .collect();
+    for Surface {
+        api,
+        managed,
+        unmanaged,
+    } in &desired.surfaces
+    {
+        let api = *api;
         if managed.is_empty() {
             continue;
         }
@@ -121,33 +248,38 @@ fn plan_views(tenant: &Tenant, observed: &ObservedTenant, views: &Views) -> Tena
             });
             continue;
         }
-        out.unmanaged += catalog::of_api(api)
-            .filter(|f| value_at(desired, f.path).is_none() && value_at(live, f.path).is_some())
+        out.unmanaged += unmanaged
+            .iter()
+            .filter(|f| value_at(live, f.path).is_some())
             .count();
 
         for (field, wanted) in managed {
-            let before = value_at(live, field.path).cloned().unwrap_or(Value::Null);
+            let before = value_at(live, field.path).unwrap_or(&NULL);
+            let resolved;
             let after = match field.compare {
                 Compare::GroupReference => {
                     match resolve_group(wanted, observed, &mut out.findings) {
-                        Some(v) => v,
+                        Some(v) => {
+                            resolved = v;
+                            &resolved
+                        }
                         None => continue,
                     }
                 }
                 Compare::Exact | Compare::Set | Compare::CaseInsensitiveSet | Compare::Targets => {
-                    wanted.clone()
+                    wanted
                 }
             };
-            if same(field.compare, &before, &after) {
+            if same(field.compare, before, after) {
                 out.unchanged += 1;
             } else {
-                let class = risk::classify_field(field, &before, &after);
+                let class = risk::classify_field(field, before, after);
                 out.changes.push(Change {
                     path: field.path.to_string(),
                     api,
                     action: Action::Update,
-                    before,
-                    after,
+                    before: before.clone(),
+                    after: after.clone(),
                     risk: class.risk,
                     reason: class.reason,
                     control: class.control,
@@ -155,15 +287,6 @@ fn plan_views(tenant: &Tenant, observed: &ObservedTenant, views: &Views) -> Tena
             }
         }
     }
-    let after = preflight::settings_of(&views.merged, desired);
-    preflight::run_after(tenant, observed, &after, &mut out.findings);
-    // Write order first (the order of Api::ALL), then path.
-    out.changes.sort_by(|a, b| {
-        let rank = |api: Api| Api::ALL.iter().position(|x| *x == api);
-        (rank(a.api), &a.path).cmp(&(rank(b.api), &b.path))
-    });
-    out.findings
-        .sort_by(|a, b| (a.severity, &a.path).cmp(&(b.severity, &b.path)));
     out
 }
 
@@ -204,6 +327,15 @@ pub(crate) fn same(compare: Compare, before: &Value, after: &Value) -> bool {
         items.dedup();
         Some(items)
     };
+    // Equal lists are equal sets: no sorted copies of a converged tenant's lists.
+    if matches!(
+        compare,
+        Compare::Set | Compare::CaseInsensitiveSet | Compare::Targets
+    ) && before.is_array()
+        && before == after
+    {
+        return true;
+    }
     match compare {
         Compare::Exact => before == after,
         Compare::Set => set(before, false).is_some_and(|b| Some(b) == set(after, false)),
@@ -411,6 +543,78 @@ tenants:
                 assert_eq!(lint, linted);
             }
         }
+    }
+
+    #[test]
+    fn the_desired_side_is_made_once_per_shared_copy_of_the_settings() {
+        let settings = tenant(json!({"passwordProtection": {"lockoutThreshold": 5}})).settings;
+        let shared = Arc::clone(&settings);
+        let a = Desired::of(&settings);
+        assert!(Arc::ptr_eq(&a, &Desired::of(&shared)));
+        // Equal settings in another copy: made again, the same.
+        let copy = Arc::new((*settings).clone());
+        let b = Desired::of(&copy);
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert_eq!(a.json, b.json);
+        let other = tenant(json!({"passwordProtection": {"lockoutThreshold": 6}})).settings;
+        assert_eq!(
+            Desired::of(&other).json,
+            json!({"passwordProtection": {"lockoutThreshold": 6}})
+        );
+        let managed = |d: &Desired| -> Vec<(&str, Value)> {
+            d.surfaces
+                .iter()
+                .flat_map(|s| s.managed.iter().map(|(f, v)| (f.path, v.clone())))
+                .collect()
+        };
+        assert_eq!(
+            managed(&a),
+            [("passwordProtection.lockoutThreshold", json!(5))]
+        );
+        // Every field of a surface is managed or not, once.
+        for s in &a.surfaces {
+            assert_eq!(
+                s.managed.len() + s.unmanaged.len(),
+                catalog::of_api(s.api).count()
+            );
+        }
+    }
+
+    #[test]
+    fn merging_tells_whether_anything_changed_and_merges_as_deep_merge() {
+        let cases = [
+            (json!({"a": {"b": 1, "c": [1]}}), json!({"a": {"b": 1}}), false),
+            (json!({"a": {"b": 1, "c": [1]}}), json!({"a": {"c": [1]}}), false),
+            (json!({"a": {"b": 1}}), json!({"a": {"b": 2}}), true),
+            (json!({"a": {"b": 1}}), json!({"a": {"d": 2}}), true),
+            (json!({"a": {"c": [1, 2]}}), json!({"a": {"c": [2, 1]}}), true),
+            (json!({"a": 1}), json!({"a": {"b": 1}}), true),
+            (json!({}), json!({}), false),
+        ];
+        for (base, over, changed) in cases {
+            let mut merged = base.clone();
+            let mut expected = base.clone();
+            ssprctl_model::config::deep_merge(&mut expected, &over);
+            assert_eq!(merge_over(&mut merged, &over), changed, "{base} {over}");
+            assert_eq!(merged, expected);
+        }
+    }
+
+    #[test]
+    fn a_converged_tenant_is_left_with_its_live_settings() {
+        let observed = new_tenant();
+        let desired = Tenant {
+            settings: Arc::new(observed.settings.clone()),
+            ..tenant(json!({}))
+        };
+        // What the planner takes without decoding the merged settings again.
+        assert_eq!(
+            preflight::after_apply(&desired.settings, &observed),
+            observed.settings
+        );
+        let plan = plan_tenant(&desired, &observed);
+        assert!(plan.changes.is_empty());
+        assert!(plan.unchanged > 0);
     }
 
     pub(crate) fn tenant(settings: Value) -> Tenant {

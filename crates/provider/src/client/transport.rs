@@ -184,18 +184,40 @@ impl HttpProvider {
         Ok((status, resp.json().await.unwrap_or(Value::Null)))
     }
 
+    /// Sends one request (no retries) and reads its body as it came (empty if
+    /// it could not be read).
+    async fn send_bytes(
+        &self,
+        api: Api,
+        req: reqwest::RequestBuilder,
+        url: &str,
+    ) -> Result<(StatusCode, Vec<u8>), ProviderError> {
+        check_url(api, url)?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|source| ProviderError::Transport {
+                api,
+                url: url.to_string(),
+                source,
+            })?;
+        let status = resp.status();
+        Ok((status, resp.bytes().await.map(Vec::from).unwrap_or_default()))
+    }
+
     /// Posts a form to a token endpoint, retrying while it is throttled or
-    /// briefly unavailable. Any answer is returned with its status.
+    /// briefly unavailable. Any answer is returned with its status and its
+    /// body as it came (the caller decodes it straight into what it needs).
     pub(crate) async fn send_form_retrying(
         &self,
         api: Api,
         url: &str,
         form: &[(&str, String)],
-    ) -> Result<(StatusCode, Value), ProviderError> {
+    ) -> Result<(StatusCode, Vec<u8>), ProviderError> {
         let mut attempt = 1;
         loop {
             let sent = self
-                .send_json(api, self.http.post(url).form(form), url)
+                .send_bytes(api, self.http.post(url).form(form), url)
                 .await;
             let transient = match &sent {
                 Ok((status, _)) => is_retried_token_status(status.as_u16()),

@@ -16,6 +16,7 @@ use std::sync::Arc;
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use reqwest::StatusCode;
 use serde_json::Value;
 use ssprctl_model::Api;
 
@@ -138,15 +139,27 @@ pub(crate) struct Fetched {
 impl Fetched {
     /// From a token endpoint's (or IMDS's) JSON; `expires_in` may be a string.
     pub(crate) fn from_json(api: Api, body: &Value) -> Result<Fetched, ProviderError> {
-        let access = body
-            .get("access_token")
-            .and_then(Value::as_str)
-            .ok_or_else(|| ProviderError::Unexpected {
-                api,
-                detail: "token response without access_token".into(),
-            })?;
-        let expires_in = body
-            .get("expires_in")
+        Fetched::from_fields(
+            api,
+            body.get("access_token").and_then(Value::as_str),
+            body.get("expires_in"),
+            body.get("refresh_token").and_then(Value::as_str),
+        )
+    }
+
+    /// From the fields of a token answer that are strings (`None`: absent or
+    /// not a string); `expires_in` as it came.
+    fn from_fields(
+        api: Api,
+        access: Option<&str>,
+        expires_in: Option<&Value>,
+        refresh: Option<&str>,
+    ) -> Result<Fetched, ProviderError> {
+        let access = access.ok_or_else(|| ProviderError::Unexpected {
+            api,
+            detail: "token response without access_token".into(),
+        })?;
+        let expires_in = expires_in
             .and_then(|v| {
                 v.as_u64()
                     .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
@@ -156,11 +169,86 @@ impl Fetched {
         Ok(Fetched {
             access: Secret::new(access),
             expires_in,
-            refresh: body
-                .get("refresh_token")
-                .and_then(Value::as_str)
-                .map(Secret::new),
+            refresh: refresh.map(Secret::new),
         })
+    }
+}
+
+/// A token endpoint's answer (a token, or an OAuth error), decoded straight
+/// from its bytes: at thousands of tenants two token answers per tenant made
+/// into a generic JSON value each were a visible share of a plan's CPU.
+///
+/// Decoded only when every field it names has the type it expects (a string,
+/// each key once); any other answer goes through its generic JSON form
+/// ([`TokenAnswer::decode`]), with the same outcome as before.
+#[derive(Clone, Debug, Default, PartialEq, serde::Deserialize)]
+struct TokenAnswer {
+    access_token: Option<String>,
+    expires_in: Option<Value>,
+    refresh_token: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+impl TokenAnswer {
+    /// The answer of a token endpoint whose body is `body`: typed when it is
+    /// a JSON object of the expected types, else from its generic JSON form
+    /// (`null` when it is not JSON).
+    fn decode(body: &[u8]) -> TokenAnswer {
+        // A struct also decodes from a JSON array (by position): only an
+        // object is taken as one.
+        let object = body
+            .iter()
+            .find(|b| !b.is_ascii_whitespace())
+            .is_some_and(|b| *b == b'{');
+        if object && let Ok(answer) = serde_json::from_slice::<TokenAnswer>(body) {
+            return answer;
+        }
+        TokenAnswer::of_json(&serde_json::from_slice(body).unwrap_or(Value::Null))
+    }
+
+    /// The answer from its generic JSON form: a field that is not a string
+    /// counts as absent.
+    fn of_json(value: &Value) -> TokenAnswer {
+        let text = |key: &str| value.get(key).and_then(Value::as_str).map(str::to_string);
+        TokenAnswer {
+            access_token: text("access_token"),
+            // A `null` is no value, as when decoded typed.
+            expires_in: value.get("expires_in").filter(|v| !v.is_null()).cloned(),
+            refresh_token: text("refresh_token"),
+            error: text("error"),
+            error_description: text("error_description"),
+        }
+    }
+
+    /// The token, or the endpoint's error (`status` not a success).
+    fn fetched(
+        self,
+        api: Api,
+        purpose: &'static str,
+        status: StatusCode,
+    ) -> Result<Fetched, ProviderError> {
+        if !status.is_success() {
+            return Err(ProviderError::Token {
+                purpose,
+                status: status.as_u16(),
+                code: self.error.unwrap_or_else(|| "unknown_error".to_string()),
+                description: self
+                    .error_description
+                    .as_deref()
+                    .unwrap_or("no description")
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string(),
+            });
+        }
+        Fetched::from_fields(
+            api,
+            self.access_token.as_deref(),
+            self.expires_in.as_ref(),
+            self.refresh_token.as_deref(),
+        )
     }
 }
 
@@ -281,26 +369,7 @@ impl HttpProvider {
         form: &[(&str, String)],
     ) -> Result<Fetched, ProviderError> {
         let (status, body) = self.send_form_retrying(api, url, form).await?;
-        if !status.is_success() {
-            return Err(ProviderError::Token {
-                purpose,
-                status: status.as_u16(),
-                code: body
-                    .get("error")
-                    .and_then(Value::as_str)
-                    .unwrap_or("unknown_error")
-                    .to_string(),
-                description: body
-                    .get("error_description")
-                    .and_then(Value::as_str)
-                    .unwrap_or("no description")
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-                    .to_string(),
-            });
-        }
-        Fetched::from_json(api, &body)
+        TokenAnswer::decode(&body).fetched(api, purpose, status)
     }
 }
 
@@ -311,6 +380,88 @@ mod tests {
     #[test]
     fn secrets_do_not_print() {
         assert_eq!(format!("{:?}", Secret::new("hunter2")), "Secret(***)");
+    }
+
+    /// Bodies a token endpoint may give: Entra's and the emulator's shapes,
+    /// OAuth errors, and malformed ones.
+    const TOKEN_BODIES: [&str; 16] = [
+        r#"{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":"eyJ0.e30.sig"}"#,
+        r#"{"token_type":"Bearer","scope":"https://graph.microsoft.com/.default","expires_in":"3599","access_token":"a\u0062c","refresh_token":"r1"}"#,
+        r#"{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret.\r\nTrace ID: x","error_codes":[7000215]}"#,
+        r#"{"error":"invalid_grant"}"#,
+        r#"{"access_token":1,"expires_in":3599}"#,
+        r#"{"access_token":"a","refresh_token":null,"expires_in":null}"#,
+        r#"{"access_token":"a","expires_in":3599.5}"#,
+        r#"{"access_token":"first","access_token":"second"}"#,
+        r#"{"error":{"code":"x"},"error_description":["y"]}"#,
+        r#"["a", 1, "r", "e", "d"]"#,
+        r#"  {"access_token":"a"}  "#,
+        r#"{"access_token":"a""#,
+        "<html>Service unavailable</html>",
+        "",
+        "null",
+        r#"{"expires_in":"0","access_token":"a","extra":{"nested":[1,2]}}"#,
+    ];
+
+    fn outcome(result: Result<Fetched, ProviderError>) -> String {
+        match result {
+            Ok(f) => format!(
+                "ok {} {} {:?}",
+                f.access.expose(),
+                f.expires_in,
+                f.refresh.as_ref().map(Secret::expose)
+            ),
+            Err(e) => format!("err {e:?}"),
+        }
+    }
+
+    #[test]
+    fn token_answers_decoded_from_bytes_agree_with_their_generic_json_form() {
+        for body in TOKEN_BODIES {
+            let generic = TokenAnswer::of_json(
+                &serde_json::from_str::<Value>(body).unwrap_or(Value::Null),
+            );
+            let typed = TokenAnswer::decode(body.as_bytes());
+            assert_eq!(typed, generic, "{body}");
+            for status in [StatusCode::OK, StatusCode::BAD_REQUEST] {
+                let api = Api::GraphAuthorizationPolicy;
+                let old = if status.is_success() {
+                    outcome(Fetched::from_json(
+                        api,
+                        &serde_json::from_str(body).unwrap_or(Value::Null),
+                    ))
+                } else {
+                    outcome(generic_error(body, status))
+                };
+                assert_eq!(
+                    outcome(typed.clone().fetched(api, "Microsoft Graph", status)),
+                    old,
+                    "{body}"
+                );
+            }
+        }
+    }
+
+    /// The error a failed token answer gave when it was read as generic JSON.
+    fn generic_error(body: &str, status: StatusCode) -> Result<Fetched, ProviderError> {
+        let body: Value = serde_json::from_str(body).unwrap_or(Value::Null);
+        Err(ProviderError::Token {
+            purpose: "Microsoft Graph",
+            status: status.as_u16(),
+            code: body
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("unknown_error")
+                .to_string(),
+            description: body
+                .get("error_description")
+                .and_then(Value::as_str)
+                .unwrap_or("no description")
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        })
     }
 
     #[test]
