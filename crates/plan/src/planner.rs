@@ -583,11 +583,23 @@ tenants:
     #[test]
     fn merging_tells_whether_anything_changed_and_merges_as_deep_merge() {
         let cases = [
-            (json!({"a": {"b": 1, "c": [1]}}), json!({"a": {"b": 1}}), false),
-            (json!({"a": {"b": 1, "c": [1]}}), json!({"a": {"c": [1]}}), false),
+            (
+                json!({"a": {"b": 1, "c": [1]}}),
+                json!({"a": {"b": 1}}),
+                false,
+            ),
+            (
+                json!({"a": {"b": 1, "c": [1]}}),
+                json!({"a": {"c": [1]}}),
+                false,
+            ),
             (json!({"a": {"b": 1}}), json!({"a": {"b": 2}}), true),
             (json!({"a": {"b": 1}}), json!({"a": {"d": 2}}), true),
-            (json!({"a": {"c": [1, 2]}}), json!({"a": {"c": [2, 1]}}), true),
+            (
+                json!({"a": {"c": [1, 2]}}),
+                json!({"a": {"c": [2, 1]}}),
+                true,
+            ),
             (json!({"a": 1}), json!({"a": {"b": 1}}), true),
             (json!({}), json!({}), false),
         ];

@@ -202,7 +202,10 @@ impl HttpProvider {
                 source,
             })?;
         let status = resp.status();
-        Ok((status, resp.bytes().await.map(Vec::from).unwrap_or_default()))
+        Ok((
+            status,
+            resp.bytes().await.map(Vec::from).unwrap_or_default(),
+        ))
     }
 
     /// Posts a form to a token endpoint, retrying while it is throttled or

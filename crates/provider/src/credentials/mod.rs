@@ -418,9 +418,8 @@ mod tests {
     #[test]
     fn token_answers_decoded_from_bytes_agree_with_their_generic_json_form() {
         for body in TOKEN_BODIES {
-            let generic = TokenAnswer::of_json(
-                &serde_json::from_str::<Value>(body).unwrap_or(Value::Null),
-            );
+            let generic =
+                TokenAnswer::of_json(&serde_json::from_str::<Value>(body).unwrap_or(Value::Null));
             let typed = TokenAnswer::decode(body.as_bytes());
             assert_eq!(typed, generic, "{body}");
             for status in [StatusCode::OK, StatusCode::BAD_REQUEST] {
