@@ -71,9 +71,9 @@ impl HttpProvider {
 
     /// Forgets the tenant's cached access tokens (both audiences): for a run
     /// that is done with the tenant, so that a plan of thousands of tenants
-    /// does not hold a pair of tokens per tenant until it ends. A later
-    /// request for the tenant fetches new ones; a rotated refresh token is
-    /// kept.
+    /// does not hold a pair of tokens per tenant until it ends, nor its
+    /// rotated refresh token. A later request for the tenant fetches new
+    /// ones with the refresh token it was configured with.
     pub async fn release(&self, tenant: &Tenant) {
         let Some(conn) = self.connections.get(&tenant.name) else {
             return;
@@ -82,6 +82,11 @@ impl HttpProvider {
         for audience in [Audience::Graph, Audience::Portal] {
             tokens.remove(&(conn.tenant_id.clone(), audience));
         }
+        drop(tokens);
+        // Its rotated refresh token too: it was saved to the credential
+        // store as it came (when the tenant signs in from one), and nothing
+        // of this run asks for the tenant again.
+        self.rotated.lock().await.remove(&conn.tenant_id);
     }
 
     /// Drops the tenant's cached token for `audience` (the service refused it).
