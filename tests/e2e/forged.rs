@@ -38,14 +38,19 @@ fn saved_plan(env: &Env, body: &str) -> Value {
     saved
 }
 
-/// Saves `plan` as `p.json`, applies it and checks it is refused with nothing
-/// written; returns the run.
-fn refused(env: &Env, plan: &Value, args: &[&str]) -> Run {
+/// Saves `plan` as `p.json`.
+fn save(env: &Env, plan: &Value) {
     std::fs::write(
         env.dir.path().join("p.json"),
         serde_json::to_vec_pretty(plan).expect("serialise"),
     )
     .expect("write plan");
+}
+
+/// Saves `plan` as `p.json`, applies it and checks it is refused with nothing
+/// written; returns the run.
+fn refused(env: &Env, plan: &Value, args: &[&str]) -> Run {
+    save(env, plan);
     env.clear_requests();
     let mut all = vec!["apply", "p.json"];
     all.extend_from_slice(args);
@@ -303,11 +308,7 @@ fn an_untouched_plan_applies_in_any_change_order() {
         .as_array_mut()
         .expect("changes")
         .reverse();
-    std::fs::write(
-        env.dir.path().join("p.json"),
-        serde_json::to_vec_pretty(&plan).expect("serialise"),
-    )
-    .expect("write plan");
+    save(&env, &plan);
     env.clear_requests();
     let run = env.run(&["apply", "p.json"]);
     assert_eq!(run.code, 0, "{}", run.transcript());
@@ -325,11 +326,7 @@ fn with_config_given_the_plans_config_path_is_not_used_but_the_digest_still_is()
     let env = Env::new();
     let mut plan = saved_plan(&env, TWO_CHANGES);
     plan["config_path"] = json!("/etc/passwd");
-    std::fs::write(
-        env.dir.path().join("p.json"),
-        serde_json::to_vec_pretty(&plan).expect("serialise"),
-    )
-    .expect("write plan");
+    save(&env, &plan);
 
     // Another file given with --config: its digest differs, refused.
     env.config(
@@ -356,11 +353,7 @@ fn a_prior_digest_that_is_not_one_makes_the_plan_unreadable() {
     let env = Env::new();
     let mut plan = saved_plan(&env, TWO_CHANGES);
     plan["tenants"][0]["prior"]["portalPasswordReset"] = json!("edited");
-    std::fs::write(
-        env.dir.path().join("p.json"),
-        serde_json::to_vec_pretty(&plan).expect("serialise"),
-    )
-    .expect("write plan");
+    save(&env, &plan);
     env.clear_requests();
     let run = env.run(&["apply", "p.json"]);
     assert_eq!(run.code, 1, "{}", run.transcript());

@@ -104,6 +104,7 @@ pub(crate) async fn compute(
     // Lint of what the plan leaves behind, judged on the day the plan is made.
     let today: Arc<str> = crate::linting::day_of(&meta.created_at).into();
     let interned = Arc::new(Interned::default());
+    let sides = Arc::new(ssprctl_plan::DesiredSides::default());
     // Each result goes straight to its tenant's slot: no vector grown by
     // doubling (at 10,000 tenants its spare half and the copy of each
     // regrowth were megabytes at the run's peak) and no reordering copy.
@@ -124,6 +125,7 @@ pub(crate) async fn compute(
                 index,
                 Arc::clone(provider),
                 Arc::clone(&interned),
+                Arc::clone(&sides),
                 Arc::clone(&today),
                 keep,
             );
@@ -157,6 +159,7 @@ async fn plan_one(
     index: usize,
     provider: Arc<HttpProvider>,
     interned: Arc<Interned>,
+    sides: Arc<ssprctl_plan::DesiredSides>,
     today: Arc<str>,
     keep: Keep,
 ) -> Planned {
@@ -164,7 +167,8 @@ async fn plan_one(
     let observed = provider.read(tenant).await;
     // The lint of what the plan leaves behind does not depend on the
     // readiness figures: planned and linted from one JSON form of the settings.
-    let (mut planned, lint) = ssprctl_plan::plan_and_lint(&config, tenant, &observed, &today);
+    let (mut planned, lint) =
+        ssprctl_plan::plan_and_lint(&config, tenant, &observed, &today, &sides);
     if readiness::needed(&planned) {
         // The population also gives the findings that need it (licensed seats).
         let groups = readiness::groups_needed(&planned, &observed);

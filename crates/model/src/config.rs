@@ -213,20 +213,28 @@ fn is_loopback_http(s: &str) -> bool {
 }
 
 /// Deep-merges `over` onto `base`: mappings merge recursively; anything else in
-/// `over` replaces the value in `base`.
-pub fn deep_merge(base: &mut Value, over: &Value) {
+/// `over` replaces the value in `base`. Tells whether `base` changed (a value
+/// replaced by a different one, or a key added).
+pub fn deep_merge(base: &mut Value, over: &Value) -> bool {
     match (base, over) {
         (Value::Object(b), Value::Object(o)) => {
+            let mut changed = false;
             for (k, v) in o {
                 match b.get_mut(k) {
-                    Some(slot) => deep_merge(slot, v),
+                    Some(slot) => changed |= deep_merge(slot, v),
                     None => {
                         b.insert(k.clone(), v.clone());
+                        changed = true;
                     }
                 }
             }
+            changed
         }
-        (slot, v) => *slot = v.clone(),
+        (slot, v) if slot == v => false,
+        (slot, v) => {
+            *slot = v.clone();
+            true
+        }
     }
 }
 
@@ -259,6 +267,38 @@ mod tests {
         let mut base = json!({"a": {"x": 1, "y": [1, 2]}, "b": true});
         deep_merge(&mut base, &json!({"a": {"y": [3]}, "c": 2}));
         assert_eq!(base, json!({"a": {"x": 1, "y": [3]}, "b": true, "c": 2}));
+    }
+
+    #[test]
+    fn a_merge_tells_whether_it_changed_anything() {
+        let cases = [
+            (
+                json!({"a": {"b": 1, "c": [1]}}),
+                json!({"a": {"b": 1}}),
+                false,
+            ),
+            (
+                json!({"a": {"b": 1, "c": [1]}}),
+                json!({"a": {"c": [1]}}),
+                false,
+            ),
+            (json!({"a": {"b": 1}}), json!({"a": {"b": 2}}), true),
+            (json!({"a": {"b": 1}}), json!({"a": {"d": 2}}), true),
+            (
+                json!({"a": {"c": [1, 2]}}),
+                json!({"a": {"c": [2, 1]}}),
+                true,
+            ),
+            (json!({"a": 1}), json!({"a": {"b": 1}}), true),
+            (json!({}), json!({}), false),
+        ];
+        for (base, over, changed) in cases {
+            let mut merged = base.clone();
+            assert_eq!(deep_merge(&mut merged, &over), changed, "{base} {over}");
+            if !changed {
+                assert_eq!(merged, base);
+            }
+        }
     }
 
     #[test]

@@ -27,7 +27,7 @@ pub mod types;
 #[cfg(test)]
 mod fleet_tests;
 
-pub use planner::{PlanMeta, observed_value, plan_and_lint, plan_of, plan_tenant};
+pub use planner::{DesiredSides, PlanMeta, observed_value, plan_and_lint, plan_of, plan_tenant};
 pub use types::{
     Action, Change, FORMAT_VERSION, Finding, Merged, Plan, Risk, Selection, Severity, Shard,
     TenantPlan, Unknown,

@@ -6,7 +6,8 @@
 //! classified by the entry's risk rule. A section whose surface could not be
 //! read yields `Unknown` entries, never changes.
 
-use std::sync::{Arc, PoisonError, Weak};
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError};
 
 use serde_json::{Map, Value};
 use ssprctl_model::catalog::{self, Compare, Field};
@@ -52,7 +53,7 @@ const GROUP_PATH: &str = "selfServicePasswordReset.group";
 /// Plans one tenant: every catalog field the desired settings manage is
 /// compared with its live value as the catalog says.
 pub fn plan_tenant(tenant: &Tenant, observed: &ObservedTenant) -> TenantPlan {
-    let desired = Desired::of(&tenant.settings);
+    let desired = Desired::make(&tenant.settings);
     let (planned, _merged) = plan_merged(tenant, observed, &desired);
     planned
 }
@@ -61,13 +62,16 @@ pub fn plan_tenant(tenant: &Tenant, observed: &ObservedTenant) -> TenantPlan {
 /// ([`crate::lint::lint_after_plan`]) from one JSON form of the desired, live
 /// and merged settings: at thousands of tenants, serialising each tenant's
 /// settings once instead of three times is a visible share of a plan's CPU.
+/// The desired side is taken from `sides`, one for the run, so tenants that
+/// share their desired settings share it too.
 pub fn plan_and_lint(
     config: &Config,
     tenant: &Tenant,
     observed: &ObservedTenant,
     today: &str,
+    sides: &DesiredSides,
 ) -> (TenantPlan, Vec<LintFinding>) {
-    let desired = Desired::of(&tenant.settings);
+    let desired = sides.of(&tenant.settings);
     let (planned, merged) = plan_merged(tenant, observed, &desired);
     let lint = crate::lint::lint_merged(config, tenant, &merged, today);
     (planned, lint)
@@ -83,7 +87,7 @@ fn plan_merged(
 ) -> (TenantPlan, Value) {
     let mut live = Value::Object(to_object(&observed.settings));
     let mut out = compare(tenant, observed, desired, &live);
-    let changed = merge_over(&mut live, &desired.json);
+    let changed = ssprctl_model::config::deep_merge(&mut live, &desired.json);
     let merged = live;
     // Merging changed nothing (a converged tenant): what an apply leaves
     // behind is the live settings themselves, already typed.
@@ -103,39 +107,10 @@ fn plan_merged(
     (out, merged)
 }
 
-/// [`ssprctl_model::config::deep_merge`] of `over` into `base`, telling
-/// whether `base` changed (a value replaced by a different one, or a key
-/// added).
-fn merge_over(base: &mut Value, over: &Value) -> bool {
-    match (base, over) {
-        (Value::Object(b), Value::Object(o)) => {
-            let mut changed = false;
-            for (k, v) in o {
-                match b.get_mut(k) {
-                    Some(slot) => changed |= merge_over(slot, v),
-                    None => {
-                        b.insert(k.clone(), v.clone());
-                        changed = true;
-                    }
-                }
-            }
-            changed
-        }
-        (slot, v) => {
-            if slot == v {
-                false
-            } else {
-                *slot = v.clone();
-                true
-            }
-        }
-    }
-}
-
 /// What a tenant's desired settings alone decide: their JSON form and, per
 /// surface, the fields they manage (with the wanted values) and the fields
 /// they leave alone. A fleet shares one baseline, so this is made once per
-/// distinct desired settings (see [`Desired::of`]), not once per tenant.
+/// distinct desired settings (see [`DesiredSides`]), not once per tenant.
 struct Desired {
     json: Value,
     /// In the order of [`Api::ALL`].
@@ -149,39 +124,32 @@ struct Surface {
     unmanaged: Vec<&'static Field>,
 }
 
-/// How many distinct desired settings [`Desired::of`] keeps.
-const DESIRED_KEPT: usize = 16;
+/// The desired side of each distinct shared copy of desired settings in a
+/// run ([`plan_and_lint`]): a fleet shares one baseline, so tenants with equal
+/// effective settings share one copy (`ssprctl_model::Tenant::settings`) and
+/// one desired side. Made by the caller for one run and dropped with it; each
+/// entry keeps its settings alive, so no other settings can take their
+/// address while the entry is kept.
+#[derive(Default)]
+pub struct DesiredSides(std::sync::Mutex<HashMap<usize, Kept>>);
 
-/// The desired settings seen last, by the address of their shared copy. A
-/// `Weak` keeps the allocation (not the settings) alive, so no other settings
-/// can take its address while the entry is kept; the planner stays a pure
-/// function of its arguments.
-#[allow(clippy::type_complexity)]
-static DESIRED: std::sync::Mutex<Vec<(Weak<Settings>, Arc<Desired>)>> =
-    std::sync::Mutex::new(Vec::new());
+/// One entry of [`DesiredSides`]: the shared settings (kept alive, so their
+/// address stays theirs) and their desired side.
+type Kept = (Arc<Settings>, Arc<Desired>);
+
+impl DesiredSides {
+    /// The desired side of `settings`, made on first use of its shared copy.
+    fn of(&self, settings: &Arc<Settings>) -> Arc<Desired> {
+        let key = Arc::as_ptr(settings) as usize;
+        let mut kept = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let (_, desired) = kept
+            .entry(key)
+            .or_insert_with(|| (Arc::clone(settings), Arc::new(Desired::make(settings))));
+        Arc::clone(desired)
+    }
+}
 
 impl Desired {
-    /// The desired side of `settings`, made once per distinct shared copy
-    /// (tenants with equal effective settings share one: see
-    /// `ssprctl_model::Tenant::settings`).
-    fn of(settings: &Arc<Settings>) -> Arc<Desired> {
-        let key = Arc::as_ptr(settings);
-        let lock = || DESIRED.lock().unwrap_or_else(PoisonError::into_inner);
-        if let Some((_, d)) = lock().iter().find(|(w, _)| std::ptr::eq(w.as_ptr(), key)) {
-            return Arc::clone(d);
-        }
-        let made = Arc::new(Desired::make(settings));
-        let mut kept = lock();
-        if !kept.iter().any(|(w, _)| std::ptr::eq(w.as_ptr(), key)) {
-            kept.retain(|(w, _)| w.strong_count() > 0);
-            if kept.len() >= DESIRED_KEPT {
-                kept.remove(0);
-            }
-            kept.push((Arc::downgrade(settings), Arc::clone(&made)));
-        }
-        made
-    }
-
     fn make(settings: &Settings) -> Desired {
         let json = Value::Object(to_object(settings));
         let surfaces = Api::ALL
@@ -531,7 +499,13 @@ tenants:
         unreadable.settings.authentication_methods = None;
         for observed in [new_tenant(), ObservedTenant::default(), unreadable] {
             for tenant in &config.tenants {
-                let (planned, lint) = plan_and_lint(&config, tenant, &observed, "2026-11-30");
+                let (planned, lint) = plan_and_lint(
+                    &config,
+                    tenant,
+                    &observed,
+                    "2026-11-30",
+                    &DesiredSides::default(),
+                );
                 let alone = plan_tenant(tenant, &observed);
                 let linted = crate::lint::lint_after_plan(&config, tenant, &observed, "2026-11-30");
                 assert_eq!(
@@ -549,16 +523,17 @@ tenants:
     fn the_desired_side_is_made_once_per_shared_copy_of_the_settings() {
         let settings = tenant(json!({"passwordProtection": {"lockoutThreshold": 5}})).settings;
         let shared = Arc::clone(&settings);
-        let a = Desired::of(&settings);
-        assert!(Arc::ptr_eq(&a, &Desired::of(&shared)));
+        let sides = DesiredSides::default();
+        let a = sides.of(&settings);
+        assert!(Arc::ptr_eq(&a, &sides.of(&shared)));
         // Equal settings in another copy: made again, the same.
         let copy = Arc::new((*settings).clone());
-        let b = Desired::of(&copy);
+        let b = sides.of(&copy);
         assert!(!Arc::ptr_eq(&a, &b));
         assert_eq!(a.json, b.json);
         let other = tenant(json!({"passwordProtection": {"lockoutThreshold": 6}})).settings;
         assert_eq!(
-            Desired::of(&other).json,
+            sides.of(&other).json,
             json!({"passwordProtection": {"lockoutThreshold": 6}})
         );
         let managed = |d: &Desired| -> Vec<(&str, Value)> {
@@ -577,38 +552,6 @@ tenants:
                 s.managed.len() + s.unmanaged.len(),
                 catalog::of_api(s.api).count()
             );
-        }
-    }
-
-    #[test]
-    fn merging_tells_whether_anything_changed_and_merges_as_deep_merge() {
-        let cases = [
-            (
-                json!({"a": {"b": 1, "c": [1]}}),
-                json!({"a": {"b": 1}}),
-                false,
-            ),
-            (
-                json!({"a": {"b": 1, "c": [1]}}),
-                json!({"a": {"c": [1]}}),
-                false,
-            ),
-            (json!({"a": {"b": 1}}), json!({"a": {"b": 2}}), true),
-            (json!({"a": {"b": 1}}), json!({"a": {"d": 2}}), true),
-            (
-                json!({"a": {"c": [1, 2]}}),
-                json!({"a": {"c": [2, 1]}}),
-                true,
-            ),
-            (json!({"a": 1}), json!({"a": {"b": 1}}), true),
-            (json!({}), json!({}), false),
-        ];
-        for (base, over, changed) in cases {
-            let mut merged = base.clone();
-            let mut expected = base.clone();
-            ssprctl_model::config::deep_merge(&mut expected, &over);
-            assert_eq!(merge_over(&mut merged, &over), changed, "{base} {over}");
-            assert_eq!(merged, expected);
         }
     }
 

@@ -171,17 +171,8 @@ impl HttpProvider {
         req: reqwest::RequestBuilder,
         url: &str,
     ) -> Result<(StatusCode, Value), ProviderError> {
-        check_url(api, url)?;
-        let resp = req
-            .send()
-            .await
-            .map_err(|source| ProviderError::Transport {
-                api,
-                url: url.to_string(),
-                source,
-            })?;
-        let status = resp.status();
-        Ok((status, resp.json().await.unwrap_or(Value::Null)))
+        let (status, body) = self.send_bytes(api, req, url).await?;
+        Ok((status, serde_json::from_slice(&body).unwrap_or(Value::Null)))
     }
 
     /// Sends one request (no retries) and reads its body as it came (empty if
